@@ -1,0 +1,46 @@
+// AWS SDK v3 clients, built once per region from the standard credential chain. The endpoint comes from the
+// standard AWS_ENDPOINT_URL(_<SERVICE>) variables, so the same code reaches real AWS or an emulator.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+export interface AwsClients {
+  ecs(region: string): ECSClient;
+  route53(): Route53Client;
+  rds(region: string): RDSClient;
+  cloudwatch(region: string): CloudWatchClient;
+  secrets(region: string): SecretsManagerClient;
+  elbv2(region: string): ElasticLoadBalancingV2Client;
+}
+
+type Ctor<C> = new (config: { region: string; maxAttempts?: number }) => C;
+
+/** Lazily builds and caches one client per service and region. */
+export function createAwsClients(options: { maxAttempts?: number } = {}): AwsClients & { destroy(): void } {
+  const cache = new Map<string, { destroy(): void }>();
+  function get<C extends { destroy(): void }>(ctor: Ctor<C>, service: string, region: string): C {
+    const key = `${service}/${region}`;
+    let client = cache.get(key) as C | undefined;
+    if (!client) {
+      client = new ctor({ region, ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}) });
+      cache.set(key, client);
+    }
+    return client;
+  }
+  return {
+    ecs: (region) => get(ECSClient, 'ecs', region),
+    // Route 53 is a global service signed in us-east-1.
+    route53: () => get(Route53Client, 'route53', 'us-east-1'),
+    rds: (region) => get(RDSClient, 'rds', region),
+    cloudwatch: (region) => get(CloudWatchClient, 'cloudwatch', region),
+    secrets: (region) => get(SecretsManagerClient, 'secretsmanager', region),
+    elbv2: (region) => get(ElasticLoadBalancingV2Client, 'elbv2', region),
+    destroy: () => {
+      for (const c of cache.values()) c.destroy();
+      cache.clear();
+    },
+  };
+}

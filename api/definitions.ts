@@ -1,0 +1,34 @@
+// Signal, query and update definitions shared by workflows, client and tests.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ApprovePayload, RejectPayload } from './common';
+import type { RunbookStatus } from './status';
+
+export const TASK_QUEUE = 'runbooks';
+
+/** Approve the pending (or next) approval gate. Fire and forget; the decision and any refusal show in `status`. */
+export const approveSignal = defineSignal<[ApprovePayload]>('approve');
+/** Reject: the run compensates what it did and fails. */
+export const rejectSignal = defineSignal<[RejectPayload]>('reject');
+
+/** Result of an approval sent as an update: the caller learns at once whether it counted. */
+export interface ApprovalAck {
+  accepted: true;
+  decision: 'approve' | 'reject';
+  /** approved / rejected once the gate has decided; pending while more approvals are needed. */
+  gateState: 'pending' | 'approved' | 'rejected' | 'not-open-yet';
+  approvals: number;
+  quorum: number;
+  message: string;
+}
+/** The same decisions as updates with validators: a refused decision is rejected to the caller with the reason. */
+export const approveUpdate = defineUpdate<ApprovalAck, [ApprovePayload]>('approveUpdate');
+export const rejectUpdate = defineUpdate<ApprovalAck, [RejectPayload]>('rejectUpdate');
+
+export const statusQuery = defineQuery<RunbookStatus>('status');
+
+/** emergencyScale: keep the new count, cancel the scheduled scale-back. */
+export interface KeepScaledPayload {
+  by: string;
+  reason?: string;
+}
+export const keepScaledSignal = defineSignal<[KeepScaledPayload]>('keepScaled');

@@ -1,0 +1,11 @@
+// The contract shared by workflows, client and tests. Imports only zod, @temporalio/workflow definitions and types.
+export * from './common';
+export * from './definitions';
+export * from './duration';
+export * from './status';
+export * from './search-attributes';
+export * from './runbooks/ecs';
+export * from './runbooks/ecs-rollback';
+export * from './runbooks/emergency-scale';
+export * from './runbooks/dns-failover';
+export * from './runbooks/index';

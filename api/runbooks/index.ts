@@ -1,0 +1,54 @@
+// The catalogue: every runbook's workflow type, input schema, workflow-ID builder and example file.
+import type { z } from 'zod';
+import { dnsFailoverInput, dnsFailoverWorkflowId } from './dns-failover';
+import { ecsRollbackInput, ecsRollbackWorkflowId } from './ecs-rollback';
+import { emergencyScaleInput, emergencyScaleWorkflowId } from './emergency-scale';
+
+export interface RunbookEntry {
+  /** Workflow type, e.g. `emergencyScale`. */
+  type: string;
+  /** Kebab-case name used for docs and example files. */
+  slug: string;
+  title: string;
+  schema: z.ZodType;
+  /** Deterministic workflow ID for the target resource: one open run per resource. */
+  workflowId(input: never): string;
+}
+
+function entry<S extends z.ZodType>(e: {
+  type: string;
+  slug: string;
+  title: string;
+  schema: S;
+  workflowId(input: z.output<S>): string;
+}): RunbookEntry {
+  return e as unknown as RunbookEntry;
+}
+
+export const RUNBOOKS: readonly RunbookEntry[] = [
+  entry({
+    type: 'ecsRollback',
+    slug: 'ecs-rollback',
+    title: 'Roll an ECS service back to the previous task definition',
+    schema: ecsRollbackInput,
+    workflowId: ecsRollbackWorkflowId,
+  }),
+  entry({
+    type: 'emergencyScale',
+    slug: 'emergency-scale',
+    title: 'Emergency scale an ECS service (optionally scale back later)',
+    schema: emergencyScaleInput,
+    workflowId: emergencyScaleWorkflowId,
+  }),
+  entry({
+    type: 'dnsFailover',
+    slug: 'dns-failover',
+    title: 'Point a Route 53 record at another target, verify, restore on failure',
+    schema: dnsFailoverInput,
+    workflowId: dnsFailoverWorkflowId,
+  }),
+];
+
+export function findRunbook(name: string): RunbookEntry | undefined {
+  return RUNBOOKS.find((r) => r.type === name || r.slug === name);
+}

@@ -1,0 +1,120 @@
+// What a run reports about itself: the `status` query, the current-details markdown and the final report
+// all read these shapes.
+
+export type RunbookState =
+  | 'validating'
+  | 'running'
+  | 'awaiting-approval'
+  | 'waiting'
+  | 'compensating'
+  | 'succeeded'
+  | 'failed';
+
+export type StepOutcome = 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface StepRecord {
+  name: string;
+  startedAt: string;
+  endedAt?: string;
+  outcome: StepOutcome;
+  /** True when the step changes something in AWS. */
+  mutating: boolean;
+  details?: Record<string, unknown>;
+  error?: string;
+}
+
+export interface ApprovalDecisionRecord {
+  at: string;
+  by: string;
+  decision: 'approve' | 'reject';
+  /** How it arrived: a signal (fire and forget) or an update (answered at once). */
+  via: 'signal' | 'update';
+  accepted: boolean;
+  /** Why a decision was refused. */
+  refusal?: string;
+  comment?: string;
+  reason?: string;
+  gate?: string;
+}
+
+export interface PendingApproval {
+  gate: string;
+  openedAt: string;
+  deadline: string;
+  /** Names that may approve; empty means anyone (other than the initiator when a second person is required). */
+  approvers: string[];
+  quorum: number;
+  approvedBy: string[];
+  initiator?: string;
+  secondPersonRequired: boolean;
+  /** What the approver is asked to agree to. */
+  summary: string;
+  plan: PlannedAction[];
+  how: {
+    approveSignal: 'approve';
+    approveExample: { by: string; comment?: string };
+    rejectSignal: 'reject';
+    rejectExample: { by: string; reason: string };
+    cli: string;
+  };
+}
+
+export interface CompensationRecord {
+  name: string;
+  startedAt: string;
+  endedAt: string;
+  outcome: 'succeeded' | 'failed';
+  error?: string;
+}
+
+/** A change the run will make (dry run result, approval plan). */
+export interface PlannedAction {
+  step: string;
+  action: string;
+  params: Record<string, unknown>;
+}
+
+export interface RunbookStatus {
+  runbook: string;
+  workflowId: string;
+  target: string;
+  state: RunbookState;
+  currentStep?: string;
+  startedAt: string;
+  endedAt?: string;
+  dryRun: boolean;
+  reason?: string;
+  initiatedBy?: string;
+  steps: StepRecord[];
+  approvals: ApprovalDecisionRecord[];
+  pendingApproval?: PendingApproval;
+  compensations: CompensationRecord[];
+  plan?: PlannedAction[];
+  warnings: string[];
+  error?: string;
+}
+
+export type ReportOutcome = 'succeeded' | 'succeeded-with-warnings' | 'dry-run' | 'failed';
+
+/** Every runbook's result: what happened, when, and the runbook-specific outcome. */
+export interface RunbookReport<R = unknown> {
+  runbook: string;
+  workflowId: string;
+  target: string;
+  outcome: ReportOutcome;
+  reason?: string;
+  initiatedBy?: string;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  timeline: StepRecord[];
+  approvals: ApprovalDecisionRecord[];
+  compensations: CompensationRecord[];
+  warnings: string[];
+  /** Dry run: the changes the run would have made. */
+  plan?: PlannedAction[];
+  /** The runbook's own outcome (absent for a dry run or a failure). */
+  result?: R;
+  /** A failed run: the error a person reads. */
+  error?: string;
+}

@@ -1,0 +1,35 @@
+// The operator CLI: `npm run runbook -- <command>` or the `runbook` bin. One error handler prints one readable
+// line and exits non-zero.
+import { Command } from 'commander';
+import { registerApproval } from './commands/approve';
+import { registerList } from './commands/list';
+import { registerStart } from './commands/start';
+import { registerStatus } from './commands/status';
+import { describeError, UserError } from './errors';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export function buildProgram(): Command {
+  const program = new Command('runbook')
+    .description('Runbooks as durable Temporal workflows: start, approve, reject, watch')
+    .showHelpAfterError();
+  registerStart(program);
+  registerApproval(program);
+  registerStatus(program);
+  registerList(program);
+  return program;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    console.error(`error: ${describeError(err)}`);
+    return err instanceof UserError ? err.exitCode : 1;
+  }
+}
+
+if (require.main === module) {
+  void run(process.argv).then((code) => process.exit(code));
+}

@@ -1,0 +1,47 @@
+// `runbook approve|reject <workflowId>`: sent as an Update so the answer comes back at once
+// ("approved (1 of 2)" or "refused: …"), and recorded in the run's status either way.
+import type { Command } from 'commander';
+import { approveUpdate, rejectUpdate } from '../../api/definitions';
+import { connect } from '../connection';
+
+export function registerApproval(program: Command): void {
+  program
+    .command('approve')
+    .description('approve the pending approval gate of a run')
+    .argument('<workflowId>')
+    .requiredOption('--by <name>', 'who approves')
+    .option('--comment <text>', 'comment recorded with the approval')
+    .option('--json', 'print the answer as JSON')
+    .action(async (workflowId: string, opts: { by: string; comment?: string; json?: boolean }) => {
+      const conn = await connect();
+      try {
+        const ack = await conn.client.workflow
+          .getHandle(workflowId)
+          .executeUpdate(approveUpdate, {
+            args: [{ by: opts.by, ...(opts.comment ? { comment: opts.comment } : {}) }],
+          });
+        console.log(opts.json ? JSON.stringify(ack) : ack.message);
+      } finally {
+        await conn.close();
+      }
+    });
+
+  program
+    .command('reject')
+    .description('reject a run at its approval gate: it undoes what it changed and fails')
+    .argument('<workflowId>')
+    .requiredOption('--by <name>', 'who rejects')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'print the answer as JSON')
+    .action(async (workflowId: string, opts: { by: string; reason: string; json?: boolean }) => {
+      const conn = await connect();
+      try {
+        const ack = await conn.client.workflow
+          .getHandle(workflowId)
+          .executeUpdate(rejectUpdate, { args: [{ by: opts.by, reason: opts.reason }] });
+        console.log(opts.json ? JSON.stringify(ack) : ack.message);
+      } finally {
+        await conn.close();
+      }
+    });
+}

@@ -1,0 +1,75 @@
+// Terminal rendering of a run's status: header, step table, pending approval, decisions, compensations.
+import Table from 'cli-table3';
+import { formatDuration } from '../api/duration';
+import type { RunbookStatus } from '../api/status';
+
+const ICON: Record<string, string> = { succeeded: '✔', failed: '✖', running: '…', skipped: '–' };
+
+export function renderStatus(s: RunbookStatus): string {
+  const out: string[] = [];
+  out.push(`${s.runbook}  ${s.workflowId}`);
+  out.push(`target: ${s.target}   state: ${s.state}${s.dryRun ? '   (dry run)' : ''}`);
+  if (s.reason) out.push(`reason: ${s.reason}`);
+  if (s.initiatedBy) out.push(`initiated by: ${s.initiatedBy}`);
+  if (s.error) out.push(`error: ${s.error}`);
+  for (const w of s.warnings ?? []) out.push(`warning: ${w}`);
+
+  const table = new Table({
+    head: ['', 'step', 'started (UTC)', 'took', 'details'],
+    wordWrap: true,
+    colWidths: [3, 44, 21, 8, 60],
+  });
+  for (const step of s.steps ?? []) {
+    const took = step.endedAt ? formatDuration(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : '';
+    const details = step.error ? `error: ${step.error}` : summarize(step.details);
+    table.push([
+      ICON[step.outcome] ?? step.outcome,
+      step.name + (step.mutating ? ' *' : ''),
+      step.startedAt.replace('T', ' ').slice(0, 19),
+      took,
+      details,
+    ]);
+  }
+  out.push(table.toString(), '(* changes AWS)');
+
+  const pa = s.pendingApproval;
+  if (pa) {
+    out.push(
+      '',
+      `WAITING FOR APPROVAL (${pa.approvedBy?.length ?? 0} of ${pa.quorum}) until ${pa.deadline}`,
+      `  plan: ${pa.summary}`,
+      `  who: ${pa.approvers?.length ? pa.approvers.join(', ') : 'anyone'}${pa.secondPersonRequired && pa.initiator ? ` except ${pa.initiator} (initiator)` : ''}`,
+      `  approve: ${pa.how.cli}`,
+      `  or signal "approve" with ${JSON.stringify({ by: '<your name>' })}; reject with signal "reject" ${JSON.stringify(pa.how.rejectExample)}`,
+    );
+  }
+  if (s.plan?.length && s.dryRun) {
+    out.push('', 'Planned changes (dry run, nothing changed):');
+    for (const p of s.plan) out.push(`  - ${p.step}: ${p.action} ${JSON.stringify(p.params)}`);
+  }
+  if (s.approvals?.length) {
+    out.push('', 'Decisions:');
+    for (const a of s.approvals) {
+      out.push(
+        `  ${a.at}  ${a.decision} by ${a.by} via ${a.via}: ${a.accepted ? 'accepted' : `refused (${a.refusal})`}` +
+          (a.comment ? ` — "${a.comment}"` : '') +
+          (a.reason ? ` — reason: ${a.reason}` : ''),
+      );
+    }
+  }
+  if (s.compensations?.length) {
+    out.push('', 'Compensations:');
+    for (const c of s.compensations)
+      out.push(`  ${c.endedAt}  ${c.name}: ${c.outcome}${c.error ? ` (${c.error})` : ''}`);
+  }
+  return out.join('\n');
+}
+
+function summarize(details: Record<string, unknown> | undefined): string {
+  if (!details) return '';
+  return Object.entries(details)
+    .filter(([, v]) => v !== undefined && typeof v !== 'object')
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ')
+    .slice(0, 240);
+}

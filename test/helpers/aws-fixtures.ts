@@ -1,0 +1,68 @@
+// Uniquely named AWS resources for one test, built in the emulator with the same idempotent builders as the demo.
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import type { AwsClients } from '../../activities/aws-clients';
+import {
+  ensureCluster,
+  ensureHostedZone,
+  ensureRecords,
+  ensureService,
+  ensureTaskDefinitions,
+} from '../../scripts/lib/fixtures';
+import { uid } from './temporal';
+
+export interface TestService {
+  region: string;
+  cluster: string;
+  service: string;
+  family: string;
+  revisions: string[];
+  /** region / cluster / service, as runbook inputs take them. */
+  ref: { region: string; cluster: string; service: string };
+}
+
+/** A cluster + service on the newest of `revisions` task-definition revisions, with `desiredCount` tasks. */
+export async function makeService(
+  aws: AwsClients,
+  opts: { region?: string; desiredCount?: number; revisions?: number; onRevision?: number } = {},
+): Promise<TestService> {
+  const region = opts.region ?? 'us-east-1';
+  const id = uid('svc');
+  const cluster = `c-${id}`;
+  const family = `f-${id}`;
+  const ecs = aws.ecs(region);
+  await ensureCluster(ecs, cluster);
+  const images = Array.from({ length: opts.revisions ?? 2 }, (_, i) => `example/app:${i + 1}.0`);
+  const revisions = await ensureTaskDefinitions(ecs, family, images, [{ name: 'DATABASE_HOST', value: 'db.example' }]);
+  const on = revisions[(opts.onRevision ?? revisions.length) - 1]!;
+  await ensureService(ecs, { cluster, service: id, taskDefinition: on, desiredCount: opts.desiredCount ?? 2 });
+  return { region, cluster, service: id, family, revisions, ref: { region, cluster, service: id } };
+}
+
+export async function serviceState(aws: AwsClients, s: { region: string; cluster: string; service: string }) {
+  const out = await aws.ecs(s.region).send(new DescribeServicesCommand({ cluster: s.cluster, services: [s.service] }));
+  const svc = out.services![0]!;
+  return { desiredCount: svc.desiredCount!, runningCount: svc.runningCount!, taskDefinition: svc.taskDefinition! };
+}
+
+export interface TestZone {
+  zoneId: string;
+  zoneName: string;
+  recordName: string;
+}
+
+/** A hosted zone with `records` (names relative to the zone: "api" → api.<zone>). */
+export async function makeZone(aws: AwsClients, records: (zone: string) => ResourceRecordSet[]): Promise<TestZone> {
+  const zoneName = `${uid('z')}.example.test`;
+  const zoneId = await ensureHostedZone(aws, zoneName);
+  await ensureRecords(aws, zoneId, records(zoneName));
+  return { zoneId, zoneName, recordName: `api.${zoneName}` };
+}
+
+/** Every record set of the zone except SOA/NS, sorted, for before/after comparisons. */
+export async function zoneRecords(aws: AwsClients, zoneId: string): Promise<ResourceRecordSet[]> {
+  const out = await aws.route53().send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, MaxItems: 300 }));
+  return (out.ResourceRecordSets ?? [])
+    .filter((r) => r.Type !== 'SOA' && r.Type !== 'NS')
+    .sort((a, b) => `${a.Name}${a.Type}${a.SetIdentifier}`.localeCompare(`${b.Name}${b.Type}${b.SetIdentifier}`));
+}

@@ -1,0 +1,41 @@
+// The worker process: connects to Temporal, builds AWS clients once, runs every runbook on the `runbooks` task
+// queue, and shuts down gracefully on SIGINT/SIGTERM (in-flight activities finish or are cancelled cleanly).
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createAwsClients } from '../activities/aws-clients';
+import { taskQueue, temporalConnectConfig, workflowSource } from './config';
+
+async function main(): Promise<void> {
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const { connectionOptions, namespace } = temporalConnectConfig();
+  const connection = await NativeConnection.connect(connectionOptions);
+  // A client for activities that read Temporal (naming the run that holds a resource).
+  const clientConnection = await Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]);
+  const aws = createAwsClients();
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: taskQueue(),
+      ...workflowSource(),
+      activities: createActivities({ aws, temporal: new Client({ connection: clientConnection, namespace }) }),
+      shutdownGraceTime: '10s',
+    });
+    console.log(
+      `runbooks worker: task queue "${taskQueue()}", namespace "${namespace}", Temporal ${connectionOptions.address ?? 'localhost:7233'}` +
+        (process.env.AWS_ENDPOINT_URL ? `, AWS endpoint ${process.env.AWS_ENDPOINT_URL}` : ''),
+    );
+    await worker.run();
+    console.log('runbooks worker: stopped');
+  } finally {
+    aws.destroy();
+    await clientConnection.close();
+    await connection.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('runbooks worker failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

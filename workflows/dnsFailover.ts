@@ -1,0 +1,184 @@
+// dnsFailover — seeds 000 "DNS Emergency Failover" and 001 Runbook 1 step 7: approval (required by default),
+// save the exact current record sets, UPSERT the record to the new target, wait INSYNC, verify the target's health;
+// if verification fails, restore the saved record sets exactly and fail with the reason.
+import { parseDuration } from '../api/duration';
+import {
+  dnsFailoverInput,
+  dnsFailoverWorkflowId,
+  normalizeDnsName,
+  type DnsFailoverInput,
+  type DnsFailoverResult,
+  type DnsTarget,
+  type RecordSet,
+} from '../api/runbooks/dns-failover';
+import type { RunbookReport } from '../api/status';
+import { aws, waits } from './lib/proxies';
+import { fail } from './lib/errors';
+import { describeHealth, verifyHealth } from './lib/health';
+import { runRunbook } from './lib/runbook';
+
+/** The record as it must be after the failover: same identity and routing, new target. */
+export function retarget(current: RecordSet, target: DnsTarget): RecordSet {
+  const { AliasTarget: _alias, ResourceRecords: _values, TTL: _ttl, ...routing } = current;
+  if ('alias' in target) {
+    return {
+      ...routing,
+      AliasTarget: {
+        DNSName: target.alias.dnsName,
+        HostedZoneId: target.alias.hostedZoneId,
+        EvaluateTargetHealth: target.alias.evaluateTargetHealth,
+      },
+    };
+  }
+  return { ...routing, TTL: target.ttl, ResourceRecords: target.values.map((Value) => ({ Value })) };
+}
+
+export function describeRecordTarget(r: RecordSet): string {
+  if (r.AliasTarget) return `alias ${normalizeDnsName(r.AliasTarget.DNSName)}`;
+  return (r.ResourceRecords ?? []).map((v) => v.Value).join(', ') || '(empty)';
+}
+
+const sameTarget = (a: RecordSet, b: RecordSet) =>
+  describeRecordTarget(a) === describeRecordTarget(b) && (a.AliasTarget ? true : a.TTL === b.TTL);
+
+export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookReport<DnsFailoverResult>> {
+  return runRunbook({
+    runbook: 'dnsFailover',
+    schema: dnsFailoverInput,
+    rawInput: input,
+    target: (p) =>
+      `${normalizeDnsName(p.record.name)} ${p.record.type}${p.record.setIdentifier ? ` [${p.record.setIdentifier}]` : ''}`,
+    lockId: (p) => dnsFailoverWorkflowId(p),
+    async execute(ctx) {
+      const p = ctx.params;
+      const recordLabel = `${normalizeDnsName(p.record.name)} ${p.record.type}`;
+
+      // 1. Preflight (read only): the zone, the exact current record sets (saved for the restore), the record to change.
+      const pre = await ctx.step(
+        'Preflight: read and save the current records',
+        async () => {
+          const zone = await aws.resolveHostedZone({ zone: p.hostedZone });
+          const saved = await aws.listRecordSets({ hostedZoneId: zone.id, name: p.record.name, type: p.record.type });
+          const wanted = p.record.setIdentifier;
+          const current = saved.find((r) => (r.SetIdentifier ?? undefined) === wanted);
+          if (!current) {
+            const ids = saved.map((r) => r.SetIdentifier).filter(Boolean);
+            throw fail(
+              'ResourceNotFound',
+              saved.length === 0
+                ? `no ${recordLabel} record in hosted zone ${zone.name} (${zone.id})`
+                : wanted
+                  ? `no ${recordLabel} record with set identifier "${wanted}" (found: ${ids.join(', ') || 'a simple record'})`
+                  : `${recordLabel} has routing policies (set identifiers: ${ids.join(', ')}); say which one to change with record.setIdentifier`,
+            );
+          }
+          return { zone, saved, current, desired: retarget(current, p.target) };
+        },
+        {
+          details: (r) => ({
+            hostedZoneId: r.zone.id,
+            savedRecordSets: r.saved,
+            currentTarget: describeRecordTarget(r.current),
+            newTarget: describeRecordTarget(r.desired),
+          }),
+        },
+      );
+      const alreadyPointed = sameTarget(pre.current, pre.desired);
+
+      ctx.planned(
+        alreadyPointed
+          ? []
+          : [
+              {
+                step: 'Switch DNS',
+                action: 'route53:ChangeResourceRecordSets',
+                params: {
+                  hostedZoneId: pre.zone.id,
+                  action: 'UPSERT',
+                  record: recordLabel,
+                  ...(p.record.setIdentifier ? { setIdentifier: p.record.setIdentifier } : {}),
+                  from: describeRecordTarget(pre.current),
+                  to: describeRecordTarget(pre.desired),
+                },
+              },
+            ],
+      );
+
+      // 2. Approval.
+      await ctx.approval(
+        alreadyPointed
+          ? `${recordLabel} already points to ${describeRecordTarget(pre.desired)}; only the health check will run`
+          : `point ${recordLabel}${p.record.setIdentifier ? ` [${p.record.setIdentifier}]` : ''} from ` +
+              `${describeRecordTarget(pre.current)} to ${describeRecordTarget(pre.desired)}` +
+              (p.reason ? ` — reason: ${p.reason}` : ''),
+      );
+
+      // 3. UPSERT the record; the compensation restores the saved record sets exactly.
+      let changeId: string | undefined;
+      if (alreadyPointed) {
+        ctx.tracker.skipped('Switch DNS', `${recordLabel} already points to the target`);
+      } else {
+        const change = await ctx.change(
+          'Switch DNS',
+          () =>
+            aws.changeRecordSets({
+              hostedZoneId: pre.zone.id,
+              comment: `dnsFailover ${ctx.workflowId}: ${p.reason ?? 'failover'}`,
+              changes: [{ action: 'UPSERT', recordSet: pre.desired }],
+            }),
+          {
+            params: { to: describeRecordTarget(pre.desired) },
+            details: (c) => ({ changeId: c.changeId }),
+            undo: () => ({
+              name: `restore the saved ${recordLabel} record sets`,
+              run: async () => {
+                const restore = await aws.restoreRecordSets({
+                  hostedZoneId: pre.zone.id,
+                  name: p.record.name,
+                  type: p.record.type,
+                  saved: pre.saved,
+                  comment: `dnsFailover ${ctx.workflowId}: restore`,
+                });
+                if (restore.changeId) {
+                  await waits.waitForChangeInsync({
+                    changeId: restore.changeId,
+                    timeoutMs: parseDuration(p.insyncTimeout),
+                  });
+                }
+              },
+            }),
+          },
+        );
+        changeId = change.changeId;
+
+        // 4. Wait for Route 53 to report the change INSYNC.
+        const id = change.changeId;
+        await ctx.step('Wait for the change to be INSYNC', () =>
+          waits.waitForChangeInsync({ changeId: id, timeoutMs: parseDuration(p.insyncTimeout) }),
+        );
+      }
+
+      // 5. Verify the target's health. Failing it restores the saved records (compensation) and fails the run.
+      const health = await ctx.step('Verify the target is healthy', () => verifyHealth(p.verify), {
+        details: (h) => ({ healthy: h.healthy, summary: describeHealth(h) }),
+      });
+      if (!health.healthy) {
+        throw fail('HealthCheckFailed', `the new target failed its health check: ${describeHealth(health)}`);
+      }
+
+      return {
+        hostedZoneId: pre.zone.id,
+        record: {
+          name: p.record.name,
+          type: p.record.type,
+          ...(p.record.setIdentifier ? { setIdentifier: p.record.setIdentifier } : {}),
+        },
+        previousRecordSets: pre.saved,
+        newRecordSet: pre.desired,
+        ...(changeId ? { changeId } : {}),
+        alreadyPointed,
+        health,
+      };
+    },
+  });
+}

@@ -1,0 +1,144 @@
+// ecsRollback — seeds 000 "Rollback Procedure", 001 Runbook 2 "Quick Rollback (ECS)", 004 P0 "rollback if a recent
+// deployment": find the previous ACTIVE task-definition revision (or use the given one), approve (optional),
+// update the service, wait until stable, verify health, report.
+import { parseDuration } from '../api/duration';
+import { ecsServiceKey } from '../api/runbooks/ecs';
+import {
+  ecsRollbackInput,
+  ecsRollbackWorkflowId,
+  type EcsRollbackInput,
+  type EcsRollbackResult,
+} from '../api/runbooks/ecs-rollback';
+import type { RunbookReport } from '../api/status';
+import { aws, waits } from './lib/proxies';
+import { fail } from './lib/errors';
+import { describeHealth, verifyHealth } from './lib/health';
+import { runRunbook } from './lib/runbook';
+
+const revisionOf = (arn: string) => arn.split('/').pop() ?? arn;
+
+export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookReport<EcsRollbackResult>> {
+  return runRunbook({
+    runbook: 'ecsRollback',
+    schema: ecsRollbackInput,
+    rawInput: input,
+    target: (p) => ecsServiceKey(p),
+    lockId: (p) => ecsRollbackWorkflowId(p),
+    async execute(ctx) {
+      const p = ctx.params;
+      const ref = { region: p.region, cluster: p.cluster, service: p.service };
+
+      // 1. Preflight (read only): the service, its current revision and the revision to go back to.
+      const { service, target } = await ctx.step(
+        'Preflight: find the revision to roll back to',
+        async () => {
+          const service = await aws.describeService(ref);
+          const current = await aws.describeTaskDefinition({
+            region: p.region,
+            taskDefinition: service.taskDefinition,
+          });
+          let target: { arn: string; revision: number };
+          if (p.toRevision) {
+            const given = await aws.describeTaskDefinition({ region: p.region, taskDefinition: p.toRevision });
+            if (given.status !== 'ACTIVE') {
+              throw fail(
+                'PreconditionFailed',
+                `${revisionOf(given.arn)} is ${given.status}, not ACTIVE; pick an ACTIVE revision`,
+              );
+            }
+            if (given.arn === current.arn) {
+              throw fail(
+                'PreconditionFailed',
+                `the service already runs ${revisionOf(given.arn)}; nothing to roll back`,
+              );
+            }
+            target = given;
+          } else {
+            const revisions = await aws.listActiveRevisions({ region: p.region, family: current.family });
+            const older = revisions.filter((r) => r.revision < current.revision);
+            const previous = older[older.length - 1];
+            if (!previous) {
+              throw fail(
+                'PreconditionFailed',
+                `no ACTIVE revision of ${current.family} older than ${current.revision} to roll back to; give toRevision explicitly`,
+              );
+            }
+            target = previous;
+          }
+          return { service, current, target };
+        },
+        {
+          details: (r) => ({
+            currentTaskDefinition: revisionOf(r.current.arn),
+            currentImages: r.current.images,
+            rollbackTo: revisionOf(r.target.arn),
+            desiredCount: r.service.desiredCount,
+            runningCount: r.service.runningCount,
+          }),
+        },
+      );
+
+      const from = service.taskDefinition;
+      ctx.planned([
+        {
+          step: 'Roll back the service',
+          action: 'ecs:UpdateService',
+          params: { region: p.region, cluster: p.cluster, service: p.service, taskDefinition: target.arn, from },
+        },
+      ]);
+
+      // 2. Approval (when the policy asks for it).
+      await ctx.approval(
+        `roll ${p.service} (${p.region}/${p.cluster}) back from ${revisionOf(from)} to ${revisionOf(target.arn)}` +
+          (p.reason ? ` — reason: ${p.reason}` : ''),
+      );
+
+      // 3. Update the service. Nothing is pushed on the compensation stack: undoing a rollback would redeploy the
+      //    revision being removed. If the service does not settle, the run fails and says where it was left.
+      await ctx.change(
+        'Update service to the previous revision',
+        () => aws.updateService({ ...ref, taskDefinition: target.arn }),
+        { params: { taskDefinition: revisionOf(target.arn), from: revisionOf(from) } },
+      );
+
+      // 4. Wait until stable (poll with backoff in the activity; no fixed sleeps).
+      const stable = await ctx.step(
+        'Wait until the service is stable',
+        () =>
+          waits.waitForServiceStable({
+            ...ref,
+            timeoutMs: parseDuration(p.stableTimeout),
+            expect: { taskDefinition: target.arn },
+          }),
+        { details: (s) => ({ runningCount: s.runningCount, desiredCount: s.desiredCount, waitedMs: s.waitedMs }) },
+      );
+
+      // 5. Verify health. An unhealthy service is reported plainly and left on the rollback revision.
+      let health;
+      if (p.health) {
+        const check = p.health;
+        health = await ctx.step('Verify health', () => verifyHealth(check), {
+          details: (h) => ({ healthy: h.healthy, summary: describeHealth(h) }),
+        });
+        if (!health.healthy) {
+          ctx.warn(
+            `health check failed after the rollback: ${describeHealth(health)}. The service was left on ` +
+              `${revisionOf(target.arn)} as it is (not rolled forward); investigate before changing it again.`,
+          );
+        }
+      } else {
+        ctx.tracker.skipped('Verify health', 'no health check in the input');
+      }
+
+      return {
+        cluster: p.cluster,
+        service: p.service,
+        fromTaskDefinition: from,
+        toTaskDefinition: target.arn,
+        desiredCount: stable.desiredCount,
+        runningCount: stable.runningCount,
+        ...(health ? { healthy: health.healthy, health } : {}),
+      };
+    },
+  });
+}

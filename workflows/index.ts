@@ -1,0 +1,5 @@
+// Every workflow the worker runs (its workflowsPath).
+export { ecsRollback } from './ecsRollback';
+export { emergencyScale } from './emergencyScale';
+export { dnsFailover } from './dnsFailover';
+export { resourceLock } from './lib/lock';

@@ -1,0 +1,191 @@
+// Approval gate: `approve`/`reject` signals and `approveUpdate`/`rejectUpdate` updates, registered when the
+// workflow starts so nothing sent early is lost. The rules live in approval-policy.ts; this class records every
+// decision (accepted or refused, with who, when and why) and blocks the run until the gate is decided.
+import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { approvePayload, describeZodError, rejectPayload, type ApprovalPolicy } from '../../api/common';
+import { approveSignal, approveUpdate, rejectSignal, rejectUpdate, type ApprovalAck } from '../../api/definitions';
+import { formatDuration, parseDuration } from '../../api/duration';
+import type { ApprovalDecisionRecord, PlannedAction } from '../../api/status';
+import { judgeDecision, type GateView } from './approval-policy';
+import { fail } from './errors';
+import type { Tracker } from './tracker';
+
+interface Gate extends GateView {
+  name?: string;
+  rejection?: { by: string; reason: string };
+}
+
+export class ApprovalGate {
+  private gate: Gate;
+
+  constructor(
+    private readonly tracker: Tracker,
+    private readonly policy: ApprovalPolicy,
+    private readonly initiator: string | undefined,
+  ) {
+    this.gate = { phase: policy.required ? 'not-open' : 'not-required', approvedBy: [] };
+
+    setHandler(approveSignal, (raw) => {
+      this.receive('approve', raw, 'signal');
+    });
+    setHandler(rejectSignal, (raw) => {
+      this.receive('reject', raw, 'signal');
+    });
+    // Updates answer the caller at once. The validator turns away malformed payloads (nothing to record: there is
+    // no identity to record against); policy refusals go through the handler so they are recorded in `status` and
+    // in history like any other decision, and the caller receives "refused: …" as the update's failure.
+    setHandler(approveUpdate, (raw) => this.answer('approve', raw), { validator: (raw) => validate('approve', raw) });
+    setHandler(rejectUpdate, (raw) => this.answer('reject', raw), { validator: (raw) => validate('reject', raw) });
+  }
+
+  /**
+   * Ask for approval of `plan`. Returns when approved; throws (non-retryable) when rejected or timed out, which
+   * makes the run compensate. When the policy does not require approval the step is recorded as skipped.
+   */
+  async require(gateName: string, summary: string, plan: PlannedAction[]): Promise<void> {
+    if (!this.policy.required) {
+      this.tracker.skipped(gateName, 'approval not required by the input policy');
+      return;
+    }
+    await this.tracker.step(
+      gateName,
+      async () => {
+        const openedAt = new Date();
+        const timeoutMs = parseDuration(this.policy.timeout);
+        const deadline = new Date(openedAt.getTime() + timeoutMs).toISOString();
+        // Decisions sent before the gate opened were checked when they arrived; apply them now.
+        this.gate.name = gateName;
+        this.gate.phase = this.gate.rejection
+          ? 'rejected'
+          : this.gate.approvedBy.length >= this.policy.quorum
+            ? 'approved'
+            : 'open';
+        const wfId = workflowInfo().workflowId;
+        this.tracker.status.pendingApproval = {
+          gate: gateName,
+          openedAt: openedAt.toISOString(),
+          deadline,
+          approvers: this.policy.approvers,
+          quorum: this.policy.quorum,
+          approvedBy: this.gate.approvedBy,
+          ...(this.initiator ? { initiator: this.initiator } : {}),
+          secondPersonRequired: this.policy.requireSecondPerson,
+          summary,
+          plan,
+          how: {
+            approveSignal: 'approve',
+            approveExample: { by: '<your name>', comment: 'optional' },
+            rejectSignal: 'reject',
+            rejectExample: { by: '<your name>', reason: '<why>' },
+            cli: `npm run runbook -- approve ${wfId} --by <your name>`,
+          },
+        };
+        this.tracker.setState('awaiting-approval');
+        const decided = await condition(() => this.gate.phase !== 'open', timeoutMs);
+        delete this.tracker.status.pendingApproval;
+        this.tracker.setState('running');
+        if (!decided) {
+          this.gate.phase = 'timed-out';
+          this.gate.closedAt = new Date().toISOString();
+          throw fail(
+            'ApprovalTimedOut',
+            `no approval within ${formatDuration(timeoutMs)} (${this.gate.approvedBy.length} of ${this.policy.quorum} approvals): treated as a rejection`,
+          );
+        }
+        if (this.gate.phase === 'rejected') {
+          const r = this.gate.rejection!;
+          throw fail('ApprovalRejected', `rejected by ${r.by}: ${r.reason}`);
+        }
+        return { approvedBy: [...this.gate.approvedBy] };
+      },
+      { details: (r) => ({ approvedBy: r.approvedBy }) },
+    );
+  }
+
+  private receive(
+    decision: 'approve' | 'reject',
+    raw: unknown,
+    via: 'signal' | 'update',
+  ): { record: ApprovalDecisionRecord; ack?: ApprovalAck } {
+    const at = new Date().toISOString();
+    const parsed = (decision === 'approve' ? approvePayload : rejectPayload).safeParse(raw);
+    if (!parsed.success) {
+      const record: ApprovalDecisionRecord = {
+        at,
+        by: typeof (raw as { by?: unknown })?.by === 'string' ? (raw as { by: string }).by : '(unknown)',
+        decision,
+        via,
+        accepted: false,
+        refusal: `malformed ${decision}: ${describeZodError(parsed.error, decision)}`,
+      };
+      this.recordDecision(record);
+      return { record };
+    }
+    const payload = parsed.data as { by: string; comment?: string; reason?: string };
+    const verdict = judgeDecision(this.policy, this.initiator, this.gate, { decision, by: payload.by });
+    const record: ApprovalDecisionRecord = {
+      at,
+      by: payload.by,
+      decision,
+      via,
+      accepted: verdict.accepted,
+      ...(this.gate.name ? { gate: this.gate.name } : {}),
+      ...(payload.comment ? { comment: payload.comment } : {}),
+      ...(payload.reason ? { reason: payload.reason } : {}),
+      ...(verdict.accepted ? {} : { refusal: verdict.refusal }),
+    };
+    this.recordDecision(record);
+    if (!verdict.accepted) return { record };
+
+    if (decision === 'reject') {
+      this.gate.rejection = { by: payload.by, reason: payload.reason ?? '' };
+      if (this.gate.phase === 'open') {
+        this.gate.phase = 'rejected';
+        this.gate.closedAt = at;
+      }
+    } else {
+      this.gate.approvedBy.push(payload.by);
+      if (verdict.effect === 'approved') {
+        this.gate.phase = 'approved';
+        this.gate.closedAt = at;
+      }
+    }
+    this.tracker.refresh();
+    const gateState: ApprovalAck['gateState'] =
+      verdict.effect === 'queued'
+        ? 'not-open-yet'
+        : this.gate.phase === 'approved'
+          ? 'approved'
+          : this.gate.phase === 'rejected'
+            ? 'rejected'
+            : 'pending';
+    const approvals = this.gate.approvedBy.length;
+    const message =
+      decision === 'reject'
+        ? gateState === 'not-open-yet'
+          ? 'rejection recorded; the run will stop when it reaches the approval gate'
+          : 'rejected; the run is undoing what it changed'
+        : gateState === 'approved'
+          ? `approved (${approvals} of ${this.policy.quorum})`
+          : gateState === 'not-open-yet'
+            ? `approval recorded (${approvals} of ${this.policy.quorum}); it counts when the run reaches the gate`
+            : `approval counted (${approvals} of ${this.policy.quorum}); waiting for ${this.policy.quorum - approvals} more`;
+    return { record, ack: { accepted: true, decision, gateState, approvals, quorum: this.policy.quorum, message } };
+  }
+
+  private answer(decision: 'approve' | 'reject', raw: unknown): ApprovalAck {
+    const { record, ack } = this.receive(decision, raw, 'update');
+    if (!ack) throw fail('ApprovalRefused', `refused: ${record.refusal ?? 'not accepted'}`);
+    return ack;
+  }
+
+  private recordDecision(record: ApprovalDecisionRecord): void {
+    this.tracker.status.approvals.push(record);
+    this.tracker.refresh();
+  }
+}
+
+function validate(decision: 'approve' | 'reject', raw: unknown): void {
+  const parsed = (decision === 'approve' ? approvePayload : rejectPayload).safeParse(raw);
+  if (!parsed.success) throw new Error(`refused: malformed ${decision}: ${describeZodError(parsed.error, decision)}`);
+}

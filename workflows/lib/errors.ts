@@ -1,0 +1,28 @@
+// Failure helpers for workflow code: find the message a person should read, fail without retries.
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
+
+/** The innermost useful message of a failure chain (activity → application failure → cause). */
+export function errorMessage(err: unknown): string {
+  return rootFailure(err).message;
+}
+
+/** Walk ActivityFailure/ChildWorkflowFailure wrappers down to the failure that says what went wrong. */
+export function rootFailure(err: unknown): { message: string; type?: string } {
+  let current: unknown = err;
+  for (let depth = 0; depth < 10; depth++) {
+    if ((current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) && current.cause) {
+      current = current.cause;
+      continue;
+    }
+    break;
+  }
+  if (current instanceof ApplicationFailure) return { message: current.message, type: current.type ?? undefined };
+  if (current instanceof TemporalFailure) return { message: current.message, type: current.name };
+  if (current instanceof Error) return { message: current.message, type: current.name };
+  return { message: String(current) };
+}
+
+/** A failure that ends the run at once (no retry of the workflow task). */
+export function fail(type: string, message: string, details: unknown[] = []): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details });
+}

@@ -1,0 +1,66 @@
+// Activity proxies, one per timeout class. Workflow code imports activity *types* only.
+import { proxyActivities } from '@temporalio/workflow';
+import type { createActivities } from '../../activities';
+
+type Activities = ReturnType<typeof createActivities>;
+
+/** AWS and Temporal errors that a retry cannot fix: bad names, missing resources, denied permissions. */
+export const NON_RETRYABLE_ERRORS = [
+  // our own domain errors (activities/errors.ts)
+  'ResourceNotFound',
+  'PreconditionFailed',
+  'NotStable',
+  // AWS: client-side mistakes and permissions
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'ValidationError',
+  'ValidationException',
+  'InvalidParameterException',
+  'InvalidParameterValue',
+  'ClientException',
+  'ClusterNotFoundException',
+  'ServiceNotFoundException',
+  'ServiceNotActiveException',
+  'NoSuchHostedZone',
+  'InvalidChangeBatch',
+  'InvalidInput',
+  'NoSuchChange',
+  'DBInstanceNotFoundFault',
+  'DBSnapshotNotFoundFault',
+  'ResourceNotFoundException',
+];
+
+/**
+ * One AWS API call (describe, update, change). Short timeout: a call that hangs is retried; exponential backoff
+ * rides out throttling and 5xx (the SDK retries too). Gives up after ~2 minutes and fails the step.
+ */
+export const aws = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+  },
+});
+
+/**
+ * Long polls (wait until stable / INSYNC / healthy). The activity bounds its own wait with the deadline it is
+ * given and heartbeats each poll, so a dead worker is noticed within the heartbeat timeout and the retry resumes
+ * from the heartbeat instead of starting the wait over.
+ */
+export const waits = proxyActivities<Activities>({
+  startToCloseTimeout: '3h',
+  heartbeatTimeout: '1m',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+  },
+});

@@ -1,0 +1,169 @@
+// The frame every runbook runs in: validate the raw input (the Temporal UI sends raw JSON), take the resource,
+// run the body step by step, and on failure, rejection or cancellation unwind the compensation stack before
+// failing with the original cause. The result is always a report (timeline, approvals, compensations).
+import { ApplicationFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { ApprovalPolicy } from '../../api/common';
+import { describeZodError } from '../../api/common';
+import type { PlannedAction, RunbookReport } from '../../api/status';
+import { ApprovalGate } from './approval';
+import { CompensationStack } from './compensation';
+import { fail, rootFailure } from './errors';
+import { acquireResource } from './lock';
+import { Tracker, type StepOptions } from './tracker';
+
+interface CommonParams {
+  dryRun: boolean;
+  reason?: string | undefined;
+  initiatedBy?: string | undefined;
+  approval: ApprovalPolicy;
+}
+
+export interface RunbookContext<P> {
+  params: P;
+  workflowId: string;
+  /** A read-only step. */
+  step<T>(name: string, fn: () => Promise<T>, opts?: StepOptions<T>): Promise<T>;
+  /** A mutating step; `undo` (built from its result) is pushed on the compensation stack once it succeeded. */
+  change<T>(
+    name: string,
+    fn: () => Promise<T>,
+    opts?: StepOptions<T> & { undo?: (result: T) => { name: string; run: () => Promise<unknown> } },
+  ): Promise<T>;
+  /**
+   * Declare the changes the run is about to make. In a dry run this ends the run here, returning the plan;
+   * otherwise it records the plan (shown at the approval gate and in `status`).
+   */
+  planned(plan: PlannedAction[]): void;
+  /** The approval gate for the declared plan (skipped when the policy does not require approval). */
+  approval(summary: string, gateName?: string): Promise<void>;
+  compensations: CompensationStack;
+  warn(message: string): void;
+  tracker: Tracker;
+}
+
+export interface RunbookDefinition<S extends z.ZodType, R> {
+  runbook: string;
+  schema: S;
+  rawInput: unknown;
+  /** The resource this run acts on, in words (`us-east-1/demo/api`). */
+  target(params: z.output<S>): string;
+  /** The deterministic workflow ID for that resource: the lock. */
+  lockId(params: z.output<S>): string;
+  execute(ctx: RunbookContext<z.output<S>>): Promise<R>;
+}
+
+class DryRunComplete extends Error {}
+
+/**
+ * Run a runbook. Must be called synchronously at the top of the workflow function (before any await) so the
+ * status query and approval handlers exist from the first workflow task.
+ */
+export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<S, R>): Promise<RunbookReport<R>> {
+  const tracker = new Tracker(def.runbook);
+  const parsed = def.schema.safeParse(def.rawInput ?? {});
+  if (!parsed.success) {
+    const message = `invalid input: ${describeZodError(parsed.error)}. Nothing was changed.`;
+    tracker.status.error = message;
+    tracker.setState('failed');
+    throw fail('InvalidInput', message);
+  }
+  const params = parsed.data as z.output<S> & CommonParams;
+  const target = def.target(params);
+  tracker.describe({
+    target,
+    dryRun: params.dryRun,
+    ...(params.reason ? { reason: params.reason } : {}),
+    ...(params.initiatedBy ? { initiatedBy: params.initiatedBy } : {}),
+  });
+  const gate = new ApprovalGate(tracker, params.approval, params.initiatedBy);
+  const compensations = new CompensationStack(tracker.status, () => tracker.refresh());
+  let plan: PlannedAction[] = [];
+
+  const ctx: RunbookContext<z.output<S>> = {
+    params,
+    workflowId: workflowInfo().workflowId,
+    tracker,
+    compensations,
+    step: (name, fn, opts) => tracker.step(name, fn, opts),
+    async change(name, fn, opts = {}) {
+      const result = await tracker.step(name, fn, { ...opts, mutating: true });
+      if (opts.undo) {
+        const undo = opts.undo(result);
+        compensations.push(undo.name, undo.run);
+      }
+      return result;
+    },
+    planned(actions) {
+      plan = actions;
+      tracker.setPlan(actions);
+      if (params.dryRun) throw new DryRunComplete();
+    },
+    approval: (summary, gateName = 'Approval') => gate.require(gateName, summary, plan),
+    warn: (message) => tracker.warn(message),
+  };
+
+  const report = (outcome: RunbookReport['outcome'], extra: Partial<RunbookReport<R>> = {}): RunbookReport<R> => {
+    const endedAt = new Date().toISOString();
+    const s = tracker.status;
+    return {
+      runbook: def.runbook,
+      workflowId: s.workflowId,
+      target,
+      outcome,
+      ...(s.reason ? { reason: s.reason } : {}),
+      ...(s.initiatedBy ? { initiatedBy: s.initiatedBy } : {}),
+      startedAt: s.startedAt,
+      endedAt,
+      durationMs: Date.parse(endedAt) - Date.parse(s.startedAt),
+      timeline: s.steps,
+      approvals: s.approvals,
+      compensations: s.compensations,
+      warnings: s.warnings,
+      ...extra,
+    };
+  };
+
+  try {
+    await tracker.step('Acquire resource', () => acquireResource(def.lockId(params), target), {
+      params: { lock: def.lockId(params) },
+    });
+    const result = await def.execute(ctx);
+    tracker.status.currentStep = undefined;
+    tracker.setState('succeeded');
+    return report(tracker.status.warnings.length ? 'succeeded-with-warnings' : 'succeeded', { result });
+  } catch (err) {
+    if (err instanceof DryRunComplete) {
+      tracker.status.currentStep = undefined;
+      tracker.setState('succeeded');
+      return report('dry-run', { plan });
+    }
+    const cause = rootFailure(err);
+    const cancelled = isCancellation(err);
+    let undone = '';
+    if (compensations.size) {
+      tracker.setState('compensating');
+      const records = await compensations.unwind();
+      const failed = records.filter((r) => r.outcome === 'failed');
+      undone = failed.length
+        ? ` Compensation: ${records.length - failed.length} of ${records.length} undone; FAILED: ${failed
+            .map((r) => `${r.name} (${r.error})`)
+            .join('; ')} — check these by hand.`
+        : ` Compensated: ${records.map((r) => r.name).join('; ')}.`;
+    } else if (!tracker.status.steps.some((s) => s.mutating && s.outcome !== 'failed')) {
+      undone = ' Nothing was changed.';
+    }
+    const what = (cancelled ? 'cancelled' : cause.message).replace(/\.\s*$/, '');
+    const message = `${what}.${undone}`;
+    tracker.status.error = message;
+    tracker.status.currentStep = undefined;
+    tracker.setState('failed');
+    if (cancelled) throw err;
+    throw ApplicationFailure.create({
+      type: cause.type ?? 'RunbookFailed',
+      message,
+      nonRetryable: true,
+      details: [report('failed', { error: message })],
+    });
+  }
+}

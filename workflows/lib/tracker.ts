@@ -1,0 +1,144 @@
+// Step tracker: the run's timeline and state, answered by the `status` query, mirrored into the Temporal UI's
+// current details (short markdown) and into search attributes so the UI and `runbook list` can filter.
+import { setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { statusQuery } from '../../api/definitions';
+import { formatDuration } from '../../api/duration';
+import { RunbookInitiatorKey, RunbookNameKey, RunbookStatusKey, RunbookTargetKey } from '../../api/search-attributes';
+import type { PlannedAction, RunbookState, RunbookStatus, StepRecord } from '../../api/status';
+import { errorMessage } from './errors';
+
+export interface StepOptions<T> {
+  /** The step changes something in AWS. */
+  mutating?: boolean;
+  /** Details recorded when the step starts (parameters). */
+  params?: Record<string, unknown>;
+  /** Details recorded from the step's result. */
+  details?: (result: T) => Record<string, unknown>;
+}
+
+const nowIso = () => new Date().toISOString();
+
+export class Tracker {
+  readonly status: RunbookStatus;
+
+  constructor(runbook: string) {
+    const info = workflowInfo();
+    this.status = {
+      runbook,
+      workflowId: info.workflowId,
+      target: '(validating input)',
+      state: 'validating',
+      startedAt: info.startTime.toISOString(),
+      dryRun: false,
+      steps: [],
+      approvals: [],
+      compensations: [],
+      warnings: [],
+    };
+    setHandler(statusQuery, () => this.status);
+  }
+
+  /** Called once the input is valid: what the run acts on and who asked. */
+  describe(fields: { target: string; dryRun: boolean; reason?: string; initiatedBy?: string }): void {
+    Object.assign(this.status, fields);
+    upsertSearchAttributes([
+      { key: RunbookNameKey, value: this.status.runbook },
+      { key: RunbookTargetKey, value: fields.target },
+      ...(fields.initiatedBy ? [{ key: RunbookInitiatorKey, value: fields.initiatedBy }] : []),
+    ]);
+    this.setState('running');
+  }
+
+  setState(state: RunbookState): void {
+    if (this.status.state !== state) {
+      this.status.state = state;
+      upsertSearchAttributes([{ key: RunbookStatusKey, value: state }]);
+    }
+    if (state === 'succeeded' || state === 'failed') this.status.endedAt = nowIso();
+    this.refresh();
+  }
+
+  setPlan(plan: PlannedAction[]): void {
+    this.status.plan = plan;
+    this.refresh();
+  }
+
+  warn(message: string): void {
+    this.status.warnings.push(message);
+    this.refresh();
+  }
+
+  /** Run one step, recording start, end, outcome and details. */
+  async step<T>(name: string, fn: () => Promise<T>, opts: StepOptions<T> = {}): Promise<T> {
+    const record: StepRecord = {
+      name,
+      startedAt: nowIso(),
+      outcome: 'running',
+      mutating: opts.mutating ?? false,
+      ...(opts.params ? { details: { ...opts.params } } : {}),
+    };
+    this.status.steps.push(record);
+    this.status.currentStep = name;
+    this.refresh();
+    try {
+      const result = await fn();
+      record.outcome = 'succeeded';
+      if (opts.details) record.details = { ...record.details, ...opts.details(result) };
+      return result;
+    } catch (err) {
+      record.outcome = 'failed';
+      record.error = errorMessage(err);
+      throw err;
+    } finally {
+      record.endedAt = nowIso();
+      this.refresh();
+    }
+  }
+
+  /** A step that was decided without running anything (e.g. approval not required). */
+  skipped(name: string, why: string): void {
+    const at = nowIso();
+    this.status.steps.push({ name, startedAt: at, endedAt: at, outcome: 'skipped', mutating: false, details: { why } });
+    this.refresh();
+  }
+
+  /** Re-render the UI's current details. Cheap; called after every change. */
+  refresh(): void {
+    setCurrentDetails(renderDetails(this.status));
+  }
+}
+
+/** Short markdown for the Temporal UI: first line says what needs doing, then the step table. */
+export function renderDetails(s: RunbookStatus): string {
+  const lines: string[] = [];
+  const pa = s.pendingApproval;
+  if (pa && s.state === 'awaiting-approval') {
+    const who = pa.approvers.length ? pa.approvers.join(', ') : 'anyone';
+    const except = pa.secondPersonRequired && pa.initiator ? ` except ${pa.initiator} (the initiator)` : '';
+    lines.push(
+      `⏳ **Waiting for approval** (${pa.approvedBy.length} of ${pa.quorum}) until ${pa.deadline}: ${who}${except} may approve. ` +
+        `Send signal \`approve\` with \`${JSON.stringify(pa.how.approveExample)}\` (or \`reject\` with \`${JSON.stringify(pa.how.rejectExample)}\`). ` +
+        `CLI: \`${pa.how.cli}\``,
+      '',
+      `**Plan:** ${pa.summary}`,
+      '',
+    );
+  } else {
+    lines.push(`**${s.runbook}** on \`${s.target}\`: **${s.state}**${s.currentStep ? ` · ${s.currentStep}` : ''}`, '');
+  }
+  if (s.error) lines.push(`❌ ${s.error}`, '');
+  for (const w of s.warnings) lines.push(`⚠️ ${w}`);
+  if (s.warnings.length) lines.push('');
+  if (s.steps.length) {
+    lines.push('| Step | Outcome | Started (UTC) | Took |', '|---|---|---|---|');
+    for (const step of s.steps) {
+      const took = step.endedAt ? formatDuration(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : '…';
+      lines.push(`| ${step.name} | ${step.outcome} | ${step.startedAt.slice(11, 19)} | ${took} |`);
+    }
+  }
+  if (s.compensations.length) {
+    lines.push('', '**Compensations**');
+    for (const c of s.compensations) lines.push(`- ${c.name}: ${c.outcome}${c.error ? ` (${c.error})` : ''}`);
+  }
+  return lines.join('\n');
+}
