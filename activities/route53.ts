@@ -33,23 +33,19 @@ export function sameRecord(a: { Name?: string; Type?: string; SetIdentifier?: st
   );
 }
 
-/** Compare record sets ignoring key order and trailing dots in names. */
+/** Compare record sets ignoring key order (at every depth) and trailing dots / case in DNS names. */
 export function recordSetsEqual(a: RecordSet, b: RecordSet): boolean {
-  const canon = (r: RecordSet) =>
-    JSON.stringify(
-      Object.keys(r)
+  const canon = (value: unknown, key = ''): unknown => {
+    if (Array.isArray(value)) return value.map((v) => canon(v));
+    if (value && typeof value === 'object') {
+      return Object.keys(value)
         .sort()
-        .map((k) => {
-          const v = r[k];
-          if (k === 'Name') return [k, norm(unescape(String(v)))];
-          if (k === 'AliasTarget' && v && typeof v === 'object') {
-            const t = v as { DNSName: string; HostedZoneId: string; EvaluateTargetHealth: boolean };
-            return [k, { ...t, DNSName: norm(t.DNSName) }];
-          }
-          return [k, v];
-        }),
-    );
-  return canon(a) === canon(b);
+        .map((k) => [k, canon((value as Record<string, unknown>)[k], k)]);
+    }
+    if ((key === 'Name' || key === 'DNSName') && typeof value === 'string') return norm(unescape(value));
+    return value;
+  };
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
 export interface RecordChange {

@@ -41,9 +41,14 @@ export function formatDuration(ms: number): string {
 export function durationString(opts: { min?: string; max?: string } = {}) {
   const min = opts.min ? parseDuration(opts.min) : 0;
   const max = opts.max ? parseDuration(opts.max) : Number.POSITIVE_INFINITY;
-  return z
-    .string()
-    .regex(DURATION_RE, { message: 'expected a duration such as "30s", "5m", "1h30m" or "2d"' })
-    .refine((v) => parseDuration(v) >= min, { message: `expected at least ${opts.min ?? ''}` })
-    .refine((v) => parseDuration(v) <= max, { message: `expected at most ${opts.max ?? ''}` });
+  return (
+    z
+      .string()
+      .regex(DURATION_RE, { message: 'expected a duration such as "30s", "5m", "1h30m" or "2d"' })
+      // The range checks run even after the format check failed (zod reports every issue): skip malformed text.
+      .refine((v) => !DURATION_RE.test(v) || parseDuration(v) >= min, {
+        message: `expected at least ${opts.min ?? ''}`,
+      })
+      .refine((v) => !DURATION_RE.test(v) || parseDuration(v) <= max, { message: `expected at most ${opts.max ?? ''}` })
+  );
 }

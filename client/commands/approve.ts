@@ -15,11 +15,9 @@ export function registerApproval(program: Command): void {
     .action(async (workflowId: string, opts: { by: string; comment?: string; json?: boolean }) => {
       const conn = await connect();
       try {
-        const ack = await conn.client.workflow
-          .getHandle(workflowId)
-          .executeUpdate(approveUpdate, {
-            args: [{ by: opts.by, ...(opts.comment ? { comment: opts.comment } : {}) }],
-          });
+        const ack = await conn.client.workflow.getHandle(workflowId).executeUpdate(approveUpdate, {
+          args: [{ by: opts.by, ...(opts.comment ? { comment: opts.comment } : {}) }],
+        });
         console.log(opts.json ? JSON.stringify(ack) : ack.message);
       } finally {
         await conn.close();

@@ -1,4 +1,5 @@
 // `runbook start <runbook> --input <file>`: validate locally, start with the resource's workflow ID, print the link.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -51,7 +52,10 @@ export function registerStart(program: Command): void {
           );
         }
         const params = parsed.data as { reason?: string };
-        const workflowId = opts.workflowId ?? entry.workflowId(parsed.data as never);
+        // A dry run changes nothing and must not occupy the resource's ID, so it gets an ID of its own.
+        const derived = entry.workflowId(parsed.data as never);
+        const dryRun = (parsed.data as { dryRun?: boolean }).dryRun === true;
+        const workflowId = opts.workflowId ?? (dryRun ? `${derived}:dry-run-${randomUUID().slice(0, 8)}` : derived);
         const conn = await connect();
         try {
           const handle = await conn.client.workflow
@@ -76,7 +80,7 @@ export function registerStart(program: Command): void {
           if (opts.json) {
             console.log(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, ui: link }));
           } else {
-            console.log(`started ${entry.type}${opts.dryRun ? ' (dry run)' : ''}`);
+            console.log(`started ${entry.type}${dryRun ? ' (dry run: nothing will change)' : ''}`);
             console.log(`  workflow ID: ${handle.workflowId}`);
             console.log(`  run ID:      ${handle.firstExecutionRunId}`);
             console.log(`  UI:          ${link}`);

@@ -23,7 +23,7 @@ export async function acquireResource(lockId: string, resource: string): Promise
     const holder = await aws.describeOpenRun({ workflowId: lockId });
     throw fail(
       'ResourceBusy',
-      `another run is already open on ${resource}: ${holder ?? lockId}. Nothing was changed; wait for it to finish or stop it first.`,
+      `another run is already open on ${resource}: ${holder ?? lockId}; wait for it to finish or stop it first`,
     );
   }
 }

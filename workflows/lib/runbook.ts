@@ -125,9 +125,12 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
   };
 
   try {
-    await tracker.step('Acquire resource', () => acquireResource(def.lockId(params), target), {
-      params: { lock: def.lockId(params) },
-    });
+    // A dry run changes nothing, so it neither takes nor waits for the resource.
+    if (!params.dryRun) {
+      await tracker.step('Acquire resource', () => acquireResource(def.lockId(params), target), {
+        params: { lock: def.lockId(params) },
+      });
+    }
     const result = await def.execute(ctx);
     tracker.status.currentStep = undefined;
     tracker.setState('succeeded');

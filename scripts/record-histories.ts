@@ -1,0 +1,171 @@
+// Records one history per runbook scenario into test/histories/ for the replay tests. Run it (`npm run
+// record-histories`) before changing a workflow in a way that could break runs in flight: the committed histories
+// keep replaying in CI, so an incompatible change fails the build until it is guarded with patched().
+// It starts its own Temporal dev server and emulator on free ports and stops them afterwards.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createAwsClients } from '../activities/aws-clients';
+import { approveSignal, keepScaledSignal } from '../api/definitions';
+import { startDemoApp } from './lib/demo-apps';
+import { ensureCluster, ensureHostedZone, ensureRecords, ensureService, ensureTaskDefinitions } from './lib/fixtures';
+import { stopAll } from './lib/processes';
+import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
+import { obtainTemporalCli } from './lib/temporal-cli';
+
+const outDir = path.join(repoRoot, 'test', 'histories');
+const logDir = path.join(repoRoot, 'test-results', 'logs');
+
+async function main(): Promise<void> {
+  const [temporal, moto] = await Promise.all([startTemporal({ logDir, headless: true }), startMoto({ logDir })]);
+  Object.assign(process.env, emulatorEnv(moto.endpoint), { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  const temporalBin = await obtainTemporalCli();
+  const aws = createAwsClients();
+  const app = await startDemoApp('record-app');
+  const connection = await Connection.connect({ address: temporal.address });
+  const native = await NativeConnection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const taskQueue = 'record-histories';
+  const worker = await Worker.create({
+    connection: native,
+    taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({ aws, temporal: client }),
+  });
+  const health = { url: app.healthUrl, consecutive: 2, interval: '100ms', timeout: '10s' };
+
+  const ecs = aws.ecs('us-east-1');
+  await ensureCluster(ecs, 'rec');
+  const revisions = await ensureTaskDefinitions(ecs, 'rec-api', ['rec/app:1', 'rec/app:2']);
+  await ensureService(ecs, { cluster: 'rec', service: 'rec-api', taskDefinition: revisions[1]!, desiredCount: 2 });
+  const zoneId = await ensureHostedZone(aws, 'rec.example.test');
+  await ensureRecords(aws, zoneId, [
+    {
+      Name: 'api.rec.example.test',
+      Type: 'A',
+      SetIdentifier: 'primary',
+      Failover: 'PRIMARY',
+      AliasTarget: { DNSName: 'east.example.test', HostedZoneId: 'Z1', EvaluateTargetHealth: true },
+    },
+    {
+      Name: 'api.rec.example.test',
+      Type: 'A',
+      SetIdentifier: 'secondary',
+      Failover: 'SECONDARY',
+      AliasTarget: { DNSName: 'west.example.test', HostedZoneId: 'Z1', EvaluateTargetHealth: true },
+    },
+  ]);
+  const ref = { region: 'us-east-1', cluster: 'rec', service: 'rec-api' };
+  const approval = { required: true, timeout: '1m' };
+
+  const scenarios: {
+    name: string;
+    type: string;
+    input: unknown;
+    drive?: (id: string) => Promise<void>;
+    expectFailure?: boolean;
+  }[] = [
+    {
+      name: 'emergency-scale-approved-scaled-back',
+      type: 'emergencyScale',
+      input: {
+        ...ref,
+        desiredCount: 4,
+        reason: 'record',
+        initiatedBy: 'alice',
+        approval,
+        health,
+        scaleBackAfter: '1s',
+      },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'emergency-scale-kept',
+      type: 'emergencyScale',
+      input: { ...ref, desiredCount: 3, reason: 'record', scaleBackAfter: '1h' },
+      drive: async (id) => {
+        await new Promise((r) => setTimeout(r, 1500));
+        await client.workflow.getHandle(id).signal(keepScaledSignal, { by: 'carol' });
+      },
+    },
+    {
+      name: 'ecs-rollback-approved',
+      type: 'ecsRollback',
+      input: { ...ref, reason: 'record', initiatedBy: 'alice', approval, health },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'dns-failover-approved',
+      type: 'dnsFailover',
+      input: {
+        hostedZone: 'rec.example.test',
+        record: { name: 'api.rec.example.test', type: 'A', setIdentifier: 'primary' },
+        target: { alias: { dnsName: 'west.example.test', hostedZoneId: 'Z1' } },
+        verify: health,
+        initiatedBy: 'alice',
+        approval,
+      },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'dns-failover-unhealthy-compensated',
+      type: 'dnsFailover',
+      input: {
+        hostedZone: 'rec.example.test',
+        record: { name: 'api.rec.example.test', type: 'A', setIdentifier: 'primary' },
+        target: { alias: { dnsName: 'elsewhere.example.test', hostedZoneId: 'Z1' } },
+        verify: { ...health, timeout: '2s' },
+        approval: { required: false },
+      },
+      drive: async () => app.setHealthy(false),
+      expectFailure: true,
+    },
+    {
+      name: 'emergency-scale-invalid-input',
+      type: 'emergencyScale',
+      input: { ...ref, desiredCount: -1 },
+      expectFailure: true,
+    },
+  ];
+
+  mkdirSync(outDir, { recursive: true });
+  await worker.runUntil(async () => {
+    for (const s of scenarios) {
+      app.setHealthy(true);
+      const workflowId = `record-${s.name}`;
+      const handle = await client.workflow.start(s.type, { taskQueue, workflowId, args: [s.input] });
+      await s.drive?.(workflowId);
+      const outcome = await handle.result().then(
+        () => 'completed',
+        (err: Error) => `failed: ${(err.cause as Error | undefined)?.message ?? err.message}`,
+      );
+      if ((outcome !== 'completed') !== Boolean(s.expectFailure))
+        throw new Error(`${s.name}: unexpected outcome ${outcome}`);
+      // The CLI writes the standard history JSON that historyFromJSON (and the Temporal UI) read.
+      const json = execFileSync(
+        temporalBin,
+        ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', temporal.address],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      );
+      const events = (JSON.parse(json) as { events?: unknown[] }).events?.length ?? 0;
+      // Stack traces in failures carry this checkout's path; keep committed files free of machine paths.
+      const portable = json.split(repoRoot).join('<repo>');
+      writeFileSync(path.join(outDir, `${s.name}.json`), portable.endsWith('\n') ? portable : `${portable}\n`);
+      console.log(`recorded ${s.name} (${events} events, ${outcome})`);
+    }
+  });
+  await app.close();
+  aws.destroy();
+  await connection.close();
+  await native.close();
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => stopAll());

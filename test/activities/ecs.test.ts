@@ -1,0 +1,150 @@
+// ECS activities called directly (no worker) with real SDK clients against the emulator; every test builds its own
+// uniquely named cluster, task-definition family and service.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAwsClients } from '../../activities/aws-clients';
+import { createEcsActivities } from '../../activities/ecs';
+import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { uid } from '../helpers/temporal';
+
+let aws: ReturnType<typeof createAwsClients>;
+let ecs: ReturnType<typeof createEcsActivities>;
+
+beforeAll(() => {
+  aws = createAwsClients();
+  ecs = createEcsActivities(aws);
+});
+afterAll(() => {
+  aws.destroy();
+});
+
+/** The error a promise rejects with (fails the test if it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
+
+describe('describeService', () => {
+  it('returns the state of an existing service', async () => {
+    const svc = await makeService(aws, { desiredCount: 2, revisions: 2 });
+    const state = await ecs.describeService(svc.ref);
+    expect(state).toMatchObject({
+      serviceName: svc.service,
+      status: 'ACTIVE',
+      desiredCount: 2,
+      runningCount: 2,
+      taskDefinition: svc.revisions[1],
+    });
+    expect(state.serviceArn).toContain(svc.service);
+    expect(state.clusterArn).toContain(svc.cluster);
+  });
+
+  it('throws ResourceNotFound naming the service and cluster when the service does not exist', async () => {
+    const svc = await makeService(aws, { revisions: 1 });
+    const missing = uid('missing');
+    const err = await rejection(ecs.describeService({ ...svc.ref, service: missing }));
+    expect(err.name).toBe('ResourceNotFound');
+    expect(err.message).toBe(`ECS service ${missing} not found in cluster ${svc.cluster} (us-east-1): MISSING`);
+  });
+});
+
+describe('listActiveRevisions', () => {
+  it('returns every ACTIVE revision of the family, oldest first', async () => {
+    const svc = await makeService(aws, { revisions: 3 });
+    const revisions = await ecs.listActiveRevisions({ region: svc.region, family: svc.family });
+    expect(revisions.map((r) => r.revision)).toEqual([1, 2, 3]);
+    expect(revisions.map((r) => r.arn)).toEqual(svc.revisions);
+    expect(revisions.every((r) => r.family === svc.family)).toBe(true);
+  });
+
+  it('returns nothing for a family that has no revisions', async () => {
+    expect(await ecs.listActiveRevisions({ region: 'us-east-1', family: uid('nofamily') })).toEqual([]);
+  });
+});
+
+describe('describeTaskDefinition', () => {
+  it('returns the revision and its container images', async () => {
+    const svc = await makeService(aws, { revisions: 2 });
+    const td = await ecs.describeTaskDefinition({ region: svc.region, taskDefinition: `${svc.family}:1` });
+    expect(td).toEqual({
+      arn: svc.revisions[0],
+      family: svc.family,
+      revision: 1,
+      status: 'ACTIVE',
+      images: ['app=example/app:1.0'],
+    });
+  });
+
+  it('throws ResourceNotFound for a revision that does not exist', async () => {
+    const svc = await makeService(aws, { revisions: 1 });
+    const err = await rejection(ecs.describeTaskDefinition({ region: svc.region, taskDefinition: `${svc.family}:9` }));
+    expect(err.name).toBe('ResourceNotFound');
+    expect(err.message).toBe(`task definition ${svc.family}:9 not found in us-east-1`);
+  });
+});
+
+describe('updateService', () => {
+  it('sets the desired count and task definition; running it twice leaves the same service', async () => {
+    const svc = await makeService(aws, { desiredCount: 2, revisions: 2 });
+    const target = { ...svc.ref, desiredCount: 4, taskDefinition: svc.revisions[0]! };
+
+    const first = await ecs.updateService(target);
+    const afterFirst = await serviceState(aws, svc);
+    const second = await ecs.updateService(target);
+    const afterSecond = await serviceState(aws, svc);
+
+    expect(afterFirst).toEqual({ desiredCount: 4, runningCount: 4, taskDefinition: svc.revisions[0] });
+    expect(afterSecond).toEqual(afterFirst);
+    expect([first.desiredCount, first.taskDefinition]).toEqual([4, svc.revisions[0]]);
+    expect([second.desiredCount, second.taskDefinition]).toEqual([4, svc.revisions[0]]);
+  });
+
+  it('changes only the desired count when no task definition is given', async () => {
+    const svc = await makeService(aws, { desiredCount: 3, revisions: 2 });
+    await ecs.updateService({ ...svc.ref, desiredCount: 1 });
+    expect(await serviceState(aws, svc)).toEqual({
+      desiredCount: 1,
+      runningCount: 1,
+      taskDefinition: svc.revisions[1],
+    });
+  });
+});
+
+describe('waitForServiceStable', () => {
+  it('returns at once when the service is stable as expected', async () => {
+    const svc = await makeService(aws, { desiredCount: 3, revisions: 2 });
+    const started = Date.now();
+    const state = await ecs.waitForServiceStable({
+      ...svc.ref,
+      timeoutMs: 5_000,
+      expect: { desiredCount: 3, taskDefinition: svc.revisions[1]! },
+    });
+    expect(state).toMatchObject({ desiredCount: 3, runningCount: 3, taskDefinition: svc.revisions[1], polls: 1 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('throws NotStable with the counts when the expected desired count never comes true', async () => {
+    const svc = await makeService(aws, { desiredCount: 2, revisions: 1 });
+    const started = Date.now();
+    const err = await rejection(
+      ecs.waitForServiceStable({ ...svc.ref, timeoutMs: 1_500, expect: { desiredCount: 7 } }),
+    );
+    const waited = Date.now() - started;
+
+    expect(err.name).toBe('NotStable');
+    expect(err.message).toContain(`ECS service ${svc.service} did not become stable in time`);
+    expect(err.message).toContain('2 of 2 tasks running, 1 deployment(s)');
+    expect(err.message).toContain(`task definition ${svc.revisions[0]}`);
+    expect(waited).toBeGreaterThanOrEqual(1_400);
+    expect(waited).toBeLessThan(4_000);
+  });
+
+  it('throws ResourceNotFound (not NotStable) when the service does not exist', async () => {
+    const svc = await makeService(aws, { revisions: 1 });
+    const err = await rejection(ecs.waitForServiceStable({ ...svc.ref, service: uid('gone'), timeoutMs: 1_000 }));
+    expect(err.name).toBe('ResourceNotFound');
+  });
+});

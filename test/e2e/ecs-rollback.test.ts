@@ -1,0 +1,226 @@
+// ecsRollback end to end: real dev server, real worker, the service's task definition read back through the SDK.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveUpdate, rejectUpdate, statusQuery } from '../../api/definitions';
+import type { EcsRollbackInput, EcsRollbackResult } from '../../api/runbooks/ecs-rollback';
+import type { RunbookReport } from '../../api/status';
+import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
+import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { closeConnections, expectFailure, uid, waitForStatus, withWorker } from '../helpers/temporal';
+
+let app: DemoApp;
+beforeAll(async () => {
+  app = await startDemoApp('rb-app');
+});
+afterAll(async () => {
+  await app.close();
+  await closeConnections();
+});
+
+const health = (a: DemoApp = app) => ({ url: a.healthUrl, consecutive: 2, interval: '100ms', timeout: '10s' });
+
+/** Every message in an error's cause chain (WorkflowUpdateFailedError → ApplicationFailure → …). */
+function causeMessages(err: unknown): string[] {
+  const out: string[] = [];
+  for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.message) out.push(e.message);
+  }
+  return out;
+}
+
+describe('ecsRollback', () => {
+  it('rolls back to the previous revision once a second person approves (update), then verifies health', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws); // revisions 1 and 2, on 2
+      const [rev1, rev2] = svc.revisions as [string, string];
+      expect((await serviceState(aws, svc)).taskDefinition).toBe(rev2);
+      const input: EcsRollbackInput = {
+        ...svc.ref,
+        reason: 'bad deploy',
+        initiatedBy: 'alice',
+        approval: { required: true, timeout: '1m' },
+        health: health(),
+      };
+      const workflowId = uid('rb');
+      const handle = await client.workflow.start('ecsRollback', { taskQueue, workflowId, args: [input] });
+      const waiting = await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
+      expect(waiting.pendingApproval?.summary).toContain(`from ${svc.family}:2 to ${svc.family}:1`);
+      expect(waiting.pendingApproval?.plan[0]).toMatchObject({
+        action: 'ecs:UpdateService',
+        params: { taskDefinition: rev1, from: rev2 },
+      });
+      expect((await serviceState(aws, svc)).taskDefinition).toBe(rev2); // nothing changed before approval
+
+      const probesBefore = app.probes;
+      const ack = await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+      expect(ack).toMatchObject({ accepted: true, decision: 'approve', gateState: 'approved', approvals: 1 });
+      expect(ack.message).toMatch(/^approved/);
+
+      const report = (await handle.result()) as RunbookReport<EcsRollbackResult>;
+      expect(report.outcome).toBe('succeeded');
+      expect(report.warnings).toEqual([]);
+      expect(report.result).toMatchObject({ fromTaskDefinition: rev2, toTaskDefinition: rev1, healthy: true });
+      expect(report.approvals).toMatchObject([{ by: 'bob', decision: 'approve', via: 'update', accepted: true }]);
+
+      const steps = report.timeline.map((s) => [s.name, s.outcome]);
+      expect(steps).toEqual([
+        ['Acquire resource', 'succeeded'],
+        ['Preflight: find the revision to roll back to', 'succeeded'],
+        ['Approval', 'succeeded'],
+        ['Update service to the previous revision', 'succeeded'],
+        ['Wait until the service is stable', 'succeeded'],
+        ['Verify health', 'succeeded'],
+      ]);
+      for (const step of report.timeline) {
+        expect(Date.parse(step.startedAt)).not.toBeNaN();
+        expect(Date.parse(step.endedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(step.startedAt));
+      }
+      expect(report.timeline.find((s) => s.name === 'Update service to the previous revision')?.mutating).toBe(true);
+      expect(app.probes - probesBefore).toBeGreaterThanOrEqual(2); // the health check really reached the app
+
+      // AWS, read through the SDK: the service is on revision 1 now.
+      const after = await serviceState(aws, svc);
+      expect(after.taskDefinition).toBe(rev1);
+      expect(after.desiredCount).toBe(2);
+    });
+  });
+
+  it('rolls back to an explicit toRevision (family:1 when on 3 of 3)', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws, { revisions: 3 });
+      expect((await serviceState(aws, svc)).taskDefinition).toBe(svc.revisions[2]);
+      const handle = await client.workflow.start('ecsRollback', {
+        taskQueue,
+        workflowId: uid('rb'),
+        args: [{ ...svc.ref, toRevision: `${svc.family}:1`, reason: 'back to the last known good' }],
+      });
+      const report = (await handle.result()) as RunbookReport<EcsRollbackResult>;
+      expect(report.outcome).toBe('succeeded');
+      expect(report.result?.toTaskDefinition).toBe(svc.revisions[0]);
+      expect(report.timeline.find((s) => s.name === 'Approval')?.outcome).toBe('skipped');
+      expect((await serviceState(aws, svc)).taskDefinition).toBe(svc.revisions[0]);
+    });
+  });
+
+  it('health failing after the rollback completes with a warning and leaves the service on the rollback revision', async () => {
+    const sick = await startDemoApp('rb-sick');
+    sick.setHealthy(false);
+    try {
+      await withWorker(async ({ client, taskQueue, aws }) => {
+        const svc = await makeService(aws);
+        const handle = await client.workflow.start('ecsRollback', {
+          taskQueue,
+          workflowId: uid('rb'),
+          args: [{ ...svc.ref, health: { ...health(sick), timeout: '1s' } }],
+        });
+        const report = (await handle.result()) as RunbookReport<EcsRollbackResult>;
+        expect(report.outcome).toBe('succeeded-with-warnings');
+        expect(report.result?.healthy).toBe(false);
+        expect(report.warnings).toHaveLength(1);
+        expect(report.warnings[0]).toContain('health check failed after the rollback');
+        expect(report.warnings[0]).toContain(`left on ${svc.family}:1`);
+        expect(report.warnings[0]).toContain('not rolled forward');
+        expect(report.timeline.find((s) => s.name === 'Verify health')?.details).toMatchObject({ healthy: false });
+        expect(report.compensations).toEqual([]);
+        expect(sick.probes).toBeGreaterThan(0);
+        // Not rolled forward: the service stays on revision 1.
+        expect((await serviceState(aws, svc)).taskDefinition).toBe(svc.revisions[0]);
+      });
+    } finally {
+      await sick.close();
+    }
+  });
+
+  it('fails with a clear message when there is no earlier revision, changing nothing', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws, { revisions: 1 });
+      const before = await serviceState(aws, svc);
+      const workflowId = uid('rb');
+      await client.workflow.start('ecsRollback', { taskQueue, workflowId, args: [{ ...svc.ref }] });
+      const failure = await expectFailure(client, workflowId);
+      expect(failure.type).toBe('PreconditionFailed');
+      expect(failure.message).toContain(`no ACTIVE revision of ${svc.family} older than 1`);
+      expect(failure.message).toContain('give toRevision');
+      expect(failure.message).toContain('Nothing was changed');
+      expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
+      expect(await serviceState(aws, svc)).toEqual(before);
+    });
+  });
+
+  it('refuses an approval update from the initiator, records the refusal, and still accepts a second person', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws);
+      const workflowId = uid('rb');
+      const handle = await client.workflow.start('ecsRollback', {
+        taskQueue,
+        workflowId,
+        args: [{ ...svc.ref, initiatedBy: 'alice', approval: { required: true, timeout: '1m' } }],
+      });
+      await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
+
+      const err = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeDefined();
+      const messages = causeMessages(err).join(' | ');
+      expect(messages).toContain('refused');
+      expect(messages).toContain('second person');
+
+      const status = await handle.query(statusQuery);
+      expect(status.state).toBe('awaiting-approval');
+      expect(status.approvals).toHaveLength(1);
+      expect(status.approvals[0]).toMatchObject({ by: 'alice', decision: 'approve', via: 'update', accepted: false });
+      expect(status.approvals[0]?.refusal).toContain('second person is required');
+      expect(status.pendingApproval?.approvedBy).toEqual([]);
+      expect((await serviceState(aws, svc)).taskDefinition).toBe(svc.revisions[1]);
+
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+      const report = (await handle.result()) as RunbookReport<EcsRollbackResult>;
+      expect(report.approvals.map((a) => [a.by, a.accepted])).toEqual([
+        ['alice', false],
+        ['bob', true],
+      ]);
+      expect((await serviceState(aws, svc)).taskDefinition).toBe(svc.revisions[0]);
+    });
+  });
+
+  it('a rejection changes nothing', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws);
+      const before = await serviceState(aws, svc);
+      const workflowId = uid('rb');
+      const handle = await client.workflow.start('ecsRollback', {
+        taskQueue,
+        workflowId,
+        args: [{ ...svc.ref, initiatedBy: 'alice', approval: { required: true, timeout: '1m' } }],
+      });
+      await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
+      const ack = await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob', reason: 'the deploy is fine' }] });
+      expect(ack.gateState).toBe('rejected');
+      const failure = await expectFailure(client, workflowId);
+      expect(failure.type).toBe('ApprovalRejected');
+      expect(failure.message).toContain('rejected by bob: the deploy is fine');
+      expect(failure.message).toContain('Nothing was changed');
+      expect(await serviceState(aws, svc)).toEqual(before);
+    });
+  });
+
+  it('no approval within the timeout fails the run and changes nothing', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws);
+      const before = await serviceState(aws, svc);
+      const workflowId = uid('rb');
+      await client.workflow.start('ecsRollback', {
+        taskQueue,
+        workflowId,
+        args: [{ ...svc.ref, initiatedBy: 'alice', approval: { required: true, timeout: '2s' } }],
+      });
+      const failure = await expectFailure(client, workflowId);
+      expect(failure.type).toBe('ApprovalTimedOut');
+      expect(failure.message).toContain('no approval within 2s');
+      expect(failure.message).toContain('Nothing was changed');
+      expect(failure.report?.outcome).toBe('failed');
+      expect(await serviceState(aws, svc)).toEqual(before);
+    });
+  });
+});

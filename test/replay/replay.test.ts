@@ -1,0 +1,27 @@
+// Replays every committed history (test/histories/*.json, recorded by `npm run record-histories`) against the
+// current workflow code. A change that would break runs in flight fails here until it is guarded with patched().
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it, inject } from 'vitest';
+
+const dir = path.resolve(__dirname, '..', 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+describe('replay of recorded histories', () => {
+  it('has histories for every runbook', () => {
+    const types = new Set(files.map((f) => f.split('-').slice(0, 2).join('-')));
+    expect([...types].sort()).toEqual(['dns-failover', 'ecs-rollback', 'emergency-scale']);
+  });
+
+  it.each(files)('%s replays without nondeterminism', async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
+    expect(history.events?.length).toBeGreaterThan(3);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      history,
+      `replay-${path.basename(file, '.json')}`,
+    );
+  });
+});
