@@ -1,6 +1,6 @@
 // The operator CLI: `npm run runbook -- <command>` or the `runbook` bin. One error handler prints one readable
 // line and exits non-zero.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerApproval } from './commands/approve';
 import { registerList } from './commands/list';
 import { registerStart } from './commands/start';
@@ -12,7 +12,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export function buildProgram(): Command {
   const program = new Command('runbook')
     .description('Runbooks as durable Temporal workflows: start, approve, reject, watch')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Throw instead of exiting, so one handler decides the exit code (and tests can run the CLI in-process).
+    .exitOverride();
   registerStart(program);
   registerApproval(program);
   registerStatus(program);
@@ -25,6 +27,8 @@ export async function run(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
+    // commander has already printed its own message (usage errors, --help, --version).
+    if (err instanceof CommanderError) return err.exitCode;
     console.error(`error: ${describeError(err)}`);
     return err instanceof UserError ? err.exitCode : 1;
   }
