@@ -16,16 +16,25 @@ export interface AwsClients {
   elbv2(region: string): ElasticLoadBalancingV2Client;
 }
 
-type Ctor<C> = new (config: { region: string; maxAttempts?: number }) => C;
+type Ctor<C> = new (config: { region: string; maxAttempts?: number; endpoint?: string }) => C;
 
-/** Lazily builds and caches one client per service and region. */
-export function createAwsClients(options: { maxAttempts?: number } = {}): AwsClients & { destroy(): void } {
+/**
+ * Lazily builds and caches one client per service and region. `endpoint` overrides AWS_ENDPOINT_URL for every
+ * service (e.g. a fault-injecting proxy in tests); normally leave it unset.
+ */
+export function createAwsClients(
+  options: { maxAttempts?: number; endpoint?: string } = {},
+): AwsClients & { destroy(): void } {
   const cache = new Map<string, { destroy(): void }>();
   function get<C extends { destroy(): void }>(ctor: Ctor<C>, service: string, region: string): C {
     const key = `${service}/${region}`;
     let client = cache.get(key) as C | undefined;
     if (!client) {
-      client = new ctor({ region, ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}) });
+      client = new ctor({
+        region,
+        ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      });
       cache.set(key, client);
     }
     return client;

@@ -38,8 +38,24 @@ export function describeRecordTarget(r: RecordSet): string {
   return (r.ResourceRecords ?? []).map((v) => v.Value).join(', ') || '(empty)';
 }
 
-const sameTarget = (a: RecordSet, b: RecordSet) =>
-  describeRecordTarget(a) === describeRecordTarget(b) && (a.AliasTarget ? true : a.TTL === b.TTL);
+/** The record already points where the failover would point it (alias zone and target-health flag included). */
+function sameTarget(a: RecordSet, b: RecordSet): boolean {
+  if (a.AliasTarget || b.AliasTarget) {
+    return (
+      !!a.AliasTarget &&
+      !!b.AliasTarget &&
+      normalizeDnsName(a.AliasTarget.DNSName) === normalizeDnsName(b.AliasTarget.DNSName) &&
+      a.AliasTarget.HostedZoneId === b.AliasTarget.HostedZoneId &&
+      a.AliasTarget.EvaluateTargetHealth === b.AliasTarget.EvaluateTargetHealth
+    );
+  }
+  const values = (r: RecordSet) =>
+    (r.ResourceRecords ?? [])
+      .map((v) => v.Value)
+      .sort()
+      .join(',');
+  return values(a) === values(b) && a.TTL === b.TTL;
+}
 
 export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookReport<DnsFailoverResult>> {
   return runRunbook({

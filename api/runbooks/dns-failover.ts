@@ -19,7 +19,7 @@ export const aliasTarget = z
   .object({
     dnsName: dnsName.describe('Alias target, e.g. the secondary ALB DNS name'),
     hostedZoneId: z.string().min(1).describe("The alias target's hosted zone id (the ALB's canonical zone)"),
-    evaluateTargetHealth: z.boolean().default(true),
+    evaluateTargetHealth: z.boolean().default(true).describe('Route 53 evaluates the alias target health'),
   })
   .strict();
 
@@ -33,7 +33,7 @@ export const dnsTarget = z.union(
           .min(1)
           .max(100)
           .describe('Record values, e.g. IP addresses or a CNAME target'),
-        ttl: z.number().int().min(0).max(172_800).default(60),
+        ttl: z.number().int().min(0).max(172_800).default(60).describe('TTL in seconds for value records'),
       })
       .strict(),
   ],
@@ -61,7 +61,9 @@ export const dnsFailoverInput = z
       .strict(),
     target: dnsTarget.describe('What the record must point to after the failover: { alias } or { values, ttl }'),
     verify: healthCheck.describe('Health check of the new target; failing it restores the saved records'),
-    insyncTimeout: durationString({ min: '10s', max: '1h' }).default('10m'),
+    insyncTimeout: durationString({ min: '10s', max: '1h' })
+      .default('10m')
+      .describe('How long to wait for Route 53 to report the change INSYNC'),
     approval: approvalPolicy(true),
     ...runbookCommon,
   })

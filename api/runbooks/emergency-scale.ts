@@ -21,7 +21,9 @@ export const emergencyScaleInput = z
       .optional()
       .describe('Scale back to the previous count after this long, unless a keepScaled signal arrives'),
     health: healthCheck.optional().describe('Health check after scaling'),
-    stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
+    stableTimeout: durationString({ min: '10s', max: '2h' })
+      .default('15m')
+      .describe('How long to wait for the service to become stable at the new count'),
     approval: approvalPolicy(false),
     initiatedBy: runbookCommon.initiatedBy,
     dryRun: runbookCommon.dryRun,

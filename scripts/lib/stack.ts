@@ -1,10 +1,11 @@
 // Starts the real parts the runbooks need locally: the Temporal CLI dev server (with the runbooks' search
 // attributes) and moto in server mode as the AWS emulator. Used by `npm run dev` and by the test setup.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../../api/search-attributes';
 import { freePort, httpOk, portOpen, startProcess, waitFor, type Managed } from './processes';
-import { obtainTemporalCli, type Log } from './temporal-cli';
+import { cacheRoot, obtainTemporalCli, type Log } from './temporal-cli';
 
 export interface TemporalServer {
   address: string;
@@ -39,19 +40,32 @@ export async function startTemporal(opts: {
   };
 }
 
-/** How to run moto's server here: `moto_server` on PATH, else `python3 -m moto.server`; installs moto if missing. */
+/**
+ * How to run moto's server here: a Python that can import it (PYTHON or python3), else a virtualenv under the
+ * per-user cache, created and filled with `pip install 'moto[server]'` the first time (a venv works where the
+ * system Python refuses pip installs, PEP 668).
+ */
 export function motoCommand(log: Log = console.log): { command: string; args: string[] } {
-  const python = process.env.PYTHON || 'python3';
-  const probe = () =>
+  const system = process.env.PYTHON || 'python3';
+  const hasMoto = (python: string) =>
     spawnSync(python, ['-c', 'import moto.server, flask, flask_cors'], { stdio: 'ignore' }).status === 0;
-  if (!probe()) {
-    log("moto (the AWS emulator) is not installed: running pip install 'moto[server]' …");
-    const pip = spawnSync(python, ['-m', 'pip', 'install', '--quiet', 'moto[server]>=5.2,<6'], { stdio: 'inherit' });
-    if (pip.status !== 0 || !probe()) {
-      throw new Error(`could not install moto; run: ${python} -m pip install 'moto[server]'`);
-    }
+  if (hasMoto(system)) return { command: system, args: ['-m', 'moto.server'] };
+
+  const venv = path.join(cacheRoot(), 'moto-venv');
+  const venvPython = path.join(venv, 'bin', 'python');
+  if (existsSync(venvPython) && hasMoto(venvPython)) return { command: venvPython, args: ['-m', 'moto.server'] };
+
+  log(`moto (the AWS emulator) is not installed: installing 'moto[server]' into ${venv} …`);
+  const run = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'inherit' }).status === 0;
+  if (!existsSync(venvPython) && !run(system, ['-m', 'venv', venv])) {
+    throw new Error(
+      `could not create a virtualenv with ${system} -m venv (install python3-venv), or install moto: pip install 'moto[server]'`,
+    );
   }
-  return { command: python, args: ['-m', 'moto.server'] };
+  if (!run(venvPython, ['-m', 'pip', 'install', '--quiet', 'moto[server]>=5.2,<6']) || !hasMoto(venvPython)) {
+    throw new Error(`could not install moto into ${venv}; install it by hand: pip install 'moto[server]'`);
+  }
+  return { command: venvPython, args: ['-m', 'moto.server'] };
 }
 
 export interface Emulator {

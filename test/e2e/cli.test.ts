@@ -110,7 +110,7 @@ describe('runbook CLI', () => {
       );
       await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
       const rejected = await cli('reject', workflowId, '--by', 'bob', '--reason', 'wrong service');
-      expect(rejected.out).toBe('rejected; the run is undoing what it changed');
+      expect(rejected.out).toBe('rejected: the run stops, undoes anything it changed, and fails');
       const status = await waitForStatus(client, workflowId, (s) => s.state === 'failed');
       expect(status.error).toContain('rejected by bob: wrong service');
       expect((await serviceState(aws, svc)).desiredCount).toBe(3);

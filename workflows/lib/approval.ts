@@ -164,7 +164,7 @@ export class ApprovalGate {
       decision === 'reject'
         ? gateState === 'not-open-yet'
           ? 'rejection recorded; the run will stop when it reaches the approval gate'
-          : 'rejected; the run is undoing what it changed'
+          : 'rejected: the run stops, undoes anything it changed, and fails'
         : gateState === 'approved'
           ? `approved (${approvals} of ${this.policy.quorum})`
           : gateState === 'not-open-yet'

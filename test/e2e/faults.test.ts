@@ -1,0 +1,84 @@
+// AWS faults the emulator cannot produce, injected by a proxy in front of it: a throttled call is retried (by the
+// SDK, then by Temporal's retry policy) until it succeeds; a permission error fails the run at once, clearly.
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createActivities } from '../../activities';
+import { createAwsClients } from '../../activities/aws-clients';
+import type { RunbookReport } from '../../api/status';
+import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { startFaultProxy } from '../helpers/fault-proxy';
+import { closeConnections, expectFailure, testClients, uid, withWorker } from '../helpers/temporal';
+
+afterAll(closeConnections);
+
+describe('AWS faults', () => {
+  it('a throttled UpdateService is retried until it goes through; the service ends at the new count', async () => {
+    const { aws } = await testClients();
+    const svc = await makeService(aws, { desiredCount: 2 });
+    // 5 throttles: more than the SDK's own 3 attempts, so Temporal's activity retry has to step in too.
+    const proxy = await startFaultProxy(inject('awsEndpoint'), [
+      { operation: 'UpdateService', times: 5, status: 400, errorType: 'ThrottlingException', message: 'Rate exceeded' },
+    ]);
+    const throttled = createAwsClients({ endpoint: proxy.endpoint });
+    try {
+      await withWorker(
+        async ({ client, taskQueue }) => {
+          const handle = await client.workflow.start('emergencyScale', {
+            taskQueue,
+            workflowId: uid('throttle'),
+            args: [{ ...svc.ref, desiredCount: 5, reason: 'throttling test' }],
+          });
+          const report = (await handle.result()) as RunbookReport;
+          expect(report.outcome).toBe('succeeded');
+          const history = await handle.fetchHistory();
+          const attempts = (history.events ?? [])
+            .filter((e) => e.activityTaskStartedEventAttributes)
+            .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+          expect(Math.max(...attempts)).toBeGreaterThan(1); // a Temporal-level retry happened
+        },
+        { activities: () => createActivities({ aws: throttled }) },
+      );
+      expect(proxy.calls.get('UpdateService')).toEqual({ faulted: 5, passed: 1 });
+      expect((await serviceState(aws, svc)).desiredCount).toBe(5);
+    } finally {
+      throttled.destroy();
+      await proxy.close();
+    }
+  });
+
+  it('AccessDenied on UpdateService fails the run without retrying, naming the cause; nothing changed', async () => {
+    const { aws } = await testClients();
+    const svc = await makeService(aws, { desiredCount: 2 });
+    const proxy = await startFaultProxy(inject('awsEndpoint'), [
+      {
+        operation: 'UpdateService',
+        times: 100,
+        status: 400,
+        errorType: 'AccessDeniedException',
+        message: 'User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: ecs:UpdateService',
+      },
+    ]);
+    const denied = createAwsClients({ endpoint: proxy.endpoint });
+    try {
+      await withWorker(
+        async ({ client, taskQueue }) => {
+          const workflowId = uid('denied');
+          await client.workflow.start('emergencyScale', {
+            taskQueue,
+            workflowId,
+            args: [{ ...svc.ref, desiredCount: 5, reason: 'permission test' }],
+          });
+          const failure = await expectFailure(client, workflowId);
+          expect(failure.type).toBe('AccessDeniedException');
+          expect(failure.message).toContain('is not authorized to perform: ecs:UpdateService');
+          expect(failure.message).toContain('Nothing was changed');
+        },
+        { activities: () => createActivities({ aws: denied }) },
+      );
+      expect(proxy.calls.get('UpdateService')).toEqual({ faulted: 1, passed: 0 });
+      expect((await serviceState(aws, svc)).desiredCount).toBe(2);
+    } finally {
+      denied.destroy();
+      await proxy.close();
+    }
+  });
+});
