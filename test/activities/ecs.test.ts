@@ -5,6 +5,7 @@ import { createAwsClients } from '../../activities/aws-clients';
 import { createEcsActivities } from '../../activities/ecs';
 import { makeService, serviceState } from '../helpers/aws-fixtures';
 import { uid } from '../helpers/temporal';
+import { rejection } from '../helpers/assert';
 
 let aws: ReturnType<typeof createAwsClients>;
 let ecs: ReturnType<typeof createEcsActivities>;
@@ -16,16 +17,6 @@ beforeAll(() => {
 afterAll(() => {
   aws.destroy();
 });
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 describe('describeService', () => {
   it('returns the state of an existing service', async () => {

@@ -8,6 +8,7 @@ import type { RecordSet } from '../../api/runbooks/dns-failover';
 import { ensureHealthCheck } from '../../scripts/lib/fixtures';
 import { makeZone, zoneRecords, type TestZone } from '../helpers/aws-fixtures';
 import { uid } from '../helpers/temporal';
+import { rejection } from '../helpers/assert';
 
 let aws: ReturnType<typeof createAwsClients>;
 let r53: ReturnType<typeof createRoute53Activities>;
@@ -19,15 +20,6 @@ beforeAll(() => {
 afterAll(() => {
   aws.destroy();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 const ALB_ZONE = 'Z35SXDOTRQ7X7K';
 

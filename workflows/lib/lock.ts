@@ -8,6 +8,7 @@ import { statusQuery } from '../../api/definitions';
 import type { RunbookStatus } from '../../api/status';
 import { aws } from './proxies';
 import { fail } from './errors';
+import { initialStatus } from './tracker';
 
 export async function acquireResource(lockId: string, resource: string): Promise<void> {
   const info = workflowInfo();
@@ -36,19 +37,9 @@ export interface ResourceLockArgs {
 
 /** Holds a resource's workflow ID for a runbook started under another ID. Ends when its parent closes. */
 export async function resourceLock(args: ResourceLockArgs): Promise<void> {
-  const info = workflowInfo();
   const status: RunbookStatus = {
-    runbook: 'resourceLock',
-    workflowId: info.workflowId,
-    target: args.resource,
-    state: 'running',
+    ...initialStatus('resourceLock', args.resource, 'running'),
     currentStep: `held by ${args.holderRunbook} run ${args.holderWorkflowId}`,
-    startedAt: info.startTime.toISOString(),
-    dryRun: false,
-    steps: [],
-    approvals: [],
-    compensations: [],
-    warnings: [],
   };
   setHandler(statusQuery, () => status);
   await condition(() => false);

@@ -18,23 +18,28 @@ export interface StepOptions<T> {
 
 const nowIso = () => new Date().toISOString();
 
+/** A run's status before any step: also used by the lock workflow, which answers `status` too. */
+export function initialStatus(runbook: string, target: string, state: RunbookState): RunbookStatus {
+  const info = workflowInfo();
+  return {
+    runbook,
+    workflowId: info.workflowId,
+    target,
+    state,
+    startedAt: info.startTime.toISOString(),
+    dryRun: false,
+    steps: [],
+    approvals: [],
+    compensations: [],
+    warnings: [],
+  };
+}
+
 export class Tracker {
   readonly status: RunbookStatus;
 
   constructor(runbook: string) {
-    const info = workflowInfo();
-    this.status = {
-      runbook,
-      workflowId: info.workflowId,
-      target: '(validating input)',
-      state: 'validating',
-      startedAt: info.startTime.toISOString(),
-      dryRun: false,
-      steps: [],
-      approvals: [],
-      compensations: [],
-      warnings: [],
-    };
+    this.status = initialStatus(runbook, '(validating input)', 'validating');
     setHandler(statusQuery, () => this.status);
   }
 

@@ -1,0 +1,79 @@
+// The documented example inputs (docs/examples/*.json) run as they are against the demo environment that
+// `npm run dev` seeds — here seeded into the test emulator — and are approved by signal, as the README says.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveSignal } from '../../api/definitions';
+import { RUNBOOKS } from '../../api/runbooks';
+import type { RunbookReport } from '../../api/status';
+import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
+import { DEMO, seedDemoEnvironment, type DemoEnv } from '../../scripts/lib/demo-env';
+import { portOpen } from '../../scripts/lib/processes';
+import { zoneRecords } from '../helpers/aws-fixtures';
+import { closeConnections, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
+
+const example = (slug: string) =>
+  JSON.parse(readFileSync(path.resolve(__dirname, '../../docs/examples', `${slug}.json`), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+
+const apps: DemoApp[] = [];
+let demo: DemoEnv;
+
+beforeAll(async () => {
+  // The examples probe the demo apps on their fixed ports. If `npm run dev` is up, its apps already answer there.
+  const names = ['primary', 'secondary', 'blue', 'green'];
+  for (const [i, name] of names.entries()) {
+    if (!(await portOpen(8081 + i))) apps.push(await startDemoApp(`demo-${name}`, 8081 + i));
+  }
+  const { aws } = await testClients();
+  demo = await seedDemoEnvironment(aws, {
+    primary: 'http://127.0.0.1:8081',
+    secondary: 'http://127.0.0.1:8082',
+    blue: 'http://127.0.0.1:8083',
+    green: 'http://127.0.0.1:8084',
+  });
+});
+afterAll(async () => {
+  await Promise.all(apps.map((a) => a.close()));
+  await closeConnections();
+});
+
+describe('docs/examples against the demo environment', () => {
+  it('every runbook has an example that its schema accepts', () => {
+    for (const r of RUNBOOKS) expect(r.schema.safeParse(example(r.slug)).success, r.slug).toBe(true);
+  });
+
+  it('emergency-scale.json, ecs-rollback.json and dns-failover.json each complete after one approval', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const ecs = aws.ecs(DEMO.primaryRegion);
+      const apiService = async () =>
+        (
+          await ecs.send(
+            new DescribeServicesCommand({ cluster: DEMO.ecs.primary.cluster, services: [DEMO.ecs.primary.service] }),
+          )
+        ).services![0]!;
+
+      const run = async (type: string, slug: string) => {
+        const workflowId = uid(slug);
+        const handle = await client.workflow.start(type, { taskQueue, workflowId, args: [example(slug)] });
+        await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
+        await handle.signal(approveSignal, { by: 'someone-else' });
+        return (await handle.result()) as RunbookReport;
+      };
+
+      expect((await run('emergencyScale', 'emergency-scale')).outcome).toBe('succeeded');
+      expect((await apiService()).desiredCount).toBe(6);
+
+      expect((await run('ecsRollback', 'ecs-rollback')).outcome).toBe('succeeded');
+      expect((await apiService()).taskDefinition).toMatch(/task-definition\/demo-api:1$/);
+
+      expect((await run('dnsFailover', 'dns-failover')).outcome).toBe('succeeded');
+      const records = await zoneRecords(aws, demo.hostedZone.id);
+      const primary = records.find((r) => r.Name === `${DEMO.records.api}.` && r.SetIdentifier === 'primary');
+      expect(primary?.AliasTarget?.DNSName).toBe(demo.alb.secondary.dnsName);
+    });
+  });
+});
