@@ -3,8 +3,12 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
+  type ContainerDefinition,
+  type RegisterTaskDefinitionCommandInput,
   type Service,
+  type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import type { AwsClients } from './aws-clients';
 import { NotStable, PreconditionFailed, ResourceNotFound } from './errors';
@@ -82,6 +86,56 @@ export function isStable(s: ServiceState, expect: { desiredCount?: number; taskD
   if (expect.taskDefinition !== undefined && s.taskDefinition !== expect.taskDefinition) return false;
   return true;
 }
+
+/** Container definitions with `variable` set to `value` wherever it is defined (or, if nowhere, in every container). */
+export function withEnv(containers: ContainerDefinition[], variable: string, value: string): ContainerDefinition[] {
+  const defines = (c: ContainerDefinition) => (c.environment ?? []).some((e) => e.name === variable);
+  const target = containers.some(defines) ? defines : () => true;
+  return containers.map((c) =>
+    target(c)
+      ? {
+          ...c,
+          environment: [...(c.environment ?? []).filter((e) => e.name !== variable), { name: variable, value }].sort(
+            (a, b) => (a.name ?? '').localeCompare(b.name ?? ''),
+          ),
+        }
+      : c,
+  );
+}
+
+/** The fields of a described task definition that RegisterTaskDefinition takes back. */
+function registrable(td: TaskDefinition): RegisterTaskDefinitionCommandInput {
+  const keys = [
+    'family',
+    'taskRoleArn',
+    'executionRoleArn',
+    'networkMode',
+    'containerDefinitions',
+    'volumes',
+    'placementConstraints',
+    'requiresCompatibilities',
+    'cpu',
+    'memory',
+    'pidMode',
+    'ipcMode',
+    'proxyConfiguration',
+    'inferenceAccelerators',
+    'ephemeralStorage',
+    'runtimePlatform',
+  ] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (td[k] !== undefined && td[k] !== null) out[k] = td[k];
+  return out as unknown as RegisterTaskDefinitionCommandInput;
+}
+
+const envOf = (td: TaskDefinition | undefined) =>
+  JSON.stringify(
+    (td?.containerDefinitions ?? []).map((c) => [
+      c.name,
+      c.image,
+      [...(c.environment ?? [])].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '')),
+    ]),
+  );
 
 export function createEcsActivities(aws: AwsClients) {
   async function describeService(ref: ServiceRef): Promise<ServiceState> {
@@ -166,6 +220,74 @@ export function createEcsActivities(aws: AwsClients) {
       );
       if (!out.service) throw new ResourceNotFound(`ECS service ${input.service} not found`);
       return toState(out.service);
+    },
+
+    /**
+     * A revision of `taskDefinition`'s family that is `taskDefinition` with the environment variable `variable` set to
+     * `value`. Idempotent: when the family's newest ACTIVE revision already is exactly that, it is reused.
+     */
+    async registerRevisionWithEnv(input: {
+      region: string;
+      taskDefinition: string;
+      variable: string;
+      value: string;
+    }): Promise<{ arn: string; revision: number; created: boolean }> {
+      const ecs = aws.ecs(input.region);
+      const base = (
+        await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: input.taskDefinition }), {
+          abortSignal: abortSignal(),
+        })
+      ).taskDefinition;
+      if (!base?.family)
+        throw new ResourceNotFound(`task definition ${input.taskDefinition} not found in ${input.region}`);
+      const wanted: TaskDefinition = {
+        ...base,
+        containerDefinitions: withEnv(base.containerDefinitions ?? [], input.variable, input.value),
+      };
+      if (envOf(base) === envOf(wanted))
+        return { arn: base.taskDefinitionArn!, revision: base.revision ?? 0, created: false };
+      const listed = await ecs.send(
+        new ListTaskDefinitionsCommand({ familyPrefix: base.family, status: 'ACTIVE', sort: 'DESC', maxResults: 100 }),
+        { abortSignal: abortSignal() },
+      );
+      const newest = (listed.taskDefinitionArns ?? [])
+        .map((arn) => ({ arn, ...parseTaskDefinition(arn) }))
+        .filter((r) => r.family === base.family)
+        .sort((a, b) => b.revision - a.revision)[0];
+      if (newest && newest.arn !== base.taskDefinitionArn) {
+        const latest = (
+          await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: newest.arn }), {
+            abortSignal: abortSignal(),
+          })
+        ).taskDefinition;
+        if (envOf(latest) === envOf(wanted)) return { arn: newest.arn, revision: newest.revision, created: false };
+      }
+      const out = await ecs.send(new RegisterTaskDefinitionCommand(registrable(wanted)), {
+        abortSignal: abortSignal(),
+      });
+      return {
+        arn: out.taskDefinition!.taskDefinitionArn!,
+        revision: out.taskDefinition!.revision ?? 0,
+        created: true,
+      };
+    },
+
+    /** The value of an environment variable in a task definition's containers (first container that defines it). */
+    async getTaskDefinitionEnv(input: {
+      region: string;
+      taskDefinition: string;
+      variable: string;
+    }): Promise<string | undefined> {
+      const td = (
+        await aws.ecs(input.region).send(new DescribeTaskDefinitionCommand({ taskDefinition: input.taskDefinition }), {
+          abortSignal: abortSignal(),
+        })
+      ).taskDefinition;
+      for (const c of td?.containerDefinitions ?? []) {
+        const found = (c.environment ?? []).find((e) => e.name === input.variable);
+        if (found) return found.value;
+      }
+      return undefined;
     },
 
     /** Poll (with backoff, heartbeating) until the service is stable with the expected count / revision. */

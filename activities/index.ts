@@ -2,9 +2,12 @@
 // caller (AWS clients per region, a Temporal client, fetch) and shared by every activity.
 import type { Client } from '@temporalio/client';
 import type { AwsClients } from './aws-clients';
+import { createCloudWatchActivities } from './cloudwatch';
 import { createEcsActivities } from './ecs';
 import { createHealthActivities } from './health';
+import { createRdsActivities } from './rds';
 import { createRoute53Activities } from './route53';
+import { createSecretsActivities } from './secrets';
 import { createTemporalActivities } from './temporal';
 
 export interface ActivityDeps {
@@ -17,6 +20,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createEcsActivities(deps.aws),
     ...createRoute53Activities(deps.aws),
+    ...createRdsActivities(deps.aws),
+    ...createCloudWatchActivities(deps.aws),
+    ...createSecretsActivities(deps.aws),
     ...createHealthActivities(deps.fetch),
     ...createTemporalActivities(deps.temporal),
   };

@@ -1,5 +1,6 @@
 // Reading Temporal itself: naming the run that holds a resource (used by the lock's activity and by the CLI).
 import type { Client } from '@temporalio/client';
+import { PreconditionFailed, ResourceNotFound } from './errors';
 
 /** The open run holding `workflowId`, in words; for a lock, the runbook run that holds it. */
 export async function describeHolder(client: Client, workflowId: string): Promise<string> {
@@ -16,6 +17,27 @@ export async function describeHolder(client: Client, workflowId: string): Promis
 
 export function createTemporalActivities(client: Client | undefined) {
   return {
+    /** The result of a run that completed successfully (e.g. the failover a failback reverses). */
+    async getCompletedRunResult(input: { workflowId: string; expectType: string }): Promise<unknown> {
+      if (!client) throw new PreconditionFailed('this worker has no Temporal client to read other runs with');
+      const handle = client.workflow.getHandle(input.workflowId);
+      let description;
+      try {
+        description = await handle.describe();
+      } catch {
+        throw new ResourceNotFound(`no run with workflow ID ${input.workflowId}`);
+      }
+      if (description.type !== input.expectType) {
+        throw new PreconditionFailed(`${input.workflowId} is a ${description.type} run, not ${input.expectType}`);
+      }
+      if (description.status.name !== 'COMPLETED') {
+        throw new PreconditionFailed(
+          `${input.workflowId} is ${description.status.name}, not COMPLETED; only a completed run can be reversed`,
+        );
+      }
+      return handle.result();
+    },
+
     async describeOpenRun(input: { workflowId: string }): Promise<string | undefined> {
       return client ? describeHolder(client, input.workflowId) : undefined;
     },

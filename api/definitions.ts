@@ -32,3 +32,8 @@ export interface KeepScaledPayload {
   reason?: string;
 }
 export const keepScaledSignal = defineSignal<[KeepScaledPayload]>('keepScaled');
+
+/** After a point of no return, a step that failed leaves the run in `needs-operator`: try that step again … */
+export const retryStepSignal = defineSignal<[{ by: string }]>('retryStep');
+/** … or finish the run as failed, leaving AWS as it is (the state is written out in `status` and the failure). */
+export const abandonSignal = defineSignal<[{ by: string; reason: string }]>('abandon');

@@ -7,6 +7,7 @@ export type RunbookState =
   | 'awaiting-approval'
   | 'waiting'
   | 'compensating'
+  | 'needs-operator'
   | 'succeeded'
   | 'failed';
 
@@ -92,6 +93,24 @@ export interface RunbookStatus {
   plan?: PlannedAction[];
   warnings: string[];
   error?: string;
+  /** Set while the run waits for an operator after a failure past its point of no return. */
+  operator?: OperatorRequest;
+}
+
+export interface OperatorRequest {
+  failedStep: string;
+  error: string;
+  since: string;
+  /** What has been done (stays done) and what has not, in words. */
+  done: string[];
+  notDone: string[];
+  how: {
+    retrySignal: 'retryStep';
+    retryExample: { by: string };
+    abandonSignal: 'abandon';
+    abandonExample: { by: string; reason: string };
+  };
+  attempts: number;
 }
 
 export type ReportOutcome = 'succeeded' | 'succeeded-with-warnings' | 'dry-run' | 'failed';

@@ -7,7 +7,8 @@ import { createAwsClients } from '../activities/aws-clients';
 import { TASK_QUEUE } from '../api/definitions';
 import { RUNBOOKS } from '../api/runbooks';
 import { startDemoApp, type DemoApp } from './lib/demo-apps';
-import { seedDemoEnvironment } from './lib/demo-env';
+import { DEMO, seedDemoEnvironment } from './lib/demo-env';
+import { startReplicaLagPublisher } from './lib/replica-lag';
 import { killAllSync, startProcess, stopAll, waitFor } from './lib/processes';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
 
@@ -18,11 +19,13 @@ const num = (name: string, fallback: number) => (process.env[name] ? Number(proc
 async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   const apps: DemoApp[] = [];
+  const stopHooks: (() => void)[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping the stack …');
+    for (const hook of stopHooks) hook();
     await stopAll();
     await Promise.all(apps.map((a) => a.close()));
     console.log('Stopped.');
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
     Object.assign(process.env, awsEnv, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
 
     const base = num('DEMO_APP_PORT', 8081);
-    const names = ['primary', 'secondary', 'blue', 'green'] as const;
+    const names = ['primary', 'secondary', 'blue', 'green', 'public'] as const;
     for (const [i, name] of names.entries()) apps.push(await startDemoApp(`demo-${name}`, base + i));
     const appUrls = Object.fromEntries(names.map((n, i) => [n, apps[i]!.url])) as Record<
       (typeof names)[number],
@@ -62,7 +65,15 @@ async function main(): Promise<void> {
     console.log('Seeding the demo environment …');
     const aws = createAwsClients();
     const demo = await seedDemoEnvironment(aws, appUrls, path.join(stateDir, 'demo-env.json'));
-    aws.destroy();
+    // RDS publishes ReplicaLag for every replica each minute; the emulator does not, so the stack does.
+    const lagPublisher = startReplicaLagPublisher(aws, {
+      regions: [DEMO.primaryRegion, DEMO.secondaryRegion],
+      intervalMs: 30_000,
+    });
+    stopHooks.push(() => {
+      lagPublisher.stop();
+      aws.destroy();
+    });
 
     console.log('Starting the worker …');
     const worker = startProcess('worker', process.execPath, [require.resolve('tsx/cli'), 'worker/main.ts'], {

@@ -8,54 +8,13 @@ import {
   normalizeDnsName,
   type DnsFailoverInput,
   type DnsFailoverResult,
-  type DnsTarget,
-  type RecordSet,
 } from '../api/runbooks/dns-failover';
 import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
+import { describeRecordTarget, readRecord, sameTarget } from './lib/dns';
 import { fail } from './lib/errors';
 import { describeHealth, verifyHealth } from './lib/health';
 import { runRunbook } from './lib/runbook';
-
-/** The record as it must be after the failover: same identity and routing, new target. */
-export function retarget(current: RecordSet, target: DnsTarget): RecordSet {
-  const { AliasTarget: _alias, ResourceRecords: _values, TTL: _ttl, ...routing } = current;
-  if ('alias' in target) {
-    return {
-      ...routing,
-      AliasTarget: {
-        DNSName: target.alias.dnsName,
-        HostedZoneId: target.alias.hostedZoneId,
-        EvaluateTargetHealth: target.alias.evaluateTargetHealth,
-      },
-    };
-  }
-  return { ...routing, TTL: target.ttl, ResourceRecords: target.values.map((Value) => ({ Value })) };
-}
-
-export function describeRecordTarget(r: RecordSet): string {
-  if (r.AliasTarget) return `alias ${normalizeDnsName(r.AliasTarget.DNSName)}`;
-  return (r.ResourceRecords ?? []).map((v) => v.Value).join(', ') || '(empty)';
-}
-
-/** The record already points where the failover would point it (alias zone and target-health flag included). */
-function sameTarget(a: RecordSet, b: RecordSet): boolean {
-  if (a.AliasTarget || b.AliasTarget) {
-    return (
-      !!a.AliasTarget &&
-      !!b.AliasTarget &&
-      normalizeDnsName(a.AliasTarget.DNSName) === normalizeDnsName(b.AliasTarget.DNSName) &&
-      a.AliasTarget.HostedZoneId === b.AliasTarget.HostedZoneId &&
-      a.AliasTarget.EvaluateTargetHealth === b.AliasTarget.EvaluateTargetHealth
-    );
-  }
-  const values = (r: RecordSet) =>
-    (r.ResourceRecords ?? [])
-      .map((v) => v.Value)
-      .sort()
-      .join(',');
-  return values(a) === values(b) && a.TTL === b.TTL;
-}
 
 export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookReport<DnsFailoverResult>> {
   return runRunbook({
@@ -72,24 +31,7 @@ export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookRepor
       // 1. Preflight (read only): the zone, the exact current record sets (saved for the restore), the record to change.
       const pre = await ctx.step(
         'Preflight: read and save the current records',
-        async () => {
-          const zone = await aws.resolveHostedZone({ zone: p.hostedZone });
-          const saved = await aws.listRecordSets({ hostedZoneId: zone.id, name: p.record.name, type: p.record.type });
-          const wanted = p.record.setIdentifier;
-          const current = saved.find((r) => (r.SetIdentifier ?? undefined) === wanted);
-          if (!current) {
-            const ids = saved.map((r) => r.SetIdentifier).filter(Boolean);
-            throw fail(
-              'ResourceNotFound',
-              saved.length === 0
-                ? `no ${recordLabel} record in hosted zone ${zone.name} (${zone.id})`
-                : wanted
-                  ? `no ${recordLabel} record with set identifier "${wanted}" (found: ${ids.join(', ') || 'a simple record'})`
-                  : `${recordLabel} has routing policies (set identifiers: ${ids.join(', ')}); say which one to change with record.setIdentifier`,
-            );
-          }
-          return { zone, saved, current, desired: retarget(current, p.target) };
-        },
+        () => readRecord(p.hostedZone, p.record, p.target),
         {
           details: (r) => ({
             hostedZoneId: r.zone.id,

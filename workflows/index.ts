@@ -3,3 +3,5 @@ export { ecsRollback } from './ecsRollback';
 export { emergencyScale } from './emergencyScale';
 export { dnsFailover } from './dnsFailover';
 export { resourceLock } from './lib/lock';
+export { regionalFailover } from './regionalFailover';
+export { regionalFailback } from './regionalFailback';

@@ -43,22 +43,23 @@ export const dnsTarget = z.union(
 );
 export type DnsTarget = z.output<typeof dnsTarget>;
 
+/** Which record to change: name, type, and for failover/weighted sets the set identifier. */
+export const dnsRecordRef = z
+  .object({
+    name: dnsName.describe('Record name'),
+    type: z.enum(['A', 'AAAA', 'CNAME']).describe('Record type'),
+    setIdentifier: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Which record of a failover/weighted set to change (e.g. the PRIMARY one); omit for simple records'),
+  })
+  .strict();
+
 export const dnsFailoverInput = z
   .object({
     hostedZone: z.string().min(1).describe('Hosted zone name ("example.com") or id ("Z123…")'),
-    record: z
-      .object({
-        name: dnsName.describe('Record name'),
-        type: z.enum(['A', 'AAAA', 'CNAME']).describe('Record type'),
-        setIdentifier: z
-          .string()
-          .min(1)
-          .optional()
-          .describe(
-            'Which record of a failover/weighted set to change (e.g. the PRIMARY one); omit for simple records',
-          ),
-      })
-      .strict(),
+    record: dnsRecordRef,
     target: dnsTarget.describe('What the record must point to after the failover: { alias } or { values, ttl }'),
     verify: healthCheck.describe('Health check of the new target; failing it restores the saved records'),
     insyncTimeout: durationString({ min: '10s', max: '1h' })

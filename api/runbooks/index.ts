@@ -3,6 +3,12 @@ import type { z } from 'zod';
 import { dnsFailoverInput, dnsFailoverWorkflowId } from './dns-failover';
 import { ecsRollbackInput, ecsRollbackWorkflowId } from './ecs-rollback';
 import { emergencyScaleInput, emergencyScaleWorkflowId } from './emergency-scale';
+import {
+  regionalFailbackInput,
+  regionalFailbackWorkflowId,
+  regionalFailoverInput,
+  regionalFailoverWorkflowId,
+} from './regional-failover';
 
 export interface RunbookEntry {
   /** Workflow type, e.g. `emergencyScale`. */
@@ -46,6 +52,20 @@ export const RUNBOOKS: readonly RunbookEntry[] = [
     title: 'Point a Route 53 record at another target, verify, restore on failure',
     schema: dnsFailoverInput,
     workflowId: dnsFailoverWorkflowId,
+  }),
+  entry({
+    type: 'regionalFailover',
+    slug: 'regional-failover',
+    title: 'Fail a database and its app over to the secondary region: promote the replica, repoint, scale, switch DNS',
+    schema: regionalFailoverInput,
+    workflowId: regionalFailoverWorkflowId,
+  }),
+  entry({
+    type: 'regionalFailback',
+    slug: 'regional-failback',
+    title: 'Reverse a completed regionalFailover, from what it recorded',
+    schema: regionalFailbackInput,
+    workflowId: regionalFailbackWorkflowId,
   }),
 ];
 

@@ -47,6 +47,8 @@ export interface DemoAppUrls {
   secondary: string;
   blue: string;
   green: string;
+  /** Stands in for the public endpoint (api.demo.example.com) checked after a DNS switch. */
+  public: string;
 }
 
 export type DemoEnv = Awaited<ReturnType<typeof seedDemoEnvironment>>;

@@ -77,8 +77,10 @@ export interface Emulator {
 export async function startMoto(opts: { port?: number; logDir: string; log?: Log }): Promise<Emulator> {
   const port = opts.port ?? (await freePort());
   if (await portOpen(port)) throw new Error(`port ${port} is already in use (AWS emulator); set MOTO_PORT`);
-  const { command, args } = motoCommand(opts.log);
-  const proc = startProcess('moto', command, [...args, '-H', '127.0.0.1', '-p', String(port)], {
+  const { command } = motoCommand(opts.log);
+  // Our launcher: moto's server plus the patches that make it behave like AWS where the runbooks depend on it.
+  const launcher = path.join(repoRoot, 'scripts', 'moto', 'server.py');
+  const proc = startProcess('moto', command, [launcher, '-H', '127.0.0.1', '-p', String(port)], {
     logDir: opts.logDir,
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });

@@ -9,7 +9,9 @@ import { RUNBOOKS } from '../../api/runbooks';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { DEMO, seedDemoEnvironment, type DemoEnv } from '../../scripts/lib/demo-env';
+import { ensureRecords } from '../../scripts/lib/fixtures';
 import { portOpen } from '../../scripts/lib/processes';
+import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
 import { zoneRecords } from '../helpers/aws-fixtures';
 import { closeConnections, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
@@ -21,10 +23,11 @@ const example = (slug: string) =>
 
 const apps: DemoApp[] = [];
 let demo: DemoEnv;
+let lagPublisher: ReturnType<typeof startReplicaLagPublisher> | undefined;
 
 beforeAll(async () => {
   // The examples probe the demo apps on their fixed ports. If `npm run dev` is up, its apps already answer there.
-  const names = ['primary', 'secondary', 'blue', 'green'];
+  const names = ['primary', 'secondary', 'blue', 'green', 'public'];
   for (const [i, name] of names.entries()) {
     if (!(await portOpen(8081 + i))) apps.push(await startDemoApp(`demo-${name}`, 8081 + i));
   }
@@ -34,9 +37,15 @@ beforeAll(async () => {
     secondary: 'http://127.0.0.1:8082',
     blue: 'http://127.0.0.1:8083',
     green: 'http://127.0.0.1:8084',
+    public: 'http://127.0.0.1:8085',
+  });
+  lagPublisher = startReplicaLagPublisher(aws, {
+    regions: [DEMO.primaryRegion, DEMO.secondaryRegion],
+    intervalMs: 1_000,
   });
 });
 afterAll(async () => {
+  lagPublisher?.stop();
   await Promise.all(apps.map((a) => a.close()));
   await closeConnections();
 });
@@ -76,4 +85,34 @@ describe('docs/examples against the demo environment', () => {
       expect(primary?.AliasTarget?.DNSName).toBe(demo.alb.secondary.dnsName);
     });
   });
+
+  it('regional-failover.json then regional-failback.json (started under their derived IDs, as the CLI does)', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      // The DNS example above already moved the PRIMARY record; put the demo zone back as seeded.
+      const before = await zoneRecords(aws, demo.hostedZone.id);
+      const seededPrimary = before.find((r) => r.Name === `${DEMO.records.api}.` && r.SetIdentifier === 'primary')!;
+      await ensureRecords(
+        aws,
+        demo.hostedZone.id,
+        [{ ...seededPrimary, AliasTarget: { ...seededPrimary.AliasTarget!, DNSName: demo.alb.primary.dnsName } }],
+        { reset: true },
+      );
+      const dnsBefore = await zoneRecords(aws, demo.hostedZone.id);
+      const go = async (type: string, slug: string) => {
+        const input = example(slug);
+        const workflowId = RUNBOOKS.find((r) => r.type === type)!.workflowId(
+          RUNBOOKS.find((r) => r.type === type)!.schema.parse(input) as never,
+        );
+        const handle = await client.workflow.start(type, { taskQueue, workflowId, args: [input] });
+        await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval', 60_000);
+        await handle.signal(approveSignal, { by: 'someone-else' });
+        return (await handle.result()) as RunbookReport;
+      };
+      const failover = await go('regionalFailover', 'regional-failover');
+      expect(failover.outcome).toBe('succeeded-with-warnings'); // planned switchover of a healthy primary is noted
+      const failback = await go('regionalFailback', 'regional-failback');
+      expect(failback.outcome).toBe('succeeded-with-warnings');
+      expect(await zoneRecords(aws, demo.hostedZone.id)).toEqual(dnsBefore);
+    });
+  }, 120_000);
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isStable, parseTaskDefinition, type ServiceState } from '../../activities/ecs';
 import { recordSetsEqual, sameRecord } from '../../activities/route53';
 import type { RecordSet } from '../../api/runbooks/dns-failover';
-import { describeRecordTarget, retarget } from '../../workflows/dnsFailover';
+import { describeRecordTarget, retarget } from '../../workflows/lib/dns';
 
 const primaryAlias: RecordSet = {
   Name: 'api.example.com.',

@@ -64,3 +64,12 @@ export const waits = proxyActivities<Activities>({
     nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
   },
 });
+
+/**
+ * Reading a region that may be down (the primary, in a failover): a short timeout and two attempts, so an outage is
+ * reported within seconds instead of after minutes of retries.
+ */
+export const probes = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+});

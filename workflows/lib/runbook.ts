@@ -10,6 +10,7 @@ import { ApprovalGate } from './approval';
 import { CompensationStack } from './compensation';
 import { fail, rootFailure } from './errors';
 import { acquireResource } from './lock';
+import { OperatorGate, type Progress } from './operator';
 import { Tracker, type StepOptions } from './tracker';
 
 interface CommonParams {
@@ -38,6 +39,12 @@ export interface RunbookContext<P> {
   /** The approval gate for the declared plan (skipped when the policy does not require approval). */
   approval(summary: string, gateName?: string): Promise<void>;
   compensations: CompensationStack;
+  /**
+   * The point of no return: from here a failure is not compensated; steps run through `critical` wait for an
+   * operator instead (`retryStep` / `abandon`).
+   */
+  pointOfNoReturn(what: string): void;
+  critical<T>(name: string, fn: () => Promise<T>, progress: () => Progress, opts?: StepOptions<T>): Promise<T>;
   warn(message: string): void;
   tracker: Tracker;
 }
@@ -77,6 +84,7 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     ...(params.initiatedBy ? { initiatedBy: params.initiatedBy } : {}),
   });
   const gate = new ApprovalGate(tracker, params.approval, params.initiatedBy);
+  const operator = new OperatorGate(tracker);
   const compensations = new CompensationStack(tracker.status, () => tracker.refresh());
   let plan: PlannedAction[] = [];
 
@@ -101,6 +109,11 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     },
     approval: (summary, gateName = 'Approval') => gate.require(gateName, summary, plan),
     warn: (message) => tracker.warn(message),
+    pointOfNoReturn(what) {
+      compensations.clear();
+      tracker.mark('Point of no return', 'succeeded', { what });
+    },
+    critical: (name, fn, progress, opts) => operator.step(name, fn, progress, opts),
   };
 
   const report = (outcome: RunbookReport['outcome'], extra: Partial<RunbookReport<R>> = {}): RunbookReport<R> => {

@@ -102,8 +102,13 @@ export class Tracker {
 
   /** A step that was decided without running anything (e.g. approval not required). */
   skipped(name: string, why: string): void {
+    this.mark(name, 'skipped', { why });
+  }
+
+  /** A moment in the timeline (e.g. the point of no return), recorded as a zero-length step. */
+  mark(name: string, outcome: 'succeeded' | 'skipped', details: Record<string, unknown>): void {
     const at = nowIso();
-    this.status.steps.push({ name, startedAt: at, endedAt: at, outcome: 'skipped', mutating: false, details: { why } });
+    this.status.steps.push({ name, startedAt: at, endedAt: at, outcome, mutating: false, details });
     this.refresh();
   }
 

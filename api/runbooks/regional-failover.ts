@@ -1,0 +1,218 @@
+// regionalFailover / regionalFailback inputs: promote a cross-region read replica, repoint and scale the app in the
+// secondary region, switch DNS — and the reverse, seeded from what the failover recorded.
+import { z } from 'zod';
+import {
+  approvalPolicy,
+  awsRegion,
+  healthCheck,
+  identity,
+  requireInitiatorWhenSecondPerson,
+  runbookCommon,
+} from '../common';
+import type { HealthResult } from '../common';
+import { durationString } from '../duration';
+import { dnsRecordRef, dnsTarget, type RecordSet } from './dns-failover';
+
+const dbInstanceId = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[A-Za-z][A-Za-z0-9-]*$/, { message: 'expected an RDS DB instance identifier' });
+
+const ecsRef = z
+  .object({
+    cluster: z.string().min(1).describe('ECS cluster name or ARN'),
+    service: z.string().min(1).describe('ECS service name or ARN'),
+  })
+  .strict();
+
+const whyRequired = (what: string) =>
+  z
+    .object({
+      reason: z
+        .string()
+        .trim()
+        .min(1, { message: `expected a reason for ${what}` })
+        .max(2000),
+    })
+    .strict();
+
+/** How the application learns the database endpoint. */
+export const appConfig = z.union(
+  [
+    z
+      .object({
+        mode: z.literal('task-definition-env'),
+        variable: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' })
+          .describe('Container environment variable that holds the DB host'),
+      })
+      .strict(),
+    z
+      .object({
+        mode: z.literal('secret'),
+        secretId: z.string().min(1).describe('Secrets Manager secret (name or ARN) holding the connection as JSON'),
+        key: z.string().min(1).default('host').describe('JSON key in the secret that holds the DB host'),
+      })
+      .strict(),
+  ],
+  {
+    error:
+      'expected {"mode": "task-definition-env", "variable": "…"} or {"mode": "secret", "secretId": "…", "key": "host"}',
+  },
+);
+export type AppConfig = z.output<typeof appConfig>;
+
+export const regionalFailoverInput = z
+  .object({
+    primary: z
+      .object({
+        region: awsRegion,
+        dbInstance: dbInstanceId.describe('The primary DB instance (the source of the replica)'),
+        ecs: ecsRef.optional().describe('The primary-region service whose writes are paused (scaled to 0)'),
+      })
+      .strict(),
+    secondary: z
+      .object({
+        region: awsRegion,
+        dbInstance: dbInstanceId.describe('The cross-region read replica to promote'),
+        ecs: ecsRef
+          .extend({ desiredCount: z.number().int().min(1).max(1000).describe('Tasks to run after failover') })
+          .strict(),
+      })
+      .strict(),
+    appConfig: appConfig.describe('How the app learns the DB endpoint: task-definition env variable or a secret'),
+    dns: z
+      .object({
+        hostedZone: z.string().min(1).describe('Hosted zone name or id'),
+        record: dnsRecordRef,
+        target: dnsTarget.describe('What the record must point to after failover'),
+      })
+      .strict(),
+    health: z
+      .object({
+        secondaryApp: healthCheck.describe('The app in the secondary region, checked before DNS moves'),
+        publicEndpoint: healthCheck.describe('The public endpoint, checked after DNS moved'),
+      })
+      .strict(),
+    maxReplicaLagSeconds: z.number().min(0).max(86_400).default(300).describe('RPO: refuse when the replica lags more'),
+    acceptDataLoss: whyRequired('accepting data loss')
+      .optional()
+      .describe('Proceed although the lag is above the limit or unknown'),
+    plannedSwitchover: whyRequired('a planned switchover')
+      .optional()
+      .describe('Proceed although the primary looks healthy (a drill or planned move)'),
+    pausePrimaryWrites: z
+      .boolean()
+      .default(true)
+      .describe('Scale the primary-region service to 0 first (skipped anyway when its region does not answer)'),
+    backupRetentionDays: z.number().int().min(0).max(35).default(7).describe('Backup retention of the promoted DB'),
+    promoteTimeout: durationString({ min: '30s', max: '2h' }).default('45m'),
+    stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
+    insyncTimeout: durationString({ min: '10s', max: '1h' }).default('10m'),
+    detectedAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('When the outage was detected (RTO is measured from it)'),
+    approval: approvalPolicy(true),
+    ...runbookCommon,
+  })
+  .strict()
+  .superRefine(requireInitiatorWhenSecondPerson);
+
+export type RegionalFailoverInput = z.input<typeof regionalFailoverInput>;
+export type RegionalFailoverParams = z.output<typeof regionalFailoverInput>;
+
+export const regionalFailoverWorkflowId = (i: { secondary: { region: string; dbInstance: string } }) =>
+  `failover:${i.secondary.region}/${i.secondary.dbInstance}`;
+
+/** What a failover did, in enough detail for regionalFailback to reverse it. */
+export interface RegionalFailoverResult {
+  primary: {
+    region: string;
+    dbInstance: string;
+    dbStatus: string;
+    endpoint?: string;
+    ecs?: { cluster: string; service: string; previousCount?: number; taskDefinition?: string; paused: boolean };
+  };
+  secondary: {
+    region: string;
+    dbInstance: string;
+    endpoint: string;
+    ecs: {
+      cluster: string;
+      service: string;
+      previousCount: number;
+      previousTaskDefinition: string;
+      desiredCount: number;
+      taskDefinition: string;
+    };
+  };
+  appConfig: AppConfig & { previousSecretVersionId?: string; secretVersionId?: string; secretRegion?: string };
+  dns: {
+    hostedZoneId: string;
+    name: string;
+    type: string;
+    setIdentifier?: string;
+    previousRecordSets: RecordSet[];
+    newRecordSet: RecordSet;
+  };
+  replicaLagSeconds?: number;
+  dataLossEstimateSeconds?: number;
+  acceptedDataLoss?: string;
+  plannedSwitchover?: string;
+  rtoSeconds: number;
+  rtoFrom: 'detectedAt' | 'start';
+  health: { secondaryApp: HealthResult; publicEndpoint: HealthResult };
+  incidentReport: string;
+}
+
+export const regionalFailbackInput = z
+  .object({
+    failoverWorkflowId: z.string().min(1).describe('Workflow ID of the completed regionalFailover to reverse'),
+    newReplicaId: dbInstanceId
+      .optional()
+      .describe('Id of the replica created in the original region (default: <original primary>-fb-<yyyymmddhhmm>)'),
+    replicaInstanceClass: z
+      .string()
+      .optional()
+      .describe('Instance class of the new replica (default: the promoted DB’s)'),
+    maxReplicaLagSeconds: z.number().min(0).max(86_400).default(300),
+    acceptDataLoss: whyRequired('accepting data loss').optional(),
+    health: z
+      .object({ primaryApp: healthCheck, publicEndpoint: healthCheck })
+      .strict()
+      .describe('Health checks of the app in the original region and of the public endpoint'),
+    backupRetentionDays: z.number().int().min(0).max(35).default(7),
+    replicaTimeout: durationString({ min: '30s', max: '6h' })
+      .default('2h')
+      .describe('How long the new replica may take'),
+    promoteTimeout: durationString({ min: '30s', max: '2h' }).default('45m'),
+    stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
+    insyncTimeout: durationString({ min: '10s', max: '1h' }).default('10m'),
+    approval: approvalPolicy(true),
+    ...runbookCommon,
+  })
+  .strict()
+  .superRefine(requireInitiatorWhenSecondPerson);
+
+export type RegionalFailbackInput = z.input<typeof regionalFailbackInput>;
+export type RegionalFailbackParams = z.output<typeof regionalFailbackInput>;
+
+export const regionalFailbackWorkflowId = (i: { failoverWorkflowId: string }) => `failback:${i.failoverWorkflowId}`;
+
+export interface RegionalFailbackResult {
+  failoverWorkflowId: string;
+  newPrimary: { region: string; dbInstance: string; endpoint: string };
+  replicaLagSeconds?: number;
+  restoredRecordSets: RecordSet[];
+  primaryEcs?: { cluster: string; service: string; desiredCount: number; taskDefinition: string };
+  secondaryEcs: { cluster: string; service: string; desiredCount: number; taskDefinition: string };
+  health: { primaryApp: HealthResult; publicEndpoint: HealthResult };
+  rtoSeconds: number;
+  incidentReport: string;
+}
+
+export const signalBy = z.object({ by: identity }).strict();
+export const abandonPayload = z.object({ by: identity, reason: z.string().trim().min(1).max(2000) }).strict();

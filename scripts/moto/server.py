@@ -1,0 +1,37 @@
+"""moto's server, with the behaviours the runbooks rely on made to match AWS.
+
+The activities are written for real AWS; where moto differs, the emulator is corrected here rather than the activity
+weakened (see the project README, "The AWS emulator"). Each patch is small and says what AWS does.
+"""
+
+import sys
+
+from moto.rds import models as rds_models
+
+_promote_read_replica = rds_models.RDSBackend.promote_read_replica
+
+
+def promote_read_replica(self, db_kwargs):
+    """AWS: a promoted replica no longer reports ReadReplicaSourceDBInstanceIdentifier, and its former source no
+    longer lists it among its replicas. moto keeps both."""
+    database = self.databases[db_kwargs["db_instance_identifier"]]
+    source_id = database.source_db_instance_identifier if database.is_replica else None
+    result = _promote_read_replica(self, db_kwargs)
+    if source_id:
+        try:
+            source = self.find_db_from_id(source_id)
+            for ref in (database.db_instance_arn, database.db_instance_identifier):
+                if ref in source.replicas:
+                    source.replicas.remove(ref)
+        except Exception:  # the source may be gone (that is often why one promotes)
+            pass
+        database.source_db_instance_identifier = None
+    return result
+
+
+rds_models.RDSBackend.promote_read_replica = promote_read_replica
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(sys.argv[1:])

@@ -1,0 +1,72 @@
+// Past a point of no return nothing is undone silently: a step that still fails after its retries puts the run in
+// `needs-operator`, with what is done and what is not written out, until someone sends `retryStep` (try the step
+// again) or `abandon` (finish as failed, leaving AWS as it is).
+import { condition, isCancellation, setHandler } from '@temporalio/workflow';
+import { abandonSignal, retryStepSignal } from '../../api/definitions';
+import { abandonPayload, signalBy } from '../../api/runbooks/regional-failover';
+import { errorMessage, fail } from './errors';
+import type { StepOptions, Tracker } from './tracker';
+
+export interface Progress {
+  done: string[];
+  notDone: string[];
+}
+
+export class OperatorGate {
+  private retries = 0;
+  private abandoned?: { by: string; reason: string };
+
+  constructor(private readonly tracker: Tracker) {
+    setHandler(retryStepSignal, (raw) => {
+      const parsed = signalBy.safeParse(raw);
+      if (parsed.success && this.tracker.status.operator) {
+        this.retries++;
+        this.tracker.warn(`retryStep by ${parsed.data.by} at ${new Date().toISOString()}`);
+      }
+    });
+    setHandler(abandonSignal, (raw) => {
+      const parsed = abandonPayload.safeParse(raw);
+      if (parsed.success && this.tracker.status.operator && !this.abandoned) this.abandoned = parsed.data;
+    });
+  }
+
+  /** Run `fn` as step `name`; on failure wait for an operator. `progress` says what is done / not done right now. */
+  async step<T>(name: string, fn: () => Promise<T>, progress: () => Progress, opts: StepOptions<T> = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.tracker.step(attempt === 1 ? name : `${name} (operator retry ${attempt - 1})`, fn, opts);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const { done, notDone } = progress();
+        const error = errorMessage(err);
+        this.tracker.status.operator = {
+          failedStep: name,
+          error,
+          since: new Date().toISOString(),
+          done,
+          notDone,
+          how: {
+            retrySignal: 'retryStep',
+            retryExample: { by: '<your name>' },
+            abandonSignal: 'abandon',
+            abandonExample: { by: '<your name>', reason: '<why>' },
+          },
+          attempts: attempt,
+        };
+        this.tracker.setState('needs-operator');
+        const seen = this.retries;
+        await condition(() => this.retries > seen || this.abandoned !== undefined);
+        delete this.tracker.status.operator;
+        this.tracker.setState('running');
+        if (this.abandoned) {
+          const { by, reason } = this.abandoned;
+          throw fail(
+            'Abandoned',
+            `abandoned by ${by} (${reason}) after "${name}" failed: ${error}. Left as it is, nothing undone. ` +
+              `Done: ${done.join('; ') || 'nothing'}. Not done: ${notDone.join('; ') || 'nothing'}`,
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,453 @@
+// regionalFailback — the reverse of a completed regionalFailover, seeded from what it recorded (seed 001 Runbook 1
+// "Rollback Procedure", done properly): create a cross-region read replica of the promoted DB in the original region
+// (wait, report lag), approval, pause writes in the secondary, promote the new replica (point of no return), repoint
+// the original region's app, restore the original service count and revision, restore the recorded DNS record sets
+// exactly, verify, put the secondary service back as it was, report.
+import { uuid4 } from '@temporalio/workflow';
+import { formatDuration, parseDuration } from '../api/duration';
+import type { RecordSet } from '../api/runbooks/dns-failover';
+import { normalizeDnsName } from '../api/runbooks/dns-failover';
+import {
+  regionalFailbackInput,
+  regionalFailbackWorkflowId,
+  type RegionalFailbackInput,
+  type RegionalFailbackResult,
+  type RegionalFailoverResult,
+} from '../api/runbooks/regional-failover';
+import type { PlannedAction, RunbookReport } from '../api/status';
+import { describeRecordTarget } from './lib/dns';
+import { errorMessage, fail } from './lib/errors';
+import { describeHealth, verifyHealth } from './lib/health';
+import { aws, probes, waits } from './lib/proxies';
+import { renderIncidentReport } from './lib/report';
+import { runRunbook } from './lib/runbook';
+
+const short = (arn: string) => arn.split('/').pop() ?? arn;
+const describeSets = (sets: RecordSet[]) =>
+  sets.map((r) => `${r.SetIdentifier ? `[${r.SetIdentifier}] ` : ''}${describeRecordTarget(r)}`).join('; ');
+
+export async function regionalFailback(input: RegionalFailbackInput): Promise<RunbookReport<RegionalFailbackResult>> {
+  return runRunbook({
+    runbook: 'regionalFailback',
+    schema: regionalFailbackInput,
+    rawInput: input,
+    target: (p) => p.failoverWorkflowId,
+    lockId: (p) => regionalFailbackWorkflowId(p),
+    async execute(ctx) {
+      const p = ctx.params;
+      const startedAt = Date.parse(ctx.tracker.status.startedAt);
+
+      // 1. Preflight (read only): what the failover did, and the state of both regions now.
+      const fo = await ctx.step(
+        'Preflight: read what the failover did',
+        async () => {
+          const report = (await aws.getCompletedRunResult({
+            workflowId: p.failoverWorkflowId,
+            expectType: 'regionalFailover',
+          })) as RunbookReport<RegionalFailoverResult>;
+          if (!report.result)
+            throw fail('PreconditionFailed', `${p.failoverWorkflowId} has no failover result to reverse`);
+          return report.result;
+        },
+        {
+          details: (f) => ({
+            promoted: `${f.secondary.region}/${f.secondary.dbInstance}`,
+            originalRegion: f.primary.region,
+          }),
+        },
+      );
+      const original = { region: fo.primary.region };
+      const promotedDb = { region: fo.secondary.region, dbInstance: fo.secondary.dbInstance };
+      const secondaryService = {
+        region: fo.secondary.region,
+        cluster: fo.secondary.ecs.cluster,
+        service: fo.secondary.ecs.service,
+      };
+      const primaryService = fo.primary.ecs
+        ? { region: fo.primary.region, cluster: fo.primary.ecs.cluster, service: fo.primary.ecs.service }
+        : undefined;
+      const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+      const newReplica = {
+        region: original.region,
+        dbInstance: p.newReplicaId ?? `${fo.primary.dbInstance}-fb-${stamp}`,
+      };
+      const recordLabel = `${normalizeDnsName(fo.dns.name)} ${fo.dns.type}`;
+
+      const now = await ctx.step(
+        'Preflight: promoted DB, original region, services, DNS',
+        async () => {
+          const promoted = await aws.describeDbInstance(promotedDb);
+          if (promoted.status !== 'available' || promoted.replicaSource) {
+            throw fail(
+              'PreconditionFailed',
+              `${promoted.id} is ${promoted.status}${promoted.replicaSource ? ` and still a replica of ${promoted.replicaSource}` : ''}; it must be an available standalone DB`,
+            );
+          }
+          let originalDb: string;
+          try {
+            const db = await probes.findDbInstance({ region: original.region, dbInstance: fo.primary.dbInstance });
+            originalDb = db ? db.status : 'not-found';
+          } catch (err) {
+            throw fail(
+              'PreconditionFailed',
+              `the original region ${original.region} does not answer (${errorMessage(err)}); fail back once it does`,
+            );
+          }
+          const primarySvc = primaryService ? await aws.describeService(primaryService) : undefined;
+          const secondarySvc = await aws.describeService(secondaryService);
+          const records = await aws.listRecordSets({
+            hostedZoneId: fo.dns.hostedZoneId,
+            name: fo.dns.name,
+            type: fo.dns.type,
+          });
+          return { promoted, originalDb, primarySvc, secondarySvc, records };
+        },
+        {
+          details: (r) => ({
+            promoted: `${r.promoted.id} ${r.promoted.status} at ${r.promoted.endpoint}`,
+            originalPrimary: `${fo.primary.dbInstance}: ${r.originalDb}`,
+            secondaryService: `${r.secondarySvc.desiredCount} tasks`,
+            dnsNow: describeSets(r.records),
+          }),
+        },
+      );
+
+      const plan: PlannedAction[] = [
+        {
+          step: '1. Create a read replica in the original region',
+          action: 'rds:CreateDBInstanceReadReplica',
+          params: { ...newReplica, source: now.promoted.arn },
+        },
+        { step: '2. Approval', action: p.approval.required ? 'wait for approval' : 'not required', params: {} },
+        {
+          step: '3. Pause writes in the secondary',
+          action: 'ecs:UpdateService',
+          params: { ...secondaryService, desiredCount: 0, from: now.secondarySvc.desiredCount },
+        },
+        {
+          step: '4. Promote the new replica (point of no return)',
+          action: 'rds:PromoteReadReplica',
+          params: newReplica,
+        },
+        fo.appConfig.mode === 'task-definition-env'
+          ? {
+              step: '5. Repoint the original region app',
+              action: 'ecs:RegisterTaskDefinition',
+              params: {
+                region: original.region,
+                from: fo.primary.ecs?.taskDefinition ? short(fo.primary.ecs.taskDefinition) : '(none)',
+                set: { [fo.appConfig.variable]: '(new replica endpoint)' },
+              },
+            }
+          : {
+              step: '5. Repoint the original region app',
+              action: 'secretsmanager:PutSecretValue',
+              params: {
+                region: original.region,
+                secretId: fo.appConfig.secretId,
+                set: { [fo.appConfig.key]: '(new replica endpoint)' },
+              },
+            },
+        {
+          step: '6. Restore the original service',
+          action: primaryService ? 'ecs:UpdateService' : 'skipped',
+          params: primaryService
+            ? { ...primaryService, desiredCount: fo.primary.ecs?.previousCount }
+            : { why: 'no primary service recorded' },
+        },
+        {
+          step: '7. Restore the DNS records',
+          action: 'route53:ChangeResourceRecordSets',
+          params: { record: recordLabel, to: describeSets(fo.dns.previousRecordSets) },
+        },
+        {
+          step: '8. Put the secondary service back',
+          action: 'ecs:UpdateService',
+          params: {
+            ...secondaryService,
+            desiredCount: fo.secondary.ecs.previousCount,
+            taskDefinition: short(fo.secondary.ecs.previousTaskDefinition),
+          },
+        },
+      ];
+      ctx.planned(plan);
+
+      const stableTimeoutMs = parseDuration(p.stableTimeout);
+
+      // Create the replica in the original region and wait for it; compensated (deleted) until the point of no return.
+      await ctx.change(
+        'Create a read replica of the promoted DB in the original region',
+        () =>
+          aws.createReadReplica({
+            ...newReplica,
+            sourceArn: now.promoted.arn,
+            ...(p.replicaInstanceClass ? { instanceClass: p.replicaInstanceClass } : {}),
+          }),
+        {
+          params: { ...newReplica, source: now.promoted.id },
+          undo: () => ({
+            name: `delete the new replica ${newReplica.dbInstance}`,
+            run: () => aws.deleteDbInstance(newReplica),
+          }),
+        },
+      );
+      const replica = await ctx.step('Wait until the new replica is available', () =>
+        waits.waitForDbAvailable({ ...newReplica, timeoutMs: parseDuration(p.replicaTimeout) }),
+      );
+      const lag = await ctx.step(
+        'Measure the new replica lag',
+        () => waits.waitForReplicaLag({ ...newReplica, timeoutMs: parseDuration(p.replicaTimeout) }),
+        { details: (l) => ({ replicaLagSeconds: l.seconds, at: l.at }) },
+      );
+      await ctx.step('Safety check: RPO', async () => {
+        if ((lag.seconds ?? Infinity) > p.maxReplicaLagSeconds) {
+          const why = `the new replica lags ${lag.seconds}s, above maxReplicaLagSeconds (${p.maxReplicaLagSeconds}s)`;
+          if (!p.acceptDataLoss)
+            throw fail(
+              'ReplicaLagRefused',
+              `refusing to fail back: ${why}. Wait for it to catch up, or add "acceptDataLoss": {"reason": "…"}`,
+            );
+          ctx.warn(`data loss accepted (${p.acceptDataLoss.reason}): ${why}`);
+        }
+      });
+
+      // Approval.
+      await ctx.approval(
+        `fail back to ${original.region}: promote ${newReplica.dbInstance} (lag ${lag.seconds}s), restore ` +
+          `${primaryService ? `${primaryService.service} to ${fo.primary.ecs?.previousCount} tasks, ` : ''}DNS ${recordLabel} to ${describeSets(fo.dns.previousRecordSets)}` +
+          (p.reason ? ` — reason: ${p.reason}` : ''),
+      );
+
+      const done: string[] = [`created replica ${newReplica.dbInstance} in ${original.region}`];
+      const todo = [
+        'promote the new replica',
+        'repoint the app',
+        'restore the original service',
+        'verify the original app',
+        'restore DNS',
+        'verify the public endpoint',
+        'put the secondary service back',
+      ];
+      const progress = () => ({ done: [...done], notDone: todo.filter((t) => !done.some((d) => d.startsWith(t))) });
+
+      // Pause writes in the secondary (compensated until the point of no return).
+      const secondaryCount = now.secondarySvc.desiredCount;
+      await ctx.change(
+        'Pause writes: scale the secondary service to 0',
+        () => aws.updateService({ ...secondaryService, desiredCount: 0 }),
+        {
+          params: { from: secondaryCount },
+          undo: () => ({
+            name: `restore the secondary service ${secondaryService.service} to ${secondaryCount} tasks`,
+            run: () => aws.updateService({ ...secondaryService, desiredCount: secondaryCount }),
+          }),
+        },
+      );
+      await ctx.step('Wait until the secondary service has stopped', () =>
+        waits.waitForServiceStable({ ...secondaryService, timeoutMs: stableTimeoutMs, expect: { desiredCount: 0 } }),
+      );
+
+      // Promote the new replica: the point of no return.
+      const lagBefore = await ctx.step('Measure replica lag before promotion', () => aws.getReplicaLag(newReplica));
+      await ctx.change('Promote the new replica', () =>
+        aws.promoteReadReplica({ ...newReplica, backupRetentionDays: p.backupRetentionDays }),
+      );
+      ctx.pointOfNoReturn(`promotion of ${newReplica.dbInstance} requested; from here nothing is undone silently`);
+      done.push('promote the new replica: requested');
+      const promoted = await ctx.critical(
+        'Wait until the new primary is available as a standalone instance',
+        () => waits.waitForDbStandalone({ ...newReplica, timeoutMs: parseDuration(p.promoteTimeout) }),
+        progress,
+        { details: (d) => ({ endpoint: d.endpoint }) },
+      );
+      const endpoint = promoted.endpoint ?? replica.endpoint ?? '';
+      done.push(`promote the new replica: ${newReplica.dbInstance} is standalone at ${endpoint}`);
+
+      // Repoint the original region's app and restore its service to the recorded count (and revision).
+      let primaryTaskDefinition = fo.primary.ecs?.taskDefinition;
+      if (fo.appConfig.mode === 'task-definition-env') {
+        const variable = fo.appConfig.variable;
+        const base = fo.primary.ecs?.taskDefinition;
+        if (base) {
+          const rev = await ctx.critical(
+            'Repoint the app: register the recorded revision with the new endpoint',
+            () =>
+              aws.registerRevisionWithEnv({ region: original.region, taskDefinition: base, variable, value: endpoint }),
+            progress,
+            {
+              mutating: true,
+              details: (r) => ({ taskDefinition: short(r.arn), from: short(base), [variable]: endpoint }),
+            },
+          );
+          primaryTaskDefinition = rev.arn;
+          done.push(`repoint the app: ${short(rev.arn)}`);
+        } else {
+          ctx.tracker.skipped('Repoint the app', 'the failover recorded no service in the original region');
+        }
+      } else {
+        const cfg = fo.appConfig;
+        const token = uuid4();
+        await ctx.critical(
+          'Repoint the app: write the new endpoint into the DB secret',
+          () =>
+            aws.setSecretField({
+              region: original.region,
+              secretId: cfg.secretId,
+              key: cfg.key,
+              value: endpoint,
+              requestToken: token,
+            }),
+          progress,
+          { mutating: true, details: (r) => ({ versionId: r.versionId, [cfg.key]: endpoint }) },
+        );
+        done.push(`repoint the app: secret ${cfg.secretId} in ${original.region}`);
+      }
+
+      let primaryEcs: RegionalFailbackResult['primaryEcs'];
+      if (primaryService && fo.primary.ecs?.previousCount !== undefined && primaryTaskDefinition) {
+        const count = fo.primary.ecs.previousCount;
+        const td = primaryTaskDefinition;
+        await ctx.critical(
+          'Restore the original service',
+          () =>
+            aws.updateService({
+              ...primaryService,
+              desiredCount: count,
+              taskDefinition: td,
+              ...(fo.appConfig.mode === 'secret' ? { forceNewDeployment: true } : {}),
+            }),
+          progress,
+          { mutating: true, params: { desiredCount: count, taskDefinition: short(td) } },
+        );
+        const stable = await ctx.critical(
+          'Wait until the original service is stable',
+          () =>
+            waits.waitForServiceStable({
+              ...primaryService,
+              timeoutMs: stableTimeoutMs,
+              expect: { desiredCount: count, taskDefinition: td },
+            }),
+          progress,
+        );
+        primaryEcs = {
+          cluster: primaryService.cluster,
+          service: primaryService.service,
+          desiredCount: stable.desiredCount,
+          taskDefinition: td,
+        };
+        done.push(`restore the original service: ${count} tasks on ${short(td)}`);
+      }
+
+      const primaryHealth = await ctx.critical(
+        'Verify the original region app',
+        async () => {
+          const h = await verifyHealth(p.health.primaryApp);
+          if (!h.healthy)
+            throw fail('HealthCheckFailed', `the app in ${original.region} is not healthy: ${describeHealth(h)}`);
+          return h;
+        },
+        progress,
+        { details: (h) => ({ summary: describeHealth(h) }) },
+      );
+      done.push('verify the original app: healthy');
+
+      // Restore the DNS record sets the failover saved, exactly.
+      const restore = await ctx.critical(
+        'Restore the recorded DNS record sets',
+        () =>
+          aws.restoreRecordSets({
+            hostedZoneId: fo.dns.hostedZoneId,
+            name: fo.dns.name,
+            type: fo.dns.type,
+            saved: fo.dns.previousRecordSets,
+            comment: `regionalFailback ${ctx.workflowId}`,
+          }),
+        progress,
+        { mutating: true, details: (r) => ({ upserted: r.upserted, deleted: r.deleted }) },
+      );
+      const restoreChange = restore.changeId;
+      if (restoreChange) {
+        await ctx.critical(
+          'Wait for the DNS change to be INSYNC',
+          () => waits.waitForChangeInsync({ changeId: restoreChange, timeoutMs: parseDuration(p.insyncTimeout) }),
+          progress,
+        );
+      }
+      done.push(`restore DNS: ${recordLabel} → ${describeSets(fo.dns.previousRecordSets)}`);
+
+      const publicHealth = await ctx.critical(
+        'Verify the public endpoint',
+        async () => {
+          const h = await verifyHealth(p.health.publicEndpoint);
+          if (!h.healthy) throw fail('HealthCheckFailed', `the public endpoint is not healthy: ${describeHealth(h)}`);
+          return h;
+        },
+        progress,
+        { details: (h) => ({ summary: describeHealth(h) }) },
+      );
+      done.push('verify the public endpoint: healthy');
+
+      // Put the secondary service back to what it was before the failover (count and revision).
+      const back = {
+        desiredCount: fo.secondary.ecs.previousCount,
+        taskDefinition: fo.secondary.ecs.previousTaskDefinition,
+      };
+      await ctx.critical(
+        'Put the secondary service back as it was',
+        () => aws.updateService({ ...secondaryService, ...back }),
+        progress,
+        {
+          mutating: true,
+          params: { desiredCount: back.desiredCount, taskDefinition: short(back.taskDefinition) },
+        },
+      );
+      const secondaryStable = await ctx.critical(
+        'Wait until the secondary service is stable',
+        () => waits.waitForServiceStable({ ...secondaryService, timeoutMs: stableTimeoutMs, expect: back }),
+        progress,
+      );
+      done.push('put the secondary service back');
+      ctx.warn(
+        `${fo.secondary.dbInstance} in ${fo.secondary.region} is a standalone DB that no longer receives writes; delete it or ` +
+          `replace it with a new cross-region replica of ${newReplica.dbInstance} to restore the DR posture.`,
+      );
+
+      const endedAt = new Date().toISOString();
+      const rtoSeconds = Math.round((Date.parse(endedAt) - startedAt) / 1000);
+      const incidentReport = renderIncidentReport(
+        ctx.tracker.status,
+        {
+          title: p.reason ?? `failback of ${p.failoverWorkflowId}`,
+          status: `Resolved: serving from ${original.region} again`,
+          impact: [
+            ['Duration', formatDuration(rtoSeconds * 1000)],
+            ['Replica lag before promotion', lagBefore.seconds === undefined ? 'unknown' : `${lagBefore.seconds}s`],
+          ],
+          resolution:
+            `Promoted ${newReplica.dbInstance} in ${original.region} (endpoint ${endpoint}); ` +
+            `${primaryEcs ? `${primaryEcs.service} back to ${primaryEcs.desiredCount} tasks; ` : ''}` +
+            `${recordLabel} restored to ${describeSets(fo.dns.previousRecordSets)}; ` +
+            `${secondaryService.service} in ${secondaryService.region} back to ${back.desiredCount} tasks.`,
+        },
+        endedAt,
+      );
+
+      return {
+        failoverWorkflowId: p.failoverWorkflowId,
+        newPrimary: { ...newReplica, endpoint },
+        ...(lag.seconds !== undefined ? { replicaLagSeconds: lag.seconds } : {}),
+        restoredRecordSets: fo.dns.previousRecordSets,
+        ...(primaryEcs ? { primaryEcs } : {}),
+        secondaryEcs: {
+          cluster: secondaryService.cluster,
+          service: secondaryService.service,
+          desiredCount: secondaryStable.desiredCount,
+          taskDefinition: back.taskDefinition,
+        },
+        health: { primaryApp: primaryHealth, publicEndpoint: publicHealth },
+        rtoSeconds,
+        incidentReport,
+      };
+    },
+  });
+}

@@ -1,0 +1,510 @@
+// regionalFailover — seed 001 "Runbook 1: Database Failover" (all nine steps), seed 000 "Database Emergency
+// Recovery" (promote, update the DB secret, force a new deployment) and "DNS Emergency Failover": preflight (read
+// only, with RPO and healthy-primary refusals), approval, pause writes, promote the cross-region replica (the point of
+// no return), repoint the app, scale up the secondary, verify it, switch DNS, verify the public endpoint, report.
+import { uuid4 } from '@temporalio/workflow';
+import { formatDuration, parseDuration } from '../api/duration';
+import { normalizeDnsName } from '../api/runbooks/dns-failover';
+import {
+  regionalFailoverInput,
+  regionalFailoverWorkflowId,
+  type RegionalFailoverInput,
+  type RegionalFailoverResult,
+} from '../api/runbooks/regional-failover';
+import type { PlannedAction, RunbookReport } from '../api/status';
+import { describeRecordTarget, readRecord } from './lib/dns';
+import { errorMessage, fail } from './lib/errors';
+import { describeHealth, verifyHealth } from './lib/health';
+import { aws, probes, waits } from './lib/proxies';
+import { renderIncidentReport } from './lib/report';
+import { runRunbook } from './lib/runbook';
+
+const short = (arn: string) => arn.split('/').pop() ?? arn;
+
+export async function regionalFailover(input: RegionalFailoverInput): Promise<RunbookReport<RegionalFailoverResult>> {
+  return runRunbook({
+    runbook: 'regionalFailover',
+    schema: regionalFailoverInput,
+    rawInput: input,
+    target: (p) => `${p.secondary.region}/${p.secondary.dbInstance}`,
+    lockId: (p) => regionalFailoverWorkflowId(p),
+    async execute(ctx) {
+      const p = ctx.params;
+      const startedAt = Date.parse(ctx.tracker.status.startedAt);
+      const primaryDb = { region: p.primary.region, dbInstance: p.primary.dbInstance };
+      const replicaDb = { region: p.secondary.region, dbInstance: p.secondary.dbInstance };
+      const secondaryService = {
+        region: p.secondary.region,
+        cluster: p.secondary.ecs.cluster,
+        service: p.secondary.ecs.service,
+      };
+      const primaryService = p.primary.ecs
+        ? { region: p.primary.region, cluster: p.primary.ecs.cluster, service: p.primary.ecs.service }
+        : undefined;
+      const recordLabel = `${normalizeDnsName(p.dns.record.name)} ${p.dns.record.type}${p.dns.record.setIdentifier ? ` [${p.dns.record.setIdentifier}]` : ''}`;
+      const secretRegion = p.secondary.region;
+
+      // 1. Preflight, read only. The primary's region may be down: that is reported, not fatal.
+      const pre = await ctx.step(
+        'Preflight: primary, replica, replica lag, secondary service, DNS',
+        async () => {
+          let primary: { status: string; endpoint?: string; arn?: string; error?: string };
+          try {
+            const db = await probes.findDbInstance(primaryDb);
+            primary = db
+              ? { status: db.status, arn: db.arn, ...(db.endpoint ? { endpoint: db.endpoint } : {}) }
+              : { status: 'not-found' };
+          } catch (err) {
+            primary = { status: 'unreachable', error: errorMessage(err) };
+          }
+          let primaryEcs: { desiredCount: number; taskDefinition: string } | { unreachable: string } | undefined;
+          if (primaryService) {
+            try {
+              const s = await probes.describeService(primaryService);
+              primaryEcs = { desiredCount: s.desiredCount, taskDefinition: s.taskDefinition };
+            } catch (err) {
+              primaryEcs = { unreachable: errorMessage(err) };
+            }
+          }
+          const replica = await aws.describeDbInstance(replicaDb);
+          const lag = await aws.getReplicaLag(replicaDb);
+          const service = await aws.describeService(secondaryService);
+          const dns = await readRecord(p.dns.hostedZone, p.dns.record, p.dns.target);
+          const secret =
+            p.appConfig.mode === 'secret'
+              ? await aws.getSecretField({ region: secretRegion, secretId: p.appConfig.secretId, key: p.appConfig.key })
+              : undefined;
+          return { primary, primaryEcs, replica, lag, service, dns, secret };
+        },
+        {
+          details: (r) => ({
+            primaryStatus: r.primary.status,
+            ...(r.primary.error ? { primaryError: r.primary.error } : {}),
+            replicaStatus: r.replica.status,
+            replicaSource: r.replica.replicaSource ?? '(none: not a replica)',
+            replicaLagSeconds: r.lag.seconds ?? '(no datapoint)',
+            replicaLagAt: r.lag.at,
+            secondaryService: `${r.service.desiredCount} tasks on ${short(r.service.taskDefinition)}`,
+            dnsNow: describeRecordTarget(r.dns.current),
+          }),
+        },
+      );
+
+      // Safety checks: RPO and "nobody fails over a healthy primary by accident".
+      await ctx.step('Safety checks: replica, RPO, primary health', async () => {
+        const r = pre.replica;
+        if (!r.replicaSource) {
+          throw fail(
+            'PreconditionFailed',
+            `${r.id} is not a read replica (already promoted?); nothing to fail over to`,
+          );
+        }
+        const source = r.replicaSource;
+        if (
+          source !== p.primary.dbInstance &&
+          source.split(':').pop() !== p.primary.dbInstance &&
+          source !== pre.primary.arn
+        ) {
+          throw fail('PreconditionFailed', `${r.id} is a replica of ${source}, not of ${p.primary.dbInstance}`);
+        }
+        if (r.status !== 'available') throw fail('PreconditionFailed', `replica ${r.id} is ${r.status}, not available`);
+        if (!r.endpoint) throw fail('PreconditionFailed', `replica ${r.id} has no endpoint yet`);
+        const lag = pre.lag.seconds;
+        if (lag === undefined || lag > p.maxReplicaLagSeconds) {
+          const why =
+            lag === undefined
+              ? `no ReplicaLag datapoint for ${r.id} in the last ${pre.lag.lookbackMinutes} minutes: the data loss cannot be estimated`
+              : `replica lag is ${lag}s, above maxReplicaLagSeconds (${p.maxReplicaLagSeconds}s): up to ${lag}s of writes would be lost`;
+          if (!p.acceptDataLoss) {
+            throw fail(
+              'ReplicaLagRefused',
+              `refusing to fail over: ${why}. To proceed anyway, add "acceptDataLoss": {"reason": "…"}`,
+            );
+          }
+          ctx.warn(`data loss accepted (${p.acceptDataLoss.reason}): ${why}`);
+        }
+        if (pre.primary.status === 'available') {
+          if (!p.plannedSwitchover) {
+            throw fail(
+              'PrimaryHealthy',
+              `refusing to fail over: the primary ${p.primary.dbInstance} is available. For a drill or planned move, add ` +
+                `"plannedSwitchover": {"reason": "…"}`,
+            );
+          }
+          ctx.warn(`planned switchover of a healthy primary (${p.plannedSwitchover.reason})`);
+        }
+        return { lagSeconds: lag, primaryStatus: pre.primary.status };
+      });
+
+      const endpoint = pre.replica.endpoint!;
+      const canPause = p.pausePrimaryWrites && primaryService && pre.primaryEcs && 'desiredCount' in pre.primaryEcs;
+      const previousPrimaryCount =
+        pre.primaryEcs && 'desiredCount' in pre.primaryEcs ? pre.primaryEcs.desiredCount : undefined;
+      const plan: PlannedAction[] = [
+        {
+          step: '1. Preflight',
+          action: 'read only',
+          params: { primaryStatus: pre.primary.status, replicaLagSeconds: pre.lag.seconds },
+        },
+        {
+          step: '2. Approval',
+          action: p.approval.required ? 'wait for approval' : 'not required',
+          params: { quorum: p.approval.quorum },
+        },
+        canPause
+          ? {
+              step: '3. Pause writes',
+              action: 'ecs:UpdateService',
+              params: { ...primaryService, desiredCount: 0, from: previousPrimaryCount },
+            }
+          : {
+              step: '3. Pause writes',
+              action: 'skipped',
+              params: {
+                why: p.pausePrimaryWrites ? 'primary region service unavailable' : 'pausePrimaryWrites is false',
+              },
+            },
+        {
+          step: '4. Promote the replica (point of no return)',
+          action: 'rds:PromoteReadReplica',
+          params: { ...replicaDb, backupRetentionDays: p.backupRetentionDays },
+        },
+        p.appConfig.mode === 'task-definition-env'
+          ? {
+              step: '5. Repoint the app',
+              action: 'ecs:RegisterTaskDefinition',
+              params: {
+                region: p.secondary.region,
+                from: short(pre.service.taskDefinition),
+                set: { [p.appConfig.variable]: endpoint },
+              },
+            }
+          : {
+              step: '5. Repoint the app',
+              action: 'secretsmanager:PutSecretValue',
+              params: { region: secretRegion, secretId: p.appConfig.secretId, set: { [p.appConfig.key]: endpoint } },
+            },
+        {
+          step: '6. Scale up the secondary service',
+          action: 'ecs:UpdateService',
+          params: {
+            ...secondaryService,
+            desiredCount: p.secondary.ecs.desiredCount,
+            from: pre.service.desiredCount,
+            taskDefinition:
+              p.appConfig.mode === 'task-definition-env' ? '(the new revision)' : short(pre.service.taskDefinition),
+            ...(p.appConfig.mode === 'secret' ? { forceNewDeployment: true } : {}),
+          },
+        },
+        { step: '7. Verify the secondary app', action: 'http GET', params: { url: p.health.secondaryApp.url } },
+        {
+          step: '8. Switch DNS',
+          action: 'route53:ChangeResourceRecordSets',
+          params: {
+            record: recordLabel,
+            action: 'UPSERT',
+            from: describeRecordTarget(pre.dns.current),
+            to: describeRecordTarget(pre.dns.desired),
+          },
+        },
+        { step: '9. Verify the public endpoint', action: 'http GET', params: { url: p.health.publicEndpoint.url } },
+        { step: '10. Report', action: 'none', params: {} },
+      ];
+      ctx.planned(plan);
+
+      // 2. Approval, showing the plan and the measured lag.
+      await ctx.approval(
+        `fail over ${p.primary.dbInstance} (${p.primary.region}, ${pre.primary.status}) to ${p.secondary.dbInstance} ` +
+          `(${p.secondary.region}); replica lag ${pre.lag.seconds ?? 'unknown'}s (limit ${p.maxReplicaLagSeconds}s); ` +
+          `app ${p.secondary.ecs.service} → ${p.secondary.ecs.desiredCount} tasks; DNS ${recordLabel} → ${describeRecordTarget(pre.dns.desired)}` +
+          (p.reason ? ` — reason: ${p.reason}` : ''),
+      );
+
+      const done: string[] = [];
+      const todo = [
+        'promote the replica',
+        'repoint the app',
+        'scale up the secondary service',
+        'verify the secondary app',
+        'switch DNS',
+        'verify the public endpoint',
+      ];
+      const progress = () => ({ done: [...done], notDone: todo.filter((t) => !done.some((d) => d.startsWith(t))) });
+      const stableTimeoutMs = parseDuration(p.stableTimeout);
+
+      // 3. Pause writes in the primary region (compensated until the point of no return).
+      let paused = false;
+      if (canPause && primaryService && previousPrimaryCount !== undefined) {
+        await ctx.change(
+          'Pause writes: scale the primary service to 0',
+          () => aws.updateService({ ...primaryService, desiredCount: 0 }),
+          {
+            params: { from: previousPrimaryCount },
+            undo: () => ({
+              name: `restore the primary service ${primaryService.service} to ${previousPrimaryCount} tasks`,
+              run: () => aws.updateService({ ...primaryService, desiredCount: previousPrimaryCount }),
+            }),
+          },
+        );
+        await ctx.step('Wait until the primary service has stopped', () =>
+          waits.waitForServiceStable({ ...primaryService, timeoutMs: stableTimeoutMs, expect: { desiredCount: 0 } }),
+        );
+        paused = true;
+        done.push(
+          `paused writes: ${primaryService.service} in ${p.primary.region} scaled from ${previousPrimaryCount} to 0`,
+        );
+      } else {
+        const why = !p.pausePrimaryWrites
+          ? 'pausePrimaryWrites is false'
+          : !primaryService
+            ? 'no primary service in the input'
+            : `the primary region's service does not answer (${pre.primaryEcs && 'unreachable' in pre.primaryEcs ? pre.primaryEcs.unreachable : 'unknown'})`;
+        ctx.tracker.skipped('Pause writes', why);
+      }
+
+      // 4. Promote the replica. The lag read just before is the run's data-loss estimate.
+      const lagBefore = await ctx.step('Measure replica lag before promotion', () => aws.getReplicaLag(replicaDb), {
+        details: (l) => ({ replicaLagSeconds: l.seconds ?? '(no datapoint)', at: l.at }),
+      });
+      const dataLossEstimateSeconds = lagBefore.seconds ?? pre.lag.seconds;
+      await ctx.change(
+        'Promote the replica',
+        () => aws.promoteReadReplica({ ...replicaDb, backupRetentionDays: p.backupRetentionDays }),
+        {
+          params: { backupRetentionDays: p.backupRetentionDays, dataLossEstimateSeconds },
+        },
+      );
+      ctx.pointOfNoReturn(`promotion of ${p.secondary.dbInstance} requested; from here nothing is undone silently`);
+      done.push(`promote the replica: ${p.secondary.dbInstance} promotion requested`);
+      const promoted = await ctx.critical(
+        'Wait until the promoted DB is available as a standalone instance',
+        () => waits.waitForDbStandalone({ ...replicaDb, timeoutMs: parseDuration(p.promoteTimeout) }),
+        progress,
+        { details: (d) => ({ status: d.status, endpoint: d.endpoint, waitedMs: d.waitedMs }) },
+      );
+      const newEndpoint = promoted.endpoint ?? endpoint;
+      done.push(`promote the replica: ${p.secondary.dbInstance} is standalone at ${newEndpoint}`);
+
+      // 5. Repoint the app at the promoted endpoint.
+      let taskDefinition = pre.service.taskDefinition;
+      let secretVersionId: string | undefined;
+      if (p.appConfig.mode === 'task-definition-env') {
+        const cfg = p.appConfig;
+        const rev = await ctx.critical(
+          'Repoint the app: register a task definition with the promoted endpoint',
+          () =>
+            aws.registerRevisionWithEnv({
+              region: p.secondary.region,
+              taskDefinition: pre.service.taskDefinition,
+              variable: cfg.variable,
+              value: newEndpoint,
+            }),
+          progress,
+          {
+            mutating: true,
+            details: (r) => ({ taskDefinition: short(r.arn), created: r.created, [cfg.variable]: newEndpoint }),
+          },
+        );
+        taskDefinition = rev.arn;
+        done.push(`repoint the app: ${short(rev.arn)} has ${cfg.variable}=${newEndpoint}`);
+      } else {
+        const cfg = p.appConfig;
+        const token = uuid4();
+        const put = await ctx.critical(
+          'Repoint the app: write the promoted endpoint into the DB secret',
+          () =>
+            aws.setSecretField({
+              region: secretRegion,
+              secretId: cfg.secretId,
+              key: cfg.key,
+              value: newEndpoint,
+              requestToken: token,
+            }),
+          progress,
+          {
+            mutating: true,
+            details: (r) => ({ secretId: cfg.secretId, versionId: r.versionId, [cfg.key]: newEndpoint }),
+          },
+        );
+        secretVersionId = put.versionId;
+        done.push(`repoint the app: secret ${cfg.secretId} version ${put.versionId} has ${cfg.key}=${newEndpoint}`);
+      }
+
+      // 6. Scale up the secondary service on that revision (a new deployment makes tasks re-read the secret).
+      await ctx.critical(
+        'Scale up the secondary service',
+        () =>
+          aws.updateService({
+            ...secondaryService,
+            desiredCount: p.secondary.ecs.desiredCount,
+            taskDefinition,
+            ...(p.appConfig.mode === 'secret' ? { forceNewDeployment: true } : {}),
+          }),
+        progress,
+        {
+          mutating: true,
+          params: { desiredCount: p.secondary.ecs.desiredCount, taskDefinition: short(taskDefinition) },
+        },
+      );
+      const stable = await ctx.critical(
+        'Wait until the secondary service is stable',
+        () =>
+          waits.waitForServiceStable({
+            ...secondaryService,
+            timeoutMs: stableTimeoutMs,
+            expect: { desiredCount: p.secondary.ecs.desiredCount, taskDefinition },
+          }),
+        progress,
+        { details: (s) => ({ runningCount: s.runningCount, desiredCount: s.desiredCount }) },
+      );
+      done.push(`scale up the secondary service: ${stable.runningCount} tasks on ${short(taskDefinition)}`);
+
+      // 7. Verify the secondary app.
+      const secondaryHealth = await ctx.critical(
+        'Verify the secondary app',
+        async () => {
+          const h = await verifyHealth(p.health.secondaryApp);
+          if (!h.healthy) throw fail('HealthCheckFailed', `the secondary app is not healthy: ${describeHealth(h)}`);
+          return h;
+        },
+        progress,
+        { details: (h) => ({ summary: describeHealth(h) }) },
+      );
+      done.push('verify the secondary app: healthy');
+
+      // 8. Switch DNS: save the exact record sets right before, UPSERT, wait INSYNC.
+      const saved = await ctx.critical(
+        'Save the DNS records',
+        () => readRecord(p.dns.hostedZone, p.dns.record, p.dns.target),
+        progress,
+        { details: (r) => ({ savedRecordSets: r.saved }) },
+      );
+      const change = await ctx.critical(
+        'Switch DNS to the secondary',
+        () =>
+          aws.changeRecordSets({
+            hostedZoneId: saved.zone.id,
+            comment: `regionalFailover ${ctx.workflowId}`,
+            changes: [{ action: 'UPSERT', recordSet: saved.desired }],
+          }),
+        progress,
+        {
+          mutating: true,
+          params: { from: describeRecordTarget(saved.current), to: describeRecordTarget(saved.desired) },
+        },
+      );
+      await ctx.critical(
+        'Wait for the DNS change to be INSYNC',
+        () => waits.waitForChangeInsync({ changeId: change.changeId, timeoutMs: parseDuration(p.insyncTimeout) }),
+        progress,
+      );
+      done.push(`switch DNS: ${recordLabel} → ${describeRecordTarget(saved.desired)}`);
+
+      // 9. Verify the public endpoint.
+      const publicHealth = await ctx.critical(
+        'Verify the public endpoint',
+        async () => {
+          const h = await verifyHealth(p.health.publicEndpoint);
+          if (!h.healthy) throw fail('HealthCheckFailed', `the public endpoint is not healthy: ${describeHealth(h)}`);
+          return h;
+        },
+        progress,
+        { details: (h) => ({ summary: describeHealth(h) }) },
+      );
+      done.push('verify the public endpoint: healthy');
+
+      // 10. Report: RTO, data-loss estimate, incident summary.
+      const endedAt = new Date().toISOString();
+      const rtoFrom = p.detectedAt ? 'detectedAt' : 'start';
+      const rtoSeconds = Math.round(
+        (Date.parse(endedAt) - (p.detectedAt ? Date.parse(p.detectedAt) : startedAt)) / 1000,
+      );
+      const incidentReport = renderIncidentReport(
+        ctx.tracker.status,
+        {
+          title: p.reason ?? `regional failover of ${p.primary.dbInstance}`,
+          status: 'Resolved: serving from the secondary region',
+          ...(p.detectedAt ? { detectedAt: p.detectedAt } : {}),
+          impact: [
+            [
+              'RTO',
+              `${formatDuration(rtoSeconds * 1000)} (from ${rtoFrom === 'detectedAt' ? 'detection' : 'the start of the run'})`,
+            ],
+            [
+              'Data-loss estimate',
+              dataLossEstimateSeconds === undefined
+                ? 'unknown (no replica lag datapoint)'
+                : `up to ${dataLossEstimateSeconds}s of writes (replica lag just before promotion)`,
+            ],
+            ...(p.acceptDataLoss ? ([['Data loss accepted', p.acceptDataLoss.reason]] as [string, string][]) : []),
+          ],
+          resolution:
+            `Promoted ${p.secondary.dbInstance} in ${p.secondary.region} (endpoint ${newEndpoint}); ` +
+            `${p.appConfig.mode === 'secret' ? `secret ${p.appConfig.secretId} updated` : `task definition ${short(taskDefinition)} registered`}; ` +
+            `${p.secondary.ecs.service} scaled to ${p.secondary.ecs.desiredCount}; ${recordLabel} now points to ${describeRecordTarget(saved.desired)}. ` +
+            `Fail back with regionalFailback {"failoverWorkflowId": "${ctx.workflowId}"}.`,
+        },
+        endedAt,
+      );
+
+      return {
+        primary: {
+          ...primaryDb,
+          dbStatus: pre.primary.status,
+          ...(pre.primary.endpoint ? { endpoint: pre.primary.endpoint } : {}),
+          ...(primaryService
+            ? {
+                ecs: {
+                  cluster: primaryService.cluster,
+                  service: primaryService.service,
+                  ...(previousPrimaryCount !== undefined ? { previousCount: previousPrimaryCount } : {}),
+                  ...(pre.primaryEcs && 'taskDefinition' in pre.primaryEcs
+                    ? { taskDefinition: pre.primaryEcs.taskDefinition }
+                    : {}),
+                  paused,
+                },
+              }
+            : {}),
+        },
+        secondary: {
+          ...replicaDb,
+          endpoint: newEndpoint,
+          ecs: {
+            cluster: secondaryService.cluster,
+            service: secondaryService.service,
+            previousCount: pre.service.desiredCount,
+            previousTaskDefinition: pre.service.taskDefinition,
+            desiredCount: stable.desiredCount,
+            taskDefinition,
+          },
+        },
+        appConfig: {
+          ...p.appConfig,
+          ...(p.appConfig.mode === 'secret'
+            ? {
+                secretRegion,
+                ...(pre.secret ? { previousSecretVersionId: pre.secret.versionId } : {}),
+                ...(secretVersionId ? { secretVersionId } : {}),
+              }
+            : {}),
+        },
+        dns: {
+          hostedZoneId: saved.zone.id,
+          name: p.dns.record.name,
+          type: p.dns.record.type,
+          ...(p.dns.record.setIdentifier ? { setIdentifier: p.dns.record.setIdentifier } : {}),
+          previousRecordSets: saved.saved,
+          newRecordSet: saved.desired,
+        },
+        ...(pre.lag.seconds !== undefined ? { replicaLagSeconds: pre.lag.seconds } : {}),
+        ...(dataLossEstimateSeconds !== undefined ? { dataLossEstimateSeconds } : {}),
+        ...(p.acceptDataLoss ? { acceptedDataLoss: p.acceptDataLoss.reason } : {}),
+        ...(p.plannedSwitchover ? { plannedSwitchover: p.plannedSwitchover.reason } : {}),
+        rtoSeconds,
+        rtoFrom,
+        health: { secondaryApp: secondaryHealth, publicEndpoint: publicHealth },
+        incidentReport,
+      };
+    },
+  });
+}
