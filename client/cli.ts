@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerApproval } from './commands/approve';
 import { registerList } from './commands/list';
+import { registerOperator } from './commands/operator';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { describeError, UserError } from './errors';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerApproval(program);
   registerStatus(program);
   registerList(program);
+  registerOperator(program);
   return program;
 }
 

@@ -43,6 +43,17 @@ export function renderStatus(s: RunbookStatus): string {
       `  or signal "approve" with ${JSON.stringify({ by: '<your name>' })}; reject with signal "reject" ${JSON.stringify(pa.how.rejectExample)}`,
     );
   }
+  const op = s.operator;
+  if (op && s.state === 'needs-operator') {
+    out.push(
+      '',
+      `NEEDS AN OPERATOR since ${op.since}: "${op.failedStep}" failed: ${op.error}`,
+      `  done (stays done): ${op.done.join('; ') || 'nothing'}`,
+      `  not done: ${op.notDone.join('; ') || 'nothing'}`,
+      `  try the step again: npm run runbook -- retry ${s.workflowId} --by <your name>   (signal "retryStep" ${JSON.stringify(op.how.retryExample)})`,
+      `  or stop here:       npm run runbook -- abandon ${s.workflowId} --by <your name> --reason <why>   (signal "abandon")`,
+    );
+  }
   if (s.plan?.length && s.dryRun) {
     out.push('', 'Planned changes (dry run, nothing changed):');
     for (const p of s.plan) out.push(`  - ${p.step}: ${p.action} ${JSON.stringify(p.params)}`);

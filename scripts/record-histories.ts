@@ -3,7 +3,7 @@
 // keep replaying in CI, so an incompatible change fails the build until it is guarded with patched().
 // It starts its own Temporal dev server and emulator on free ports and stops them afterwards.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -11,6 +11,8 @@ import { createActivities } from '../activities';
 import { createAwsClients } from '../activities/aws-clients';
 import { approveSignal, keepScaledSignal } from '../api/definitions';
 import { startDemoApp } from './lib/demo-apps';
+import { seedDemoEnvironment } from './lib/demo-env';
+import { startReplicaLagPublisher } from './lib/replica-lag';
 import { ensureCluster, ensureHostedZone, ensureRecords, ensureService, ensureTaskDefinitions } from './lib/fixtures';
 import { stopAll } from './lib/processes';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
@@ -61,10 +63,27 @@ async function main(): Promise<void> {
   const ref = { region: 'us-east-1', cluster: 'rec', service: 'rec-api' };
   const approval = { required: true, timeout: '1m' };
 
+  const appUrls = { primary: app.url, secondary: app.url, blue: app.url, green: app.url, public: app.url };
+  await seedDemoEnvironment(aws, appUrls);
+  const lagPublisher = startReplicaLagPublisher(aws, { regions: ['us-east-1', 'us-west-2'], intervalMs: 500 });
+  const example = (slug: string) =>
+    JSON.parse(readFileSync(path.join(repoRoot, 'docs', 'examples', `${slug}.json`), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+  const failoverInput = { ...example('regional-failover'), health: { secondaryApp: health, publicEndpoint: health } };
+  const failbackInput = { ...example('regional-failback'), health: { primaryApp: health, publicEndpoint: health } };
+  // Only scenarios whose history file does not exist yet are recorded: committed histories stay as they were
+  // recorded (with the code of their day), which is what makes them worth replaying.
+  const only = process.argv.includes('--all')
+    ? undefined
+    : (name: string) => !existsSync(path.join(outDir, `${name}.json`));
+
   const scenarios: {
     name: string;
     type: string;
     input: unknown;
+    workflowId?: string;
     drive?: (id: string) => Promise<void>;
     expectFailure?: boolean;
   }[] = [
@@ -129,13 +148,34 @@ async function main(): Promise<void> {
       input: { ...ref, desiredCount: -1 },
       expectFailure: true,
     },
+    // The regional runbooks run against the demo environment (seeded above), with the examples' inputs.
+    {
+      name: 'regional-failover-refused-healthy-primary',
+      type: 'regionalFailover',
+      input: { ...failoverInput, plannedSwitchover: undefined, approval: { required: false } },
+      expectFailure: true,
+    },
+    {
+      name: 'regional-failover-approved',
+      type: 'regionalFailover',
+      input: failoverInput,
+      workflowId: 'failover:us-west-2/demo-db-replica',
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'regional-failback-approved',
+      type: 'regionalFailback',
+      input: failbackInput,
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
   ];
 
   mkdirSync(outDir, { recursive: true });
   await worker.runUntil(async () => {
     for (const s of scenarios) {
+      if (only && !only(s.name)) continue;
       app.setHealthy(true);
-      const workflowId = `record-${s.name}`;
+      const workflowId = s.workflowId ?? `record-${s.name}`;
       const handle = await client.workflow.start(s.type, { taskQueue, workflowId, args: [s.input] });
       await s.drive?.(workflowId);
       const outcome = await handle.result().then(
@@ -154,9 +194,14 @@ async function main(): Promise<void> {
       // Stack traces in failures carry this checkout's path; keep committed files free of machine paths.
       const portable = json.split(repoRoot).join('<repo>');
       writeFileSync(path.join(outDir, `${s.name}.json`), portable.endsWith('\n') ? portable : `${portable}\n`);
+      const idsFile = path.join(outDir, 'workflow-ids.json');
+      const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
+      ids[s.name] = workflowId;
+      writeFileSync(idsFile, `${JSON.stringify(ids, null, 2)}\n`);
       console.log(`recorded ${s.name} (${events} events, ${outcome})`);
     }
   });
+  lagPublisher.stop();
   await app.close();
   aws.destroy();
   await connection.close();

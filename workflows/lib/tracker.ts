@@ -133,6 +133,18 @@ export function renderDetails(s: RunbookStatus): string {
       `**Plan:** ${pa.summary}`,
       '',
     );
+  } else if (s.operator && s.state === 'needs-operator') {
+    const op = s.operator;
+    lines.push(
+      `🛑 **Needs an operator**: "${op.failedStep}" failed: ${op.error}. Send signal \`retryStep\` with ` +
+        `\`${JSON.stringify(op.how.retryExample)}\` to try it again, or \`abandon\` with \`${JSON.stringify(op.how.abandonExample)}\` ` +
+        `to stop here (nothing is undone).`,
+      '',
+      `**Done:** ${op.done.join('; ') || 'nothing'}`,
+      '',
+      `**Not done:** ${op.notDone.join('; ') || 'nothing'}`,
+      '',
+    );
   } else {
     lines.push(`**${s.runbook}** on \`${s.target}\`: **${s.state}**${s.currentStep ? ` · ${s.currentStep}` : ''}`, '');
   }
