@@ -1,6 +1,7 @@
 // createActivities(deps): the one factory the worker and the tests use. Each dependency is built once by the
 // caller (AWS clients per region, a Temporal client, fetch) and shared by every activity.
 import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { AwsClients } from './aws-clients';
 import { createCloudWatchActivities } from './cloudwatch';
 import { createEcsActivities } from './ecs';
@@ -16,8 +17,39 @@ export interface ActivityDeps {
   fetch?: typeof fetch;
 }
 
+/**
+ * Temporal types an activity failure by the error's class name. The AWS SDK throws error codes its model does not
+ * define (e.g. RDS `AccessDenied`) as the service's base class (`RDSServiceException`), with the real code only in
+ * `name`; retry policies match on the code, so re-raise such errors typed by their `name`.
+ */
+export function typedByName<T extends Record<string, unknown>>(activities: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [key, fn] of Object.entries(activities)) {
+    if (typeof fn !== 'function') {
+      wrapped[key] = fn;
+      continue;
+    }
+    wrapped[key] = async (...args: unknown[]) => {
+      try {
+        return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (err) {
+        if (
+          err instanceof Error &&
+          !(err instanceof ApplicationFailure) &&
+          err.name &&
+          err.name !== err.constructor.name
+        ) {
+          throw ApplicationFailure.create({ type: err.name, message: err.message, cause: err });
+        }
+        throw err;
+      }
+    };
+  }
+  return wrapped as T;
+}
+
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return typedByName({
     ...createEcsActivities(deps.aws),
     ...createRoute53Activities(deps.aws),
     ...createRdsActivities(deps.aws),
@@ -25,7 +57,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSecretsActivities(deps.aws),
     ...createHealthActivities(deps.fetch),
     ...createTemporalActivities(deps.temporal),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -137,7 +137,13 @@ export function createRdsActivities(aws: AwsClients) {
      * that source with that id is taken as is; an unrelated instance with the id is refused.
      */
     async createReadReplica(
-      input: DbRef & { sourceArn: string; instanceClass?: string },
+      input: DbRef & {
+        sourceArn: string;
+        instanceClass?: string;
+        kmsKeyId?: string;
+        subnetGroup?: string;
+        securityGroupIds?: string[];
+      },
     ): Promise<{ created: boolean; db: DbState }> {
       const existing = await find(input);
       if (existing) {
@@ -156,6 +162,9 @@ export function createRdsActivities(aws: AwsClients) {
           DBInstanceIdentifier: input.dbInstance,
           SourceDBInstanceIdentifier: input.sourceArn,
           ...(input.instanceClass ? { DBInstanceClass: input.instanceClass } : {}),
+          ...(input.kmsKeyId ? { KmsKeyId: input.kmsKeyId } : {}),
+          ...(input.subnetGroup ? { DBSubnetGroupName: input.subnetGroup } : {}),
+          ...(input.securityGroupIds ? { VpcSecurityGroupIds: input.securityGroupIds } : {}),
         }),
         { abortSignal: abortSignal() },
       );

@@ -18,21 +18,35 @@ export async function describeHolder(client: Client, workflowId: string): Promis
 export function createTemporalActivities(client: Client | undefined) {
   return {
     /** The result of a run that completed successfully (e.g. the failover a failback reverses). */
-    async getCompletedRunResult(input: { workflowId: string; expectType: string }): Promise<unknown> {
+    async getCompletedRunResult(input: { workflowId: string; expectType: string; runId?: string }): Promise<unknown> {
       if (!client) throw new PreconditionFailed('this worker has no Temporal client to read other runs with');
-      const handle = client.workflow.getHandle(input.workflowId);
+      let runId = input.runId;
+      let latest: Date | undefined;
+      if (!runId) {
+        // The newest run under the ID may be a later refused attempt: take the newest run that completed.
+        const query = `WorkflowId = '${input.workflowId.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Completed'`;
+        for await (const wf of client.workflow.list({ query, pageSize: 10 })) {
+          if (!runId || wf.startTime > (latest ?? new Date(0))) {
+            runId = wf.runId;
+            latest = wf.startTime;
+          }
+        }
+      }
+      const handle = client.workflow.getHandle(input.workflowId, runId);
       let description;
       try {
         description = await handle.describe();
       } catch {
-        throw new ResourceNotFound(`no run with workflow ID ${input.workflowId}`);
+        throw new ResourceNotFound(
+          `no run with workflow ID ${input.workflowId}${input.runId ? ` and run ID ${input.runId}` : ''}`,
+        );
       }
       if (description.type !== input.expectType) {
         throw new PreconditionFailed(`${input.workflowId} is a ${description.type} run, not ${input.expectType}`);
       }
       if (description.status.name !== 'COMPLETED') {
         throw new PreconditionFailed(
-          `${input.workflowId} is ${description.status.name}, not COMPLETED; only a completed run can be reversed`,
+          `${input.workflowId} has no completed run (the newest is ${description.status.name}); only a completed run can be reversed`,
         );
       }
       return handle.result();

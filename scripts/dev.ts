@@ -1,7 +1,7 @@
 // `npm run dev`: the whole local stack in one command — Temporal dev server + Web UI (SQLite under .state/), moto as
 // the AWS emulator with the demo environment seeded, local stand-in apps with switchable /health, and the worker.
 // Ctrl-C stops all of it.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAwsClients } from '../activities/aws-clients';
 import { TASK_QUEUE } from '../api/definitions';
@@ -155,10 +155,13 @@ function printReady(s: {
     ' Runbooks (each input works as-is against this demo environment):',
   ];
   for (const r of RUNBOOKS) {
+    const file = `docs/examples/${r.slug}.json`;
+    const example: unknown = JSON.parse(readFileSync(path.join(repoRoot, file), 'utf8'));
+    const workflowId = r.workflowId(r.schema.parse(example) as never);
     lines.push(
-      `  ${r.type.padEnd(15)} docs/examples/${r.slug}.json`,
-      `    npm run runbook -- start ${r.type} --input docs/examples/${r.slug}.json`,
-      `    temporal workflow start --task-queue ${TASK_QUEUE} --type ${r.type} --input-file docs/examples/${r.slug}.json`,
+      `  ${r.type.padEnd(17)} ${file}`,
+      `    npm run runbook -- start ${r.type} --input ${file}`,
+      `    temporal workflow start --task-queue ${TASK_QUEUE} --type ${r.type} --workflow-id '${workflowId}' --input-file ${file}`,
     );
   }
   lines.push(

@@ -44,6 +44,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           const report = (await aws.getCompletedRunResult({
             workflowId: p.failoverWorkflowId,
             expectType: 'regionalFailover',
+            ...(p.failoverRunId ? { runId: p.failoverRunId } : {}),
           })) as RunbookReport<RegionalFailoverResult>;
           if (!report.result)
             throw fail('PreconditionFailed', `${p.failoverWorkflowId} has no failover result to reverse`);
@@ -67,9 +68,10 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         ? { region: fo.primary.region, cluster: fo.primary.ecs.cluster, service: fo.primary.ecs.service }
         : undefined;
       const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+      // RDS ids are at most 63 characters: shorten the original id so the suffix always fits.
       const newReplica = {
         region: original.region,
-        dbInstance: p.newReplicaId ?? `${fo.primary.dbInstance}-fb-${stamp}`,
+        dbInstance: p.newReplicaId ?? `${fo.primary.dbInstance.slice(0, 63 - `-fb-${stamp}`.length)}-fb-${stamp}`,
       };
       const recordLabel = `${normalizeDnsName(fo.dns.name)} ${fo.dns.type}`;
 
@@ -100,6 +102,18 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
             name: fo.dns.name,
             type: fo.dns.type,
           });
+          // DNS must still be as the failover left it: otherwise someone changed it since (or this failover was
+          // already failed back), and restoring the old records would undo their change.
+          const left = fo.dns.newRecordSet;
+          const nowRecord = records.find((r) => (r.SetIdentifier ?? '') === (left.SetIdentifier ?? ''));
+          if (!nowRecord || describeRecordTarget(nowRecord) !== describeRecordTarget(left)) {
+            throw fail(
+              'PreconditionFailed',
+              `${recordLabel}${left.SetIdentifier ? ` [${left.SetIdentifier}]` : ''} points to ` +
+                `${nowRecord ? describeRecordTarget(nowRecord) : '(nothing)'}, not to ${describeRecordTarget(left)} as the failover ` +
+                `left it: it was changed since (or already failed back). Nothing was changed; check DNS by hand.`,
+            );
+          }
           return { promoted, originalDb, primarySvc, secondarySvc, records };
         },
         {
@@ -112,6 +126,18 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         },
       );
 
+      // What the original-region service goes back to: its recorded count and revision, or — when its region did not
+      // answer during the failover — the count given in the input (else what the secondary runs now) and its current
+      // revision.
+      const primaryCount =
+        fo.primary.ecs?.previousCount ?? p.originalServiceDesiredCount ?? Math.max(1, now.secondarySvc.desiredCount);
+      const primaryBase = fo.primary.ecs?.taskDefinition ?? now.primarySvc?.taskDefinition;
+      if (primaryService && fo.primary.ecs?.previousCount === undefined) {
+        ctx.warn(
+          `the failover did not record ${primaryService.service}'s count (its region did not answer then): restoring it ` +
+            `to ${primaryCount} tasks${p.originalServiceDesiredCount ? ' (from the input)' : ' (what the secondary runs now)'}`,
+        );
+      }
       const plan: PlannedAction[] = [
         {
           step: '1. Create a read replica in the original region',
@@ -135,7 +161,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
               action: 'ecs:RegisterTaskDefinition',
               params: {
                 region: original.region,
-                from: fo.primary.ecs?.taskDefinition ? short(fo.primary.ecs.taskDefinition) : '(none)',
+                from: primaryBase ? short(primaryBase) : '(none)',
                 set: { [fo.appConfig.variable]: '(new replica endpoint)' },
               },
             }
@@ -152,7 +178,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           step: '6. Restore the original service',
           action: primaryService ? 'ecs:UpdateService' : 'skipped',
           params: primaryService
-            ? { ...primaryService, desiredCount: fo.primary.ecs?.previousCount }
+            ? { ...primaryService, desiredCount: primaryCount }
             : { why: 'no primary service recorded' },
         },
         {
@@ -182,13 +208,18 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
             ...newReplica,
             sourceArn: now.promoted.arn,
             ...(p.replicaInstanceClass ? { instanceClass: p.replicaInstanceClass } : {}),
+            ...(p.replicaKmsKeyId ? { kmsKeyId: p.replicaKmsKeyId } : {}),
+            ...(p.replicaSubnetGroup ? { subnetGroup: p.replicaSubnetGroup } : {}),
+            ...(p.replicaSecurityGroupIds ? { securityGroupIds: p.replicaSecurityGroupIds } : {}),
           }),
         {
           params: { ...newReplica, source: now.promoted.id },
-          undo: () => ({
-            name: `delete the new replica ${newReplica.dbInstance}`,
-            run: () => aws.deleteDbInstance(newReplica),
-          }),
+          details: (r) => ({ created: r.created }),
+          // Only what this run created is deleted: an existing replica named in the input is left alone.
+          undo: (r) =>
+            r.created
+              ? { name: `delete the new replica ${newReplica.dbInstance}`, run: () => aws.deleteDbInstance(newReplica) }
+              : undefined,
         },
       );
       const replica = await ctx.step('Wait until the new replica is available', () =>
@@ -205,7 +236,8 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           if (!p.acceptDataLoss)
             throw fail(
               'ReplicaLagRefused',
-              `refusing to fail back: ${why}. Wait for it to catch up, or add "acceptDataLoss": {"reason": "…"}`,
+              `refusing to fail back: ${why}. The new replica is deleted; start the failback again once replication ` +
+                `can keep up, or add "acceptDataLoss": {"reason": "…"}`,
             );
           ctx.warn(`data loss accepted (${p.acceptDataLoss.reason}): ${why}`);
         }
@@ -214,7 +246,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       // Approval.
       await ctx.approval(
         `fail back to ${original.region}: promote ${newReplica.dbInstance} (lag ${lag.seconds}s), restore ` +
-          `${primaryService ? `${primaryService.service} to ${fo.primary.ecs?.previousCount} tasks, ` : ''}DNS ${recordLabel} to ${describeSets(fo.dns.previousRecordSets)}` +
+          `${primaryService ? `${primaryService.service} to ${primaryCount} tasks, ` : ''}DNS ${recordLabel} to ${describeSets(fo.dns.previousRecordSets)}` +
           (p.reason ? ` — reason: ${p.reason}` : ''),
       );
 
@@ -248,7 +280,17 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       );
 
       // Promote the new replica: the point of no return.
-      const lagBefore = await ctx.step('Measure replica lag before promotion', () => aws.getReplicaLag(newReplica));
+      const lagBefore = await ctx.step('Measure replica lag before promotion', () => aws.getReplicaLag(newReplica), {
+        details: (l) => ({ replicaLagSeconds: l.seconds ?? '(no datapoint)', at: l.at }),
+      });
+      if (!p.acceptDataLoss && (lagBefore.seconds === undefined || lagBefore.seconds > p.maxReplicaLagSeconds)) {
+        await ctx.step('Safety check: RPO just before promotion', async () => {
+          throw fail(
+            'ReplicaLagRefused',
+            `refusing to promote: the new replica's lag is now ${lagBefore.seconds ?? 'unknown'}s (limit ${p.maxReplicaLagSeconds}s)`,
+          );
+        });
+      }
       await ctx.change('Promote the new replica', () =>
         aws.promoteReadReplica({ ...newReplica, backupRetentionDays: p.backupRetentionDays }),
       );
@@ -264,25 +306,26 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       done.push(`promote the new replica: ${newReplica.dbInstance} is standalone at ${endpoint}`);
 
       // Repoint the original region's app and restore its service to the recorded count (and revision).
-      let primaryTaskDefinition = fo.primary.ecs?.taskDefinition;
+      let primaryTaskDefinition = primaryBase;
       if (fo.appConfig.mode === 'task-definition-env') {
         const variable = fo.appConfig.variable;
-        const base = fo.primary.ecs?.taskDefinition;
+        const template = fo.appConfig.template;
+        const value = template ? template.replace(/\{host\}/g, endpoint) : endpoint;
+        const base = primaryBase;
         if (base) {
           const rev = await ctx.critical(
             'Repoint the app: register the recorded revision with the new endpoint',
-            () =>
-              aws.registerRevisionWithEnv({ region: original.region, taskDefinition: base, variable, value: endpoint }),
+            () => aws.registerRevisionWithEnv({ region: original.region, taskDefinition: base, variable, value }),
             progress,
             {
               mutating: true,
-              details: (r) => ({ taskDefinition: short(r.arn), from: short(base), [variable]: endpoint }),
+              details: (r) => ({ taskDefinition: short(r.arn), from: short(base), [variable]: value }),
             },
           );
           primaryTaskDefinition = rev.arn;
           done.push(`repoint the app: ${short(rev.arn)}`);
         } else {
-          ctx.tracker.skipped('Repoint the app', 'the failover recorded no service in the original region');
+          ctx.tracker.skipped('Repoint the app', 'no service in the original region (none in the failover input)');
         }
       } else {
         const cfg = fo.appConfig;
@@ -304,8 +347,8 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       }
 
       let primaryEcs: RegionalFailbackResult['primaryEcs'];
-      if (primaryService && fo.primary.ecs?.previousCount !== undefined && primaryTaskDefinition) {
-        const count = fo.primary.ecs.previousCount;
+      if (primaryService && primaryTaskDefinition) {
+        const count = primaryCount;
         const td = primaryTaskDefinition;
         await ctx.critical(
           'Restore the original service',
@@ -411,6 +454,16 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         `${fo.secondary.dbInstance} in ${fo.secondary.region} is a standalone DB that no longer receives writes; delete it or ` +
           `replace it with a new cross-region replica of ${newReplica.dbInstance} to restore the DR posture.`,
       );
+      ctx.warn(
+        `the old primary ${fo.primary.dbInstance} in ${original.region} (${now.originalDb}) is stale since the failover; ` +
+          `nothing points to it any more after this run — retire it once you no longer need it.`,
+      );
+      if (back.desiredCount > 0) {
+        ctx.warn(
+          `${secondaryService.service} in ${secondaryService.region} runs ${back.desiredCount} tasks again on ` +
+            `${short(back.taskDefinition)}, whose database setting predates the failover: check it points where you want.`,
+        );
+      }
 
       const endedAt = new Date().toISOString();
       const rtoSeconds = Math.round((Date.parse(endedAt) - startedAt) / 1000);

@@ -13,7 +13,7 @@ import {
 } from '../api/runbooks/regional-failover';
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget, readRecord } from './lib/dns';
-import { errorMessage, fail } from './lib/errors';
+import { errorMessage, fail, isClientError } from './lib/errors';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
@@ -55,6 +55,8 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
               ? { status: db.status, arn: db.arn, ...(db.endpoint ? { endpoint: db.endpoint } : {}) }
               : { status: 'not-found' };
           } catch (err) {
+            // A region that does not answer is what a failover is for; a refused call (permissions, bad input) is not.
+            if (isClientError(err)) throw err;
             primary = { status: 'unreachable', error: errorMessage(err) };
           }
           let primaryEcs: { desiredCount: number; taskDefinition: string } | { unreachable: string } | undefined;
@@ -63,6 +65,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
               const s = await probes.describeService(primaryService);
               primaryEcs = { desiredCount: s.desiredCount, taskDefinition: s.taskDefinition };
             } catch (err) {
+              if (isClientError(err)) throw err;
               primaryEcs = { unreachable: errorMessage(err) };
             }
           }
@@ -140,6 +143,12 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
       const canPause = p.pausePrimaryWrites && primaryService && pre.primaryEcs && 'desiredCount' in pre.primaryEcs;
       const previousPrimaryCount =
         pre.primaryEcs && 'desiredCount' in pre.primaryEcs ? pre.primaryEcs.desiredCount : undefined;
+      const pauseSkipReason = () =>
+        !p.pausePrimaryWrites
+          ? 'pausePrimaryWrites is false'
+          : !primaryService
+            ? 'no primary service in the input'
+            : `the primary region's service does not answer (${pre.primaryEcs && 'unreachable' in pre.primaryEcs ? pre.primaryEcs.unreachable : 'unknown'})`;
       const plan: PlannedAction[] = [
         {
           step: '1. Preflight',
@@ -160,9 +169,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           : {
               step: '3. Pause writes',
               action: 'skipped',
-              params: {
-                why: p.pausePrimaryWrites ? 'primary region service unavailable' : 'pausePrimaryWrites is false',
-              },
+              params: { why: pauseSkipReason() },
             },
         {
           step: '4. Promote the replica (point of no return)',
@@ -254,11 +261,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           `paused writes: ${primaryService.service} in ${p.primary.region} scaled from ${previousPrimaryCount} to 0`,
         );
       } else {
-        const why = !p.pausePrimaryWrites
-          ? 'pausePrimaryWrites is false'
-          : !primaryService
-            ? 'no primary service in the input'
-            : `the primary region's service does not answer (${pre.primaryEcs && 'unreachable' in pre.primaryEcs ? pre.primaryEcs.unreachable : 'unknown'})`;
+        const why = pauseSkipReason();
         ctx.tracker.skipped('Pause writes', why);
       }
 
@@ -267,6 +270,17 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         details: (l) => ({ replicaLagSeconds: l.seconds ?? '(no datapoint)', at: l.at }),
       });
       const dataLossEstimateSeconds = lagBefore.seconds ?? pre.lag.seconds;
+      // The approval may have taken a while: the RPO must still hold now (before the point of no return, a refusal
+      // here undoes the paused writes).
+      if (!p.acceptDataLoss && (lagBefore.seconds === undefined || lagBefore.seconds > p.maxReplicaLagSeconds)) {
+        await ctx.step('Safety check: RPO just before promotion', async () => {
+          throw fail(
+            'ReplicaLagRefused',
+            `refusing to promote: the replica lag is now ${lagBefore.seconds ?? 'unknown'}s (limit ${p.maxReplicaLagSeconds}s). ` +
+              `To proceed anyway, start again with "acceptDataLoss": {"reason": "…"}`,
+          );
+        });
+      }
       await ctx.change(
         'Promote the replica',
         () => aws.promoteReadReplica({ ...replicaDb, backupRetentionDays: p.backupRetentionDays }),
@@ -290,6 +304,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
       let secretVersionId: string | undefined;
       if (p.appConfig.mode === 'task-definition-env') {
         const cfg = p.appConfig;
+        const envValue = cfg.template ? cfg.template.replace(/\{host\}/g, newEndpoint) : newEndpoint;
         const rev = await ctx.critical(
           'Repoint the app: register a task definition with the promoted endpoint',
           () =>
@@ -297,16 +312,16 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
               region: p.secondary.region,
               taskDefinition: pre.service.taskDefinition,
               variable: cfg.variable,
-              value: newEndpoint,
+              value: envValue,
             }),
           progress,
           {
             mutating: true,
-            details: (r) => ({ taskDefinition: short(r.arn), created: r.created, [cfg.variable]: newEndpoint }),
+            details: (r) => ({ taskDefinition: short(r.arn), created: r.created, [cfg.variable]: envValue }),
           },
         );
         taskDefinition = rev.arn;
-        done.push(`repoint the app: ${short(rev.arn)} has ${cfg.variable}=${newEndpoint}`);
+        done.push(`repoint the app: ${short(rev.arn)} has ${cfg.variable}=${envValue}`);
       } else {
         const cfg = p.appConfig;
         const token = uuid4();
@@ -415,16 +430,18 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
 
       // 10. Report: RTO, data-loss estimate, incident summary.
       const endedAt = new Date().toISOString();
-      const rtoFrom = p.detectedAt ? 'detectedAt' : 'start';
-      const rtoSeconds = Math.round(
-        (Date.parse(endedAt) - (p.detectedAt ? Date.parse(p.detectedAt) : startedAt)) / 1000,
-      );
+      const detected = p.detectedAt && Date.parse(p.detectedAt) <= startedAt ? Date.parse(p.detectedAt) : undefined;
+      if (p.detectedAt && detected === undefined) {
+        ctx.warn(`detectedAt (${p.detectedAt}) is after the run started; RTO is measured from the start`);
+      }
+      const rtoFrom = detected !== undefined ? 'detectedAt' : 'start';
+      const rtoSeconds = Math.round((Date.parse(endedAt) - (detected ?? startedAt)) / 1000);
       const incidentReport = renderIncidentReport(
         ctx.tracker.status,
         {
           title: p.reason ?? `regional failover of ${p.primary.dbInstance}`,
           status: 'Resolved: serving from the secondary region',
-          ...(p.detectedAt ? { detectedAt: p.detectedAt } : {}),
+          ...(p.detectedAt && detected !== undefined ? { detectedAt: p.detectedAt } : {}),
           impact: [
             [
               'RTO',

@@ -46,14 +46,28 @@ export const appConfig = z.union(
         variable: z
           .string()
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' })
-          .describe('Container environment variable that holds the DB host'),
+          .describe('Container environment variable that holds the DB endpoint'),
+        template: z
+          .string()
+          .includes('{host}', { message: 'expected a template containing {host}' })
+          .optional()
+          .describe(
+            'Value to write, with {host} replaced by the endpoint (e.g. "postgresql://{host}:5432/app"); default: the host alone',
+          ),
       })
       .strict(),
     z
       .object({
         mode: z.literal('secret'),
         secretId: z.string().min(1).describe('Secrets Manager secret (name or ARN) holding the connection as JSON'),
-        key: z.string().min(1).default('host').describe('JSON key in the secret that holds the DB host'),
+        key: z
+          .string()
+          .min(1)
+          .refine((k) => !/pass|secret|token|key$/i.test(k), {
+            message: 'expected the key of the host field; the runbook never reads or writes credentials',
+          })
+          .default('host')
+          .describe('JSON key in the secret that holds the DB host'),
       })
       .strict(),
   ],
@@ -124,8 +138,9 @@ export const regionalFailoverInput = z
 export type RegionalFailoverInput = z.input<typeof regionalFailoverInput>;
 export type RegionalFailoverParams = z.output<typeof regionalFailoverInput>;
 
+/** RDS identifiers are case-insensitive, so the lock is on the lower-cased id. */
 export const regionalFailoverWorkflowId = (i: { secondary: { region: string; dbInstance: string } }) =>
-  `failover:${i.secondary.region}/${i.secondary.dbInstance}`;
+  `failover:${i.secondary.region}/${i.secondary.dbInstance.toLowerCase()}`;
 
 /** What a failover did, in enough detail for regionalFailback to reverse it. */
 export interface RegionalFailoverResult {
@@ -171,6 +186,20 @@ export interface RegionalFailoverResult {
 export const regionalFailbackInput = z
   .object({
     failoverWorkflowId: z.string().min(1).describe('Workflow ID of the completed regionalFailover to reverse'),
+    failoverRunId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Run ID of that failover (default: the newest completed run under the workflow ID)'),
+    originalServiceDesiredCount: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe(
+        'Tasks for the original-region service when the failover could not record its count (its region was down); default: what the secondary runs now',
+      ),
     newReplicaId: dbInstanceId
       .optional()
       .describe('Id of the replica created in the original region (default: <original primary>-fb-<yyyymmddhhmm>)'),
@@ -178,6 +207,21 @@ export const regionalFailbackInput = z
       .string()
       .optional()
       .describe('Instance class of the new replica (default: the promoted DB’s)'),
+    replicaKmsKeyId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('KMS key in the original region (AWS requires one for an encrypted DB)'),
+    replicaSubnetGroup: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('DB subnet group for the new replica in the original region'),
+    replicaSecurityGroupIds: z
+      .array(z.string().min(1))
+      .max(10)
+      .optional()
+      .describe('VPC security groups for the new replica'),
     maxReplicaLagSeconds: z.number().min(0).max(86_400).default(300),
     acceptDataLoss: whyRequired('accepting data loss').optional(),
     health: z

@@ -114,5 +114,5 @@ describe('docs/examples against the demo environment', () => {
       expect(failback.outcome).toBe('succeeded-with-warnings');
       expect(await zoneRecords(aws, demo.hostedZone.id)).toEqual(dnsBefore);
     });
-  }, 120_000);
+  }, 240_000);
 });

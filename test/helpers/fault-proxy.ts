@@ -1,14 +1,17 @@
 // A small HTTP proxy between the AWS SDK and the emulator that answers chosen API calls with AWS errors
-// (throttling, access denied) — the emulator has no faults of its own.
+// (throttling, access denied) — the emulator has no faults of its own. It speaks both wire formats the runbooks'
+// clients use: JSON protocol (ECS, Secrets Manager: the operation is in the X-Amz-Target header, the error is JSON)
+// and query protocol (RDS: `Action=<Operation>` in the form-encoded body, the error is an XML ErrorResponse).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Fault {
-  /** The JSON-protocol operation, matched against the X-Amz-Target header (e.g. "UpdateService"). */
+  /** The operation, e.g. "UpdateService" (X-Amz-Target) or "PromoteReadReplica" (query protocol `Action=`). */
   operation: string;
   /** How many matching calls get the error before calls pass through again. */
   times: number;
   status: number;
+  /** The AWS error code (`__type` in JSON, `<Code>` in query-protocol XML). */
   errorType: string;
   message: string;
 }
@@ -20,22 +23,42 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** The operation of a request and the protocol it came in, or undefined for REST protocols (Route 53). */
+function operationOf(req: http.IncomingMessage, body: Buffer): { operation: string; protocol: 'json' | 'query' } {
+  const target = req.headers['x-amz-target'];
+  if (target) return { operation: String(target).split('.').pop() ?? '', protocol: 'json' };
+  if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    return { operation: new URLSearchParams(body.toString('utf8')).get('Action') ?? '', protocol: 'query' };
+  }
+  return { operation: '', protocol: 'json' };
+}
+
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 export function startFaultProxy(upstream: string, faults: Fault[]): Promise<FaultProxy> {
   const remaining = new Map(faults.map((f) => [f.operation, f.times]));
   const calls = new Map<string, { faulted: number; passed: number }>();
   const server = http.createServer((req, res) => {
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const operation = target.split('.').pop() ?? '';
-    const count = calls.get(operation) ?? { faulted: 0, passed: 0 };
-    calls.set(operation, count);
-    const fault = faults.find((f) => f.operation === operation);
-    const left = remaining.get(operation) ?? 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const { operation, protocol } = operationOf(req, body);
+      const count = calls.get(operation) ?? { faulted: 0, passed: 0 };
+      calls.set(operation, count);
+      const fault = faults.find((f) => f.operation === operation);
+      const left = remaining.get(operation) ?? 0;
       if (fault && left > 0) {
         remaining.set(operation, left - 1);
         count.faulted++;
+        if (protocol === 'query') {
+          res.writeHead(fault.status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'fault-proxy' });
+          res.end(
+            `<ErrorResponse><Error><Type>Sender</Type><Code>${xmlEscape(fault.errorType)}</Code>` +
+              `<Message>${xmlEscape(fault.message)}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+          );
+          return;
+        }
         res.writeHead(fault.status, {
           'content-type': 'application/x-amz-json-1.1',
           'x-amzn-errortype': fault.errorType,
@@ -54,7 +77,7 @@ export function startFaultProxy(upstream: string, faults: Fault[]): Promise<Faul
         res.writeHead(502);
         res.end(String(err));
       });
-      forward.end(Buffer.concat(chunks));
+      forward.end(body);
     });
   });
   return new Promise((resolve) => {

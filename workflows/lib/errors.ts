@@ -1,5 +1,6 @@
 // Failure helpers for workflow code: find the message a person should read, fail without retries.
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERRORS } from './proxies';
 
 /** The innermost useful message of a failure chain (activity → application failure → cause). */
 export function errorMessage(err: unknown): string {
@@ -25,4 +26,13 @@ export function rootFailure(err: unknown): { message: string; type?: string } {
 /** A failure that ends the run at once (no retry of the workflow task). */
 export function fail(type: string, message: string, details: unknown[] = []): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details });
+}
+
+/**
+ * A failure that says the call itself was refused (permissions, bad parameters, missing resource) as opposed to a
+ * region that did not answer. The activity retry policy lists these types as non-retryable.
+ */
+export function isClientError(err: unknown): boolean {
+  const type = rootFailure(err).type;
+  return type !== undefined && NON_RETRYABLE_ERRORS.includes(type) && type !== 'NotStable';
 }

@@ -24,7 +24,8 @@ export function renderIncidentReport(s: RunbookStatus, facts: IncidentFacts, end
   ]);
   for (const step of s.steps) {
     if (step.name === 'Acquire resource') continue;
-    rows.push([step.startedAt, `${step.name}: ${step.outcome}${step.error ? ` (${step.error})` : ''}`]);
+    // Listed when the step ended: that is when its outcome (and, for an approval, the decision) was known.
+    rows.push([step.endedAt ?? step.startedAt, `${step.name}: ${step.outcome}${step.error ? ` (${step.error})` : ''}`]);
   }
   for (const a of s.approvals) {
     rows.push([

@@ -29,7 +29,7 @@ export interface RunbookContext<P> {
   change<T>(
     name: string,
     fn: () => Promise<T>,
-    opts?: StepOptions<T> & { undo?: (result: T) => { name: string; run: () => Promise<unknown> } },
+    opts?: StepOptions<T> & { undo?: (result: T) => { name: string; run: () => Promise<unknown> } | undefined },
   ): Promise<T>;
   /**
    * Declare the changes the run is about to make. In a dry run this ends the run here, returning the plan;
@@ -96,10 +96,8 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     step: (name, fn, opts) => tracker.step(name, fn, opts),
     async change(name, fn, opts = {}) {
       const result = await tracker.step(name, fn, { ...opts, mutating: true });
-      if (opts.undo) {
-        const undo = opts.undo(result);
-        compensations.push(undo.name, undo.run);
-      }
+      const undo = opts.undo?.(result);
+      if (undo) compensations.push(undo.name, undo.run);
       return result;
     },
     planned(actions) {

@@ -1,0 +1,33 @@
+// A worker in a process of its own, for tests that kill it mid-run (SIGKILL: no graceful shutdown) and start another.
+// Like worker/main.ts, but it takes the task queue and the prebuilt workflow bundle from the environment
+// (RUNBOOKS_TASK_QUEUE, WORKFLOW_BUNDLE_PATH) so a restart does not re-bundle. Prints "worker ready" once it polls.
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createAwsClients } from '../../activities/aws-clients';
+
+async function main(): Promise<void> {
+  const address = process.env.TEMPORAL_ADDRESS;
+  const taskQueue = process.env.RUNBOOKS_TASK_QUEUE;
+  const codePath = process.env.WORKFLOW_BUNDLE_PATH;
+  if (!address || !taskQueue || !codePath) {
+    throw new Error('TEMPORAL_ADDRESS, RUNBOOKS_TASK_QUEUE and WORKFLOW_BUNDLE_PATH are required');
+  }
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const native = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const worker = await Worker.create({
+    connection: native,
+    taskQueue,
+    identity: `worker-process-${process.pid}`,
+    workflowBundle: { codePath },
+    activities: createActivities({ aws: createAwsClients(), temporal: new Client({ connection }) }),
+  });
+  console.log('worker ready');
+  await worker.run();
+}
+
+main().catch((err: unknown) => {
+  console.error('worker process failed:', err);
+  process.exit(1);
+});

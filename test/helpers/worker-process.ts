@@ -1,0 +1,55 @@
+// Start test/helpers/worker-process-main.ts as a child process serving `taskQueue`, and kill it the hard way.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { inject } from 'vitest';
+
+export interface WorkerProcess {
+  pid: number;
+  /** Everything the process printed (for failure messages). */
+  output(): string;
+  /** SIGKILL (no shutdown, no goodbye to the server) and wait until it has exited. */
+  kill(): Promise<void>;
+}
+
+const repoRoot = path.resolve(__dirname, '../..');
+
+export async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild that a SIGKILL to the CLI would
+  // leave running. Detached, so it has a process group of its own that kill() can signal as a whole.
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/worker-process-main.ts'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env, // AWS_ENDPOINT_URL and test credentials from test/helpers/setup-env.ts
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      RUNBOOKS_TASK_QUEUE: taskQueue,
+      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const pid = child.pid!;
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await exited;
+  };
+
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('worker ready')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await kill();
+      throw new Error(`worker process did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { pid, output: () => output, kill };
+}
