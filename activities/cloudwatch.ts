@@ -1,5 +1,5 @@
 // CloudWatch activities: the replica lag an RPO check needs.
-import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import type { AwsClients } from './aws-clients';
 import { NotStable } from './errors';
 import { abortSignal, pollUntil, resumeDeadline } from './poll';
@@ -14,6 +14,63 @@ export interface ReplicaLag {
 
 export function createCloudWatchActivities(aws: AwsClients) {
   const activities = {
+    /** State of named alarms; names that do not exist are listed as missing. */
+    async describeAlarms(input: { region: string; names: string[] }) {
+      const found: { name: string; state: string; reason: string; updatedAt?: string }[] = [];
+      for (let i = 0; i < input.names.length; i += 100) {
+        const out = await aws
+          .cloudwatch(input.region)
+          .send(new DescribeAlarmsCommand({ AlarmNames: input.names.slice(i, i + 100) }), {
+            abortSignal: abortSignal(),
+          });
+        for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
+          found.push({
+            name: a.AlarmName ?? '',
+            state: a.StateValue ?? 'INSUFFICIENT_DATA',
+            reason: a.StateReason ?? '',
+            ...(a.StateUpdatedTimestamp ? { updatedAt: a.StateUpdatedTimestamp.toISOString() } : {}),
+          });
+        }
+      }
+      return { alarms: found, missing: input.names.filter((n) => !found.some((a) => a.name === n)) };
+    },
+
+    /** One statistic of a metric over the last `windowSeconds` (the newest period's value), or null without data. */
+    async getMetricValue(input: {
+      region: string;
+      namespace: string;
+      metricName: string;
+      dimensions: { name: string; value: string }[];
+      stat: string;
+      periodSeconds: number;
+      windowSeconds: number;
+    }): Promise<{ value: number | null; at?: string; datapoints: number }> {
+      const end = new Date();
+      const start = new Date(end.getTime() - Math.max(input.windowSeconds, input.periodSeconds) * 1000);
+      const percentile = /^p\d/.test(input.stat);
+      const out = await aws.cloudwatch(input.region).send(
+        new GetMetricStatisticsCommand({
+          Namespace: input.namespace,
+          MetricName: input.metricName,
+          Dimensions: input.dimensions.map((d) => ({ Name: d.name, Value: d.value })),
+          StartTime: start,
+          EndTime: end,
+          Period: input.periodSeconds,
+          ...(percentile ? { ExtendedStatistics: [input.stat] } : { Statistics: [input.stat as 'Average'] }),
+        }),
+        { abortSignal: abortSignal() },
+      );
+      const points = (out.Datapoints ?? [])
+        .filter((d) => d.Timestamp)
+        .sort((a, b) => b.Timestamp!.getTime() - a.Timestamp!.getTime());
+      const newest = points[0];
+      if (!newest) return { value: null, datapoints: 0 };
+      const value = percentile
+        ? (newest.ExtendedStatistics?.[input.stat] ?? null)
+        : ((newest as unknown as Record<string, number | undefined>)[input.stat] ?? null);
+      return { value, at: newest.Timestamp!.toISOString(), datapoints: points.length };
+    },
+
     /** Newest ReplicaLag of a replica, read in the replica's region. */
     async getReplicaLag(input: { region: string; dbInstance: string; lookbackMinutes?: number }): Promise<ReplicaLag> {
       const lookbackMinutes = input.lookbackMinutes ?? 15;

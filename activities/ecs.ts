@@ -138,6 +138,39 @@ const envOf = (td: TaskDefinition | undefined) =>
   );
 
 export function createEcsActivities(aws: AwsClients) {
+  /**
+   * Register `base` with its containers changed by `change`, unless the base or the family's newest ACTIVE revision
+   * already has exactly those containers (then that revision is returned): a retry registers nothing twice.
+   */
+  async function registerDerived(
+    region: string,
+    baseRef: string,
+    change: (containers: ContainerDefinition[]) => ContainerDefinition[],
+  ): Promise<{ arn: string; revision: number; created: boolean }> {
+    const ecs = aws.ecs(region);
+    const describe = async (ref: string) =>
+      (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: ref }), { abortSignal: abortSignal() }))
+        .taskDefinition;
+    const base = await describe(baseRef);
+    if (!base?.family) throw new ResourceNotFound(`task definition ${baseRef} not found in ${region}`);
+    const wanted: TaskDefinition = { ...base, containerDefinitions: change(base.containerDefinitions ?? []) };
+    if (envOf(base) === envOf(wanted))
+      return { arn: base.taskDefinitionArn!, revision: base.revision ?? 0, created: false };
+    const listed = await ecs.send(
+      new ListTaskDefinitionsCommand({ familyPrefix: base.family, status: 'ACTIVE', sort: 'DESC', maxResults: 100 }),
+      { abortSignal: abortSignal() },
+    );
+    const newest = (listed.taskDefinitionArns ?? [])
+      .map((arn) => ({ arn, ...parseTaskDefinition(arn) }))
+      .filter((r) => r.family === base.family)
+      .sort((a, b) => b.revision - a.revision)[0];
+    if (newest && newest.arn !== base.taskDefinitionArn && envOf(await describe(newest.arn)) === envOf(wanted)) {
+      return { arn: newest.arn, revision: newest.revision, created: false };
+    }
+    const out = await ecs.send(new RegisterTaskDefinitionCommand(registrable(wanted)), { abortSignal: abortSignal() });
+    return { arn: out.taskDefinition!.taskDefinitionArn!, revision: out.taskDefinition!.revision ?? 0, created: true };
+  }
+
   async function describeService(ref: ServiceRef): Promise<ServiceState> {
     const out = await aws
       .ecs(ref.region)
@@ -232,44 +265,30 @@ export function createEcsActivities(aws: AwsClients) {
       variable: string;
       value: string;
     }): Promise<{ arn: string; revision: number; created: boolean }> {
-      const ecs = aws.ecs(input.region);
-      const base = (
-        await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: input.taskDefinition }), {
-          abortSignal: abortSignal(),
-        })
-      ).taskDefinition;
-      if (!base?.family)
-        throw new ResourceNotFound(`task definition ${input.taskDefinition} not found in ${input.region}`);
-      const wanted: TaskDefinition = {
-        ...base,
-        containerDefinitions: withEnv(base.containerDefinitions ?? [], input.variable, input.value),
-      };
-      if (envOf(base) === envOf(wanted))
-        return { arn: base.taskDefinitionArn!, revision: base.revision ?? 0, created: false };
-      const listed = await ecs.send(
-        new ListTaskDefinitionsCommand({ familyPrefix: base.family, status: 'ACTIVE', sort: 'DESC', maxResults: 100 }),
-        { abortSignal: abortSignal() },
+      return registerDerived(input.region, input.taskDefinition, (containers) =>
+        withEnv(containers, input.variable, input.value),
       );
-      const newest = (listed.taskDefinitionArns ?? [])
-        .map((arn) => ({ arn, ...parseTaskDefinition(arn) }))
-        .filter((r) => r.family === base.family)
-        .sort((a, b) => b.revision - a.revision)[0];
-      if (newest && newest.arn !== base.taskDefinitionArn) {
-        const latest = (
-          await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: newest.arn }), {
-            abortSignal: abortSignal(),
-          })
-        ).taskDefinition;
-        if (envOf(latest) === envOf(wanted)) return { arn: newest.arn, revision: newest.revision, created: false };
-      }
-      const out = await ecs.send(new RegisterTaskDefinitionCommand(registrable(wanted)), {
-        abortSignal: abortSignal(),
+    },
+
+    /**
+     * A revision of `taskDefinition`'s family with `image` in `container` (default: the first container), everything
+     * else as it is. Idempotent like registerRevisionWithEnv.
+     */
+    async registerRevisionWithImage(input: {
+      region: string;
+      taskDefinition: string;
+      image: string;
+      container?: string;
+    }): Promise<{ arn: string; revision: number; created: boolean }> {
+      return registerDerived(input.region, input.taskDefinition, (containers) => {
+        const index = input.container ? containers.findIndex((c) => c.name === input.container) : 0;
+        if (index < 0 || !containers[index]) {
+          throw new PreconditionFailed(
+            `no container ${input.container ?? '(first)'} in ${input.taskDefinition} (containers: ${containers.map((c) => c.name).join(', ')})`,
+          );
+        }
+        return containers.map((c, i) => (i === index ? { ...c, image: input.image } : c));
       });
-      return {
-        arn: out.taskDefinition!.taskDefinitionArn!,
-        revision: out.taskDefinition!.revision ?? 0,
-        created: true,
-      };
     },
 
     /** The value of an environment variable in a task definition's containers (first container that defines it). */

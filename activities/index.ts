@@ -10,6 +10,7 @@ import { createRdsActivities } from './rds';
 import { createRoute53Activities } from './route53';
 import { createSecretsActivities } from './secrets';
 import { createTemporalActivities } from './temporal';
+import { createTrafficActivities } from './traffic';
 
 export interface ActivityDeps {
   aws: AwsClients;
@@ -55,6 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRdsActivities(deps.aws),
     ...createCloudWatchActivities(deps.aws),
     ...createSecretsActivities(deps.aws),
+    ...createTrafficActivities(deps.aws),
     ...createHealthActivities(deps.fetch),
     ...createTemporalActivities(deps.temporal),
   });

@@ -37,3 +37,14 @@ export const keepScaledSignal = defineSignal<[KeepScaledPayload]>('keepScaled');
 export const retryStepSignal = defineSignal<[{ by: string }]>('retryStep');
 /** … or finish the run as failed, leaving AWS as it is (the state is written out in `status` and the failure). */
 export const abandonSignal = defineSignal<[{ by: string; reason: string }]>('abandon');
+
+/** blueGreenDeploy: roll back now (traffic to blue first, then green scaled back). */
+export const abortDeploySignal = defineSignal<[{ by: string; reason: string }]>('abort');
+/** blueGreenDeploy: hold the progression (gates are still checked) … */
+export const pauseSignal = defineSignal<[{ by: string }]>('pause');
+/** … and let it go on. */
+export const resumeSignal = defineSignal<[{ by: string }]>('resume');
+/** blueGreenDeploy: skip the rest of the current bake (gates are still checked once). */
+export const promoteSignal = defineSignal<[{ by: string }]>('promote');
+/** blueGreenDeploy, during blue's standby at 100 % green: all traffic back to blue at once, run ends rolled back. */
+export const rollbackSignal = defineSignal<[{ by: string; reason: string }]>('rollback');

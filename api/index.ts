@@ -9,4 +9,5 @@ export * from './runbooks/ecs-rollback';
 export * from './runbooks/emergency-scale';
 export * from './runbooks/dns-failover';
 export * from './runbooks/regional-failover';
+export * from './runbooks/blue-green';
 export * from './runbooks/index';

@@ -95,6 +95,22 @@ export interface RunbookStatus {
   error?: string;
   /** Set while the run waits for an operator after a failure past its point of no return. */
   operator?: OperatorRequest;
+  /** Traffic-shifting runbooks: every gate reading taken so far (name, value, threshold, verdict). */
+  readings?: GateReading[];
+  /** Traffic-shifting runbooks: the split the router holds now, and whether progression is paused. */
+  traffic?: { blue: number; green: number; step?: number; paused?: boolean; phase?: string };
+}
+
+export interface GateReading {
+  at: string;
+  /** Traffic step (green weight) being watched. */
+  step: number;
+  gate: string;
+  kind: 'alarm' | 'metric' | 'health' | 'target-health';
+  value: string | number | null;
+  threshold?: string;
+  verdict: 'pass' | 'fail';
+  detail?: string;
 }
 
 export interface OperatorRequest {
@@ -136,4 +152,6 @@ export interface RunbookReport<R = unknown> {
   result?: R;
   /** A failed run: the error a person reads. */
   error?: string;
+  /** Traffic-shifting runbooks: every gate reading. */
+  readings?: GateReading[];
 }

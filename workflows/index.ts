@@ -5,3 +5,4 @@ export { dnsFailover } from './dnsFailover';
 export { resourceLock } from './lib/lock';
 export { regionalFailover } from './regionalFailover';
 export { regionalFailback } from './regionalFailback';
+export { blueGreenDeploy } from './blueGreenDeploy';

@@ -1,5 +1,6 @@
 // The catalogue: every runbook's workflow type, input schema, workflow-ID builder and example file.
 import type { z } from 'zod';
+import { blueGreenInput, blueGreenWorkflowId } from './blue-green';
 import { dnsFailoverInput, dnsFailoverWorkflowId } from './dns-failover';
 import { ecsRollbackInput, ecsRollbackWorkflowId } from './ecs-rollback';
 import { emergencyScaleInput, emergencyScaleWorkflowId } from './emergency-scale';
@@ -66,6 +67,13 @@ export const RUNBOOKS: readonly RunbookEntry[] = [
     title: 'Reverse a completed regionalFailover, from what it recorded',
     schema: regionalFailbackInput,
     workflowId: regionalFailbackWorkflowId,
+  }),
+  entry({
+    type: 'blueGreenDeploy',
+    slug: 'blue-green',
+    title: 'Deploy to green and shift traffic step by step, gated on alarms, metrics and health; blue on standby',
+    schema: blueGreenInput,
+    workflowId: blueGreenWorkflowId,
   }),
 ];
 

@@ -12,6 +12,7 @@ import {
   ensureDbSnapshot,
   ensureHealthCheck,
   ensureHostedZone,
+  ensureIpTargets,
   ensureReadReplica,
   ensureRecords,
   ensureSecret,
@@ -130,6 +131,8 @@ export async function seedDemoEnvironment(aws: AwsClients, apps: DemoAppUrls, st
       { name: 'demo-web-green', weight: 0 },
     ],
   });
+  await ensureIpTargets(aws, east, albEast.targetGroupArns['demo-web-blue']!, ['172.31.0.10', '172.31.16.10']);
+  await ensureIpTargets(aws, east, albEast.targetGroupArns['demo-web-green']!, ['172.31.0.20', '172.31.16.20']);
   const albWest = await ensureWeightedAlb(aws, west, {
     name: DEMO.alb.secondary,
     targetGroups: [{ name: 'demo-api-west', weight: 100 }],

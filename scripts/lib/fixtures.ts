@@ -25,6 +25,7 @@ import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeTargetGroupsCommand,
+  RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   CreateDBInstanceCommand,
@@ -333,6 +334,20 @@ export async function ensureWeightedAlb(
   } finally {
     ec2.destroy();
   }
+}
+
+/** Register IP targets in a target group (idempotent in AWS and in the emulator). */
+export async function ensureIpTargets(
+  aws: AwsClients,
+  region: string,
+  targetGroupArn: string,
+  ips: string[],
+): Promise<void> {
+  await aws
+    .elbv2(region)
+    .send(
+      new RegisterTargetsCommand({ TargetGroupArn: targetGroupArn, Targets: ips.map((Id) => ({ Id, Port: 8080 })) }),
+    );
 }
 
 export async function ensureAlarm(

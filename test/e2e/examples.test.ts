@@ -86,6 +86,24 @@ describe('docs/examples against the demo environment', () => {
     });
   });
 
+  it('blue-green.json: green at 100 % and blue decommissioned after one approval', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const input = { ...example('blue-green'), bakeTime: '2s', checkInterval: '1s', blueStandby: '2s' };
+      const workflowId = uid('blue-green');
+      const handle = await client.workflow.start('blueGreenDeploy', { taskQueue, workflowId, args: [input] });
+      await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval', 60_000);
+      await handle.signal(approveSignal, { by: 'someone-else' });
+      const report = (await handle.result()) as RunbookReport;
+      expect(report.outcome).toBe('succeeded');
+      const ecs = aws.ecs(DEMO.primaryRegion);
+      const svc = async (service: string) =>
+        (await ecs.send(new DescribeServicesCommand({ cluster: DEMO.ecs.primary.cluster, services: [service] })))
+          .services![0]!;
+      expect((await svc(DEMO.ecs.blue.service)).desiredCount).toBe(0);
+      expect((await svc(DEMO.ecs.green.service)).desiredCount).toBe(DEMO.ecs.blue.desiredCount);
+    });
+  }, 120_000);
+
   it('regional-failover.json then regional-failback.json (started under their derived IDs, as the CLI does)', async () => {
     await withWorker(async ({ client, taskQueue, aws }) => {
       // The DNS example above already moved the PRIMARY record; put the demo zone back as seeded.

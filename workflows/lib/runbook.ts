@@ -131,6 +131,7 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
       approvals: s.approvals,
       compensations: s.compensations,
       warnings: s.warnings,
+      ...(s.readings ? { readings: s.readings } : {}),
       ...extra,
     };
   };

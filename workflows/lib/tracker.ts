@@ -149,6 +149,24 @@ export function renderDetails(s: RunbookStatus): string {
     lines.push(`**${s.runbook}** on \`${s.target}\`: **${s.state}**${s.currentStep ? ` · ${s.currentStep}` : ''}`, '');
   }
   if (s.error) lines.push(`❌ ${s.error}`, '');
+  if (s.traffic) {
+    const t = s.traffic;
+    lines.push(
+      `**Traffic:** blue ${t.blue}% / green ${t.green}%${t.step !== undefined ? ` · step ${t.step}%` : ''}${t.phase ? ` · ${t.phase}` : ''}${t.paused ? ' · ⏸ paused' : ''}`,
+      '',
+    );
+  }
+  if (s.readings?.length) {
+    const latest = new Map<string, (typeof s.readings)[number]>();
+    for (const r of s.readings) latest.set(r.gate, r);
+    lines.push('| Gate | Reading | Threshold | Verdict | At |', '|---|---|---|---|---|');
+    for (const r of latest.values()) {
+      lines.push(
+        `| ${r.gate} | ${r.value ?? '—'} | ${r.threshold ?? ''} | ${r.verdict === 'fail' ? '❌ fail' : '✅ pass'} | ${r.at.slice(11, 19)} |`,
+      );
+    }
+    lines.push('');
+  }
   for (const w of s.warnings) lines.push(`⚠️ ${w}`);
   if (s.warnings.length) lines.push('');
   if (s.steps.length) {

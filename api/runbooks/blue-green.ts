@@ -1,0 +1,189 @@
+// blueGreenDeploy input: deploy a new version to the green service, shift traffic to it step by step behind a
+// Route 53 weighted pair or an ALB weighted forward, gate every step on alarms, metrics and health, keep blue on
+// standby, then decommission it — or roll back.
+import { z } from 'zod';
+import {
+  approvalPolicy,
+  awsRegion,
+  healthCheck,
+  identity,
+  requireInitiatorWhenSecondPerson,
+  runbookCommon,
+} from '../common';
+import { durationString } from '../duration';
+import type { GateReading } from '../status';
+import { dnsRecordRef } from './dns-failover';
+import { ecsServiceKey, shortName } from './ecs';
+
+const ecsName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_\-:/.]+$/, { message: 'expected an ECS name or ARN' });
+
+export const route53Router = z
+  .object({
+    kind: z.literal('route53-weighted'),
+    hostedZone: z.string().min(1).describe('Hosted zone name or id'),
+    record: dnsRecordRef.omit({ setIdentifier: true }).describe('The weighted record (name and type)'),
+    blueSetIdentifier: z.string().min(1).describe('Set identifier of the blue weighted record'),
+    greenSetIdentifier: z.string().min(1).describe('Set identifier of the green weighted record'),
+  })
+  .strict();
+
+export const albRouter = z
+  .object({
+    kind: z.literal('alb-weighted'),
+    listener: z.string().min(1).optional().describe('Listener ARN whose default action forwards to both target groups'),
+    rule: z.string().min(1).optional().describe('Listener rule ARN whose forward action holds both target groups'),
+    loadBalancer: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Instead of a listener ARN: the load balancer name (or ARN) and the listener port'),
+    port: z.number().int().min(1).max(65535).default(80),
+    blueTargetGroup: z.string().min(1).describe('Blue target group (name or ARN)'),
+    greenTargetGroup: z.string().min(1).describe('Green target group (name or ARN)'),
+  })
+  .strict()
+  .refine((r) => [r.listener, r.rule, r.loadBalancer].filter(Boolean).length === 1, {
+    message: 'give exactly one of listener, rule or loadBalancer',
+    path: ['listener'],
+  });
+
+export const trafficRouter = z.discriminatedUnion('kind', [route53Router, albRouter]);
+
+export const metricGate = z
+  .object({
+    name: z.string().min(1).describe('What the reading is called in reports, e.g. "5xx rate"'),
+    namespace: z.string().min(1),
+    metricName: z.string().min(1),
+    dimensions: z
+      .array(z.object({ name: z.string().min(1), value: z.string().min(1) }).strict())
+      .max(30)
+      .default([]),
+    stat: z
+      .string()
+      .regex(/^(Average|Sum|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d+)?)$/, {
+        message: 'expected Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p95',
+      })
+      .default('Average'),
+    period: durationString({ min: '10s', max: '1h' }).default('1m'),
+    comparison: z.enum(['>', '>=', '<', '<=']).describe('The reading FAILS the gate when it is <comparison> threshold'),
+    threshold: z.number(),
+    failWhenMissing: z
+      .boolean()
+      .default(false)
+      .describe('A window without datapoints passes (no traffic, no errors) unless this is set'),
+  })
+  .strict();
+export type MetricGate = z.output<typeof metricGate>;
+
+const version = z.union(
+  [
+    z
+      .object({
+        image: z.string().min(3).describe('Container image for green (a revision is registered from blue’s)'),
+        container: z.string().min(1).optional().describe('Which container gets the image (default: the first)'),
+      })
+      .strict(),
+    z
+      .object({
+        taskDefinition: z.string().min(3).describe('An existing task-definition revision (family:revision or ARN)'),
+      })
+      .strict(),
+  ],
+  { error: 'expected {"image": "repo:tag"} or {"taskDefinition": "family:revision"}' },
+);
+
+export const blueGreenInput = z
+  .object({
+    region: awsRegion,
+    cluster: ecsName,
+    blueService: ecsName.describe('The service serving today'),
+    greenService: ecsName.describe('The service that receives the new version'),
+    version,
+    router: trafficRouter.describe('Where the traffic split lives: a Route 53 weighted pair or an ALB forward action'),
+    steps: z
+      .array(z.number().int().min(1).max(100))
+      .min(1)
+      .max(20)
+      .default([30, 50, 100])
+      .refine((s) => s.every((w, i) => i === 0 || w > s[i - 1]!), {
+        message: 'expected increasing weights, e.g. [10, 50, 100]',
+      })
+      .refine((s) => s[s.length - 1] === 100, { message: 'expected the last step to be 100' })
+      .describe('Green weight (percent) at each step'),
+    bakeTime: durationString({ min: '1s', max: '6h' }).default('5m').describe('How long each step is watched'),
+    checkInterval: durationString({ min: '1s', max: '10m' }).default('30s').describe('How often gates are checked'),
+    gates: z
+      .object({
+        alarms: z
+          .array(z.string().min(1))
+          .max(50)
+          .default([])
+          .describe('CloudWatch alarms: any in ALARM fails the step'),
+        metrics: z.array(metricGate).max(20).default([]).describe('CloudWatch metric thresholds'),
+        greenHealth: healthCheck.optional().describe('Health URL of green: N consecutive healthy answers'),
+        targetHealth: z.boolean().default(true).describe('ALB only: every registered green target must be healthy'),
+      })
+      .strict()
+      .default({ alarms: [], metrics: [], targetHealth: true }),
+    stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
+    maxPause: durationString({ min: '1s', max: '7d' })
+      .default('1h')
+      .describe('A pause longer than this rolls back: no wait is unbounded'),
+    blueStandby: durationString({ min: '1s', max: '7d' })
+      .default('1h')
+      .describe('How long blue stays up at 100 % green; a rollback signal in that time moves traffic back at once'),
+    approval: approvalPolicy(true).describe('Approval before the final (100 %) step'),
+    ...runbookCommon,
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (shortName(v.blueService) === shortName(v.greenService)) {
+      ctx.addIssue({ code: 'custom', path: ['greenService'], message: 'expected a service other than blueService' });
+    }
+    if (v.router.kind === 'route53-weighted' && v.router.blueSetIdentifier === v.router.greenSetIdentifier) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['router', 'greenSetIdentifier'],
+        message: 'expected a set identifier other than blue’s',
+      });
+    }
+    requireInitiatorWhenSecondPerson(v, ctx);
+  });
+
+export type BlueGreenInput = z.input<typeof blueGreenInput>;
+export type BlueGreenParams = z.output<typeof blueGreenInput>;
+
+/** Derived from the blue service: two deployments of one service cannot overlap. */
+export const blueGreenWorkflowId = (i: { region: string; cluster: string; blueService: string }) =>
+  `blue-green:${ecsServiceKey({ region: i.region, cluster: i.cluster, service: i.blueService })}`;
+
+export interface RouterWeights {
+  blue: number;
+  green: number;
+}
+
+export interface BlueGreenResult {
+  outcome: 'promoted';
+  greenTaskDefinition: string;
+  blueTaskDefinition: string;
+  desiredCount: number;
+  finalWeights: RouterWeights;
+  weightsPerStep: { step: number; weights: RouterWeights }[];
+  readings: GateReading[];
+  blueDecommissionedAt: string;
+}
+
+export const abortPayload = z.object({ by: identity, reason: z.string().trim().min(1).max(2000) }).strict();
+export const promotePayload = z.object({ by: identity }).strict();
+
+/** Raw weights → percent of traffic (blue + green = 100); both 0 counts as all blue. */
+export function toPercent(blue: number, green: number): RouterWeights {
+  const total = blue + green;
+  if (total <= 0) return { blue: 100, green: 0 };
+  const g = Math.round((green / total) * 100);
+  return { blue: 100 - g, green: g };
+}
