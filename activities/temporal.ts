@@ -21,14 +21,17 @@ export function createTemporalActivities(client: Client | undefined) {
     async getCompletedRunResult(input: { workflowId: string; expectType: string; runId?: string }): Promise<unknown> {
       if (!client) throw new PreconditionFailed('this worker has no Temporal client to read other runs with');
       let runId = input.runId;
-      let latest: Date | undefined;
       if (!runId) {
-        // The newest run under the ID may be a later refused attempt: take the newest run that completed.
+        // The newest run under the ID may be a later refused attempt or a dry run: take the newest completed run
+        // that did something.
         const query = `WorkflowId = '${input.workflowId.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Completed'`;
-        for await (const wf of client.workflow.list({ query, pageSize: 10 })) {
-          if (!runId || wf.startTime > (latest ?? new Date(0))) {
+        const runs: { runId: string; startTime: Date }[] = [];
+        for await (const wf of client.workflow.list({ query, pageSize: 20 })) runs.push(wf);
+        for (const wf of runs.sort((a, b) => b.startTime.getTime() - a.startTime.getTime())) {
+          const result = (await client.workflow.getHandle(input.workflowId, wf.runId).result()) as { outcome?: string };
+          if (result?.outcome !== 'dry-run') {
             runId = wf.runId;
-            latest = wf.startTime;
+            break;
           }
         }
       }
@@ -46,7 +49,9 @@ export function createTemporalActivities(client: Client | undefined) {
       }
       if (description.status.name !== 'COMPLETED') {
         throw new PreconditionFailed(
-          `${input.workflowId} has no completed run (the newest is ${description.status.name}); only a completed run can be reversed`,
+          input.runId
+            ? `run ${input.runId} of ${input.workflowId} is ${description.status.name}; only a completed run can be reversed`
+            : `${input.workflowId} has no completed run (the newest is ${description.status.name}); only a completed run can be reversed`,
         );
       }
       return handle.result();

@@ -163,6 +163,18 @@ async function main(): Promise<void> {
       drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
     },
     {
+      name: 'blue-green-approved',
+      type: 'blueGreenDeploy',
+      input: {
+        ...example('blue-green'),
+        bakeTime: '2s',
+        checkInterval: '1s',
+        blueStandby: '1s',
+        gates: { ...(example('blue-green').gates as object), greenHealth: health },
+      },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
       name: 'regional-failback-approved',
       type: 'regionalFailback',
       input: failbackInput,

@@ -16,7 +16,7 @@ import {
 } from '../api/runbooks/regional-failover';
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget } from './lib/dns';
-import { errorMessage, fail } from './lib/errors';
+import { errorMessage, fail, isClientError } from './lib/errors';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
@@ -90,6 +90,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
             const db = await probes.findDbInstance({ region: original.region, dbInstance: fo.primary.dbInstance });
             originalDb = db ? db.status : 'not-found';
           } catch (err) {
+            if (isClientError(err)) throw err;
             throw fail(
               'PreconditionFailed',
               `the original region ${original.region} does not answer (${errorMessage(err)}); fail back once it does`,
@@ -111,7 +112,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
               'PreconditionFailed',
               `${recordLabel}${left.SetIdentifier ? ` [${left.SetIdentifier}]` : ''} points to ` +
                 `${nowRecord ? describeRecordTarget(nowRecord) : '(nothing)'}, not to ${describeRecordTarget(left)} as the failover ` +
-                `left it: it was changed since (or already failed back). Nothing was changed; check DNS by hand.`,
+                `left it: it was changed since (or already failed back); check DNS by hand`,
             );
           }
           return { promoted, originalDb, primarySvc, secondarySvc, records };
@@ -236,7 +237,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           if (!p.acceptDataLoss)
             throw fail(
               'ReplicaLagRefused',
-              `refusing to fail back: ${why}. The new replica is deleted; start the failback again once replication ` +
+              `refusing to fail back: ${why}. Start the failback again once replication ` +
                 `can keep up, or add "acceptDataLoss": {"reason": "…"}`,
             );
           ctx.warn(`data loss accepted (${p.acceptDataLoss.reason}): ${why}`);
@@ -287,7 +288,8 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         await ctx.step('Safety check: RPO just before promotion', async () => {
           throw fail(
             'ReplicaLagRefused',
-            `refusing to promote: the new replica's lag is now ${lagBefore.seconds ?? 'unknown'}s (limit ${p.maxReplicaLagSeconds}s)`,
+            `refusing to promote: the new replica's lag is now ${lagBefore.seconds ?? 'unknown'}s (limit ${p.maxReplicaLagSeconds}s). ` +
+              `Start again once it has caught up, or with "acceptDataLoss": {"reason": "…"}`,
           );
         });
       }

@@ -183,7 +183,11 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
               params: {
                 region: p.secondary.region,
                 from: short(pre.service.taskDefinition),
-                set: { [p.appConfig.variable]: endpoint },
+                set: {
+                  [p.appConfig.variable]: p.appConfig.template
+                    ? p.appConfig.template.replace(/\{host\}/g, endpoint)
+                    : endpoint,
+                },
               },
             }
           : {

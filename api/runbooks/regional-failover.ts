@@ -229,7 +229,8 @@ export const regionalFailbackInput = z
       .strict()
       .describe('Health checks of the app in the original region and of the public endpoint'),
     backupRetentionDays: z.number().int().min(0).max(35).default(7),
-    replicaTimeout: durationString({ min: '30s', max: '6h' })
+    // At most 2h50m: each wait activity attempt is bounded at 3h.
+    replicaTimeout: durationString({ min: '30s', max: '2h50m' })
       .default('2h')
       .describe('How long the new replica may take'),
     promoteTimeout: durationString({ min: '30s', max: '2h' }).default('45m'),
