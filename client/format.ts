@@ -43,6 +43,38 @@ export function renderStatus(s: RunbookStatus): string {
       `  or signal "approve" with ${JSON.stringify({ by: '<your name>' })}; reject with signal "reject" ${JSON.stringify(pa.how.rejectExample)}`,
     );
   }
+  if (s.traffic) {
+    const t = s.traffic;
+    out.push(
+      '',
+      `TRAFFIC: blue ${t.blue}% / green ${t.green}%${t.step !== undefined ? `   step ${t.step}%` : ''}${t.phase ? `   ${t.phase}` : ''}${t.paused ? '   PAUSED' : ''}`,
+    );
+  }
+  if (s.readings?.length) {
+    const latest = new Map<string, (typeof s.readings)[number]>();
+    for (const r of s.readings) latest.set(r.gate, r);
+    const gates = new Table({
+      head: ['gate', 'kind', 'reading', 'threshold', 'verdict', 'at (UTC)', 'step'],
+      wordWrap: true,
+    });
+    for (const r of latest.values()) {
+      gates.push([
+        r.gate,
+        r.kind,
+        String(r.value ?? '—'),
+        r.threshold ?? '',
+        r.verdict === 'fail' ? 'FAIL' : 'pass',
+        r.at.slice(11, 19),
+        `${r.step}%`,
+      ]);
+    }
+    out.push('', `Gate readings (latest of ${s.readings.length}):`, gates.toString());
+    const failed = s.readings.filter((r) => r.verdict === 'fail');
+    for (const r of failed.slice(-3))
+      out.push(
+        `  failed: ${r.gate} read ${r.value ?? 'nothing'} at ${r.at} (${r.step}% green)${r.detail ? ` — ${r.detail}` : ''}`,
+      );
+  }
   const op = s.operator;
   if (op && s.state === 'needs-operator') {
     out.push(
