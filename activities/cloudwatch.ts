@@ -18,11 +18,15 @@ export function createCloudWatchActivities(aws: AwsClients) {
     async describeAlarms(input: { region: string; names: string[] }) {
       const found: { name: string; state: string; reason: string; updatedAt?: string }[] = [];
       for (let i = 0; i < input.names.length; i += 100) {
-        const out = await aws
-          .cloudwatch(input.region)
-          .send(new DescribeAlarmsCommand({ AlarmNames: input.names.slice(i, i + 100) }), {
+        const out = await aws.cloudwatch(input.region).send(
+          new DescribeAlarmsCommand({
+            AlarmNames: input.names.slice(i, i + 100),
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+          }),
+          {
             abortSignal: abortSignal(),
-          });
+          },
+        );
         for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
           found.push({
             name: a.AlarmName ?? '',

@@ -96,7 +96,9 @@ export function createTrafficActivities(aws: AwsClients) {
       port: number;
       blueTargetGroup: string;
       greenTargetGroup: string;
-    }): Promise<AlbRouterRef & { actions: Action[]; weights: Weights; greenTargetGroupName: string }> {
+    }): Promise<
+      AlbRouterRef & { actions: Action[]; weights: Weights; blueTargetGroupName: string; greenTargetGroupName: string }
+    > {
       const elb = aws.elbv2(input.region);
       const targetGroup = async (ref: string) => {
         try {
@@ -149,12 +151,18 @@ export function createTrafficActivities(aws: AwsClients) {
           throw new ResourceNotFound(`${kind} ${arn} not found in ${input.region}`);
         throw err;
       }
+      if (!actions.some((a) => a.Type === 'forward')) {
+        throw new PreconditionFailed(
+          `${kind} ${arn} has no forward action to split traffic with (actions: ${actions.map((a) => a.Type).join(', ')})`,
+        );
+      }
       return {
         region: input.region,
         kind,
         arn,
         blueArn: blue.arn,
         greenArn: green.arn,
+        blueTargetGroupName: blue.name,
         greenTargetGroupName: green.name,
         actions,
         weights: albWeights(actions, blue.arn, green.arn),

@@ -2,6 +2,7 @@
 // line and exits non-zero.
 import { Command, CommanderError } from 'commander';
 import { registerApproval } from './commands/approve';
+import { registerDeploy } from './commands/deploy';
 import { registerList } from './commands/list';
 import { registerOperator } from './commands/operator';
 import { registerStart } from './commands/start';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerOperator(program);
+  registerDeploy(program);
   return program;
 }
 

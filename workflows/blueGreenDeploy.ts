@@ -2,7 +2,7 @@
 // 30 → 50 → 100), seed 002 "Standard Deployment (Blue-Green)" (soaks watching error rate and p95, explicit rollback
 // criteria, blue on standby for an hour, then decommissioned), seed 001 "Rollback Blue/Green" and "Emergency
 // Rollback (ALB Listener)". Every wait is bounded and every gate reading is recorded and shown.
-import { condition, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, setHandler, sleep } from '@temporalio/workflow';
 import { abortDeploySignal, pauseSignal, promoteSignal, resumeSignal, rollbackSignal } from '../api/definitions';
 import { formatDuration, parseDuration } from '../api/duration';
 import {
@@ -21,7 +21,6 @@ import type { RecordSet } from '../api/runbooks/dns-failover';
 import type { GateReading, PlannedAction, RunbookReport } from '../api/status';
 import { fail } from './lib/errors';
 import { checkGates, describeReading, type Gates } from './lib/gates';
-import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
 import { runRunbook } from './lib/runbook';
 
@@ -106,7 +105,7 @@ async function openRouter(
     saved: alb.actions,
     weights: alb.weights,
     router: {
-      describe: `ALB ${alb.kind} ${short(alb.arn)} [${short(alb.blueArn)} / ${short(alb.greenArn)}]`,
+      describe: `ALB ${alb.kind} ${short(alb.arn)} [${alb.blueTargetGroupName} / ${alb.greenTargetGroupName}]`,
       weights: () => aws.getAlbWeights(ref),
       async set(g) {
         await aws.setAlbWeights({ ...ref, greenPercent: g });
@@ -124,24 +123,37 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
   let aborted: { by: string; reason: string; kind: 'abort' | 'rollback' } | undefined;
   let paused: { by: string; since: number } | undefined;
   let promotions = 0;
-  let standby = false;
+  // Who paused, resumed or promoted, and when: written into the timeline as the run goes.
+  const events: { at: string; what: string }[] = [];
   setHandler(abortDeploySignal, (raw) => {
     const v = abortPayload.safeParse(raw);
     if (v.success && !aborted) aborted = { ...v.data, kind: 'abort' };
   });
+  // `rollback` is meant for the blue standby; earlier it does what `abort` does.
   setHandler(rollbackSignal, (raw) => {
     const v = abortPayload.safeParse(raw);
-    if (v.success && !aborted && standby) aborted = { ...v.data, kind: 'rollback' };
+    if (v.success && !aborted) aborted = { ...v.data, kind: 'rollback' };
   });
   setHandler(pauseSignal, (raw) => {
     const v = promotePayload.safeParse(raw);
-    if (v.success && !paused) paused = { by: v.data.by, since: Date.now() };
+    if (v.success && !paused) {
+      paused = { by: v.data.by, since: Date.now() };
+      events.push({ at: new Date().toISOString(), what: `paused by ${v.data.by}` });
+    }
   });
   setHandler(resumeSignal, (raw) => {
-    if (promotePayload.safeParse(raw).success) paused = undefined;
+    const v = promotePayload.safeParse(raw);
+    if (v.success && paused) {
+      paused = undefined;
+      events.push({ at: new Date().toISOString(), what: `resumed by ${v.data.by}` });
+    }
   });
   setHandler(promoteSignal, (raw) => {
-    if (promotePayload.safeParse(raw).success) promotions++;
+    const v = promotePayload.safeParse(raw);
+    if (v.success) {
+      promotions++;
+      events.push({ at: new Date().toISOString(), what: `promote by ${v.data.by}` });
+    }
   });
 
   return runRunbook({
@@ -155,18 +167,36 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
       const blueRef = { region: p.region, cluster: p.cluster, service: p.blueService };
       const greenRef = { region: p.region, cluster: p.cluster, service: p.greenService };
       const stableTimeoutMs = parseDuration(p.stableTimeout);
+      const bakeMs = parseDuration(p.bakeTime);
+      const intervalMs = parseDuration(p.checkInterval);
+      const maxPauseMs = parseDuration(p.maxPause);
+
+      // Readings: every one is in the history (activity results); status keeps the newest MAX_READINGS of them
+      // plus every failing one, so a long bake cannot outgrow the run's limits.
       const readings: GateReading[] = [];
+      let readingsTaken = 0;
       ctx.tracker.status.readings = readings;
+      const addReadings = (now: GateReading[]) => {
+        readingsTaken += now.length;
+        readings.push(...now);
+        while (readings.length > MAX_READINGS) {
+          const i = readings.findIndex((r) => r.verdict === 'pass');
+          if (i < 0) break;
+          readings.splice(i, 1);
+        }
+      };
+      let traffic: RouterWeights = { blue: 100, green: 0 };
       const showTraffic = (w: RouterWeights, extra: { step?: number; phase?: string } = {}) => {
+        traffic = w;
         ctx.tracker.status.traffic = { ...w, ...extra, ...(paused ? { paused: true } : {}) };
         ctx.tracker.refresh();
       };
+      const flushEvents = () => {
+        for (const e of events.splice(0)) ctx.tracker.mark(e.what, 'succeeded', { at: e.at });
+      };
       const stop = (why: string) => {
         const a = aborted!;
-        return fail(
-          'RolledBack',
-          `rolled back ${why}: ${a.kind === 'abort' ? 'abort' : 'rollback'} by ${a.by} (${a.reason})`,
-        );
+        return fail('RolledBack', `rolled back ${why}: ${a.kind} by ${a.by} (${a.reason})`);
       };
 
       // 1. Preflight (read only): blue serving 100 %, green exists, alarms exist; record the exact router state.
@@ -200,7 +230,15 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
           throw fail(
             'PreconditionFailed',
             `blue is not serving 100 % (${pre.router.describe} holds blue ${pre.weights.blue}% / green ${pre.weights.green}%): ` +
-              `finish or roll back the previous deployment first`,
+              (pre.weights.green === 100
+                ? `after a completed release green is the live side — swap blueService/greenService and the router's blue/green in the input`
+                : `finish or roll back the deployment in progress first`),
+          );
+        }
+        if (pre.blue.desiredCount === 0) {
+          throw fail(
+            'PreconditionFailed',
+            `blue (${p.blueService}) runs 0 tasks: there is no traffic to shift away from it`,
           );
         }
         if (pre.alarms.missing.length) {
@@ -214,7 +252,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         }
       });
       showTraffic(pre.weights, { phase: 'preflight' });
-      const desiredCount = Math.max(1, pre.blue.desiredCount);
+      const desiredCount = pre.blue.desiredCount;
 
       const plan: PlannedAction[] = [
         ...('image' in p.version
@@ -245,8 +283,8 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
           action:
             p.router.kind === 'route53-weighted'
               ? 'route53:ChangeResourceRecordSets'
-              : 'elasticloadbalancing:Modify' + (p.router.rule ? 'Rule' : 'Listener'),
-          params: { blue: 100 - w, green: w, bake: p.bakeTime },
+              : `elasticloadbalancing:Modify${p.router.rule ? 'Rule' : 'Listener'}`,
+          params: { router: pre.router.describe, blue: 100 - w, green: w, bake: p.bakeTime },
         })),
         { step: 'Blue standby', action: 'wait', params: { for: p.blueStandby, rollbackSignal: 'rollback' } },
         {
@@ -296,25 +334,8 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
           expect: { desiredCount, taskDefinition: greenTd },
         }),
       );
-      if (p.gates.greenHealth) {
-        const check = p.gates.greenHealth;
-        const h = await ctx.step('Verify green health', () => verifyHealth(check), {
-          details: (r) => ({ summary: describeHealth(r) }),
-        });
-        readings.push({
-          at: new Date().toISOString(),
-          step: 0,
-          gate: 'green health',
-          kind: 'health',
-          value: h.lastStatus ?? h.lastError ?? null,
-          threshold: `${check.consecutive} consecutive ${check.expectStatus}`,
-          verdict: h.healthy ? 'pass' : 'fail',
-          detail: describeHealth(h),
-        });
-        if (!h.healthy) throw fail('GateFailed', `green is not healthy before any traffic moved: ${describeHealth(h)}`);
-      }
 
-      // 3. Shift traffic step by step; bake each step, checking every gate each interval.
+      // Before any traffic moves, every gate must pass once (green health, its targets, the alarms, the metrics).
       const gates: Gates = {
         region: p.region,
         alarms: p.gates.alarms,
@@ -322,22 +343,61 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         greenHealth: p.gates.greenHealth,
         greenTargetGroupArn: pre.router.greenTargetGroupArn,
       };
-      const bakeMs = parseDuration(p.bakeTime);
-      const intervalMs = parseDuration(p.checkInterval);
-      const maxPauseMs = parseDuration(p.maxPause);
+      const checkOnce = async (step: number) => {
+        const now = await checkGates(gates, step, Math.max(intervalMs, 60_000));
+        addReadings(now);
+        ctx.tracker.refresh();
+        const failed = now.find((r) => r.verdict === 'fail');
+        if (failed) {
+          throw fail(
+            'GateFailed',
+            step === 0
+              ? `gate failed before any traffic moved: ${describeReading(failed)}`
+              : `rolled back: gate ${describeReading(failed)}`,
+          );
+        }
+        return now;
+      };
+      await ctx.step('Check every gate before any traffic moves', () => checkOnce(0), {
+        details: (r) => ({ readings: r.length }),
+      });
+
+      // 3. Shift traffic step by step; bake each step, checking every gate each interval.
       const weightsPerStep: BlueGreenResult['weightsPerStep'] = [];
       let routerUndo = false;
 
       for (const weight of p.steps) {
         if (weight === 100) {
+          // The approval gate before the last step. Gates are still watched while it waits; a failing gate or an
+          // abort ends the wait and rolls back.
+          showTraffic(traffic, { step: weightsPerStep.at(-1)?.step ?? 0, phase: 'awaiting approval' });
+          const watcher = new CancellationScope();
+          let gateFailure: Error | undefined;
+          const watching = watcher
+            .run(async () => {
+              for (;;) {
+                await sleep(intervalMs);
+                await checkOnce(weightsPerStep.at(-1)?.step ?? 0);
+              }
+            })
+            .catch((err: unknown) => {
+              if (!isCancellation(err)) gateFailure = err as Error;
+            });
           const failing = readings.filter((r) => r.verdict === 'fail').length;
-          await ctx.approval(
-            `shift the last ${100 - (weightsPerStep.at(-1)?.weights.green ?? 0)}% to green (100 % green, blue on standby ` +
-              `${p.blueStandby}). Readings so far: ${readings.length} (${failing} failing); latest: ` +
-              (latestPerGate(readings).map(describeReading).join('; ') || 'none'),
-            'Approval before 100 %',
-          );
+          try {
+            await ctx.approval(
+              `shift the last ${100 - (weightsPerStep.at(-1)?.weights.green ?? 0)}% to green (100 % green, blue on ` +
+                `standby ${p.blueStandby}). Readings so far: ${readingsTaken} (${failing} failing); latest: ` +
+                (latestPerGate(readings).map(describeReading).join('; ') || 'none'),
+              'Approval before 100 %',
+              () => gateFailure ?? (aborted ? stop('while waiting for approval') : undefined),
+            );
+          } finally {
+            watcher.cancel();
+            await watching;
+          }
         }
+        flushEvents();
         if (aborted) throw stop(`before the ${weight}% step`);
         await ctx.change(`Shift ${weight}% to green`, () => pre.router.set(weight), {
           params: { blue: 100 - weight, green: weight },
@@ -345,9 +405,10 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         if (!routerUndo) {
           // Pushed after green's compensation, so a rollback moves traffic back to blue first, then scales green back.
           routerUndo = true;
-          ctx.compensations.push(`traffic back to blue 100% (${pre.router.describe} as it was)`, () =>
-            pre.router.restore(),
-          );
+          ctx.compensations.push(`traffic back to blue 100% (${pre.router.describe} as it was)`, async () => {
+            await pre.router.restore();
+            showTraffic(await pre.router.weights(), { phase: 'rolled back' });
+          });
         }
         const held = await ctx.step(`Read the router at ${weight}%`, () => pre.router.weights(), {
           details: (w) => ({ blue: w.blue, green: w.green }),
@@ -363,11 +424,10 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
             const started = Date.now();
             const promotionsAtStart = promotions;
             for (let check = 1; ; check++) {
-              const now = await checkGates(gates, weight, Math.max(intervalMs, 60_000));
-              readings.push(...now);
+              if (aborted) throw stop(`during the ${weight}% bake`);
+              await checkOnce(weight);
+              flushEvents();
               showTraffic(held, { step: weight, phase: 'bake' });
-              const failed = now.find((r) => r.verdict === 'fail');
-              if (failed) throw fail('GateFailed', `rolled back: gate ${describeReading(failed)}`);
               if (aborted) throw stop(`during the ${weight}% bake`);
               if (paused && Date.now() - paused.since > maxPauseMs) {
                 throw fail(
@@ -375,8 +435,8 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
                   `rolled back: paused by ${paused.by} for longer than maxPause (${p.maxPause})`,
                 );
               }
-              const done = promotions > promotionsAtStart || Date.now() - started >= bakeMs;
-              if (done && !paused) return { checks: check, promoted: promotions > promotionsAtStart };
+              const promoted = promotions > promotionsAtStart;
+              if ((promoted || Date.now() - started >= bakeMs) && !paused) return { checks: check, promoted };
               const seen = promotions;
               const wasPaused = !!paused;
               const wait = paused ? intervalMs : Math.min(intervalMs, Math.max(0, bakeMs - (Date.now() - started)));
@@ -390,16 +450,16 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         );
       }
 
-      // 4. 100 % green: blue stays up for blueStandby; a rollback signal in that time sends all traffic back.
-      standby = true;
+      // 4. 100 % green: blue stays up for blueStandby; a rollback (or abort) in that time sends all traffic back.
       ctx.tracker.setState('waiting');
-      showTraffic(weightsPerStep.at(-1)?.weights ?? { blue: 0, green: 100 }, { step: 100, phase: 'standby' });
-      const rolledBack = await ctx.step(
-        `Blue standby for ${p.blueStandby} (signal "rollback" sends traffic back)`,
-        () => condition(() => aborted !== undefined, parseDuration(p.blueStandby)),
-      );
+      showTraffic(weightsPerStep.at(-1)?.weights ?? traffic, { step: 100, phase: 'blue standby' });
+      await ctx.step(`Blue standby for ${p.blueStandby} (signal "rollback" sends traffic back)`, async () => {
+        if (await condition(() => aborted !== undefined, parseDuration(p.blueStandby))) {
+          throw stop('during the blue standby');
+        }
+      });
       ctx.tracker.setState('running');
-      if (rolledBack) throw stop('during the blue standby');
+      flushEvents();
       // Accepted: from here nothing is rolled back.
       ctx.compensations.clear();
       await ctx.change('Decommission blue', () => aws.updateService({ ...blueRef, desiredCount: 0 }), {
@@ -418,12 +478,15 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         desiredCount,
         finalWeights,
         weightsPerStep,
-        readings,
+        readingsTaken,
         blueDecommissionedAt: new Date().toISOString(),
       };
     },
   });
 }
+
+/** Status keeps at most this many readings (failing ones are always kept); all are in the history. */
+const MAX_READINGS = 300;
 
 /** The newest reading of each gate. */
 function latestPerGate(readings: GateReading[]): GateReading[] {

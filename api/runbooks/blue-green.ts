@@ -10,8 +10,7 @@ import {
   requireInitiatorWhenSecondPerson,
   runbookCommon,
 } from '../common';
-import { durationString } from '../duration';
-import type { GateReading } from '../status';
+import { durationString, parseDuration } from '../duration';
 import { dnsRecordRef } from './dns-failover';
 import { ecsServiceKey, shortName } from './ecs';
 
@@ -68,7 +67,17 @@ export const metricGate = z
         message: 'expected Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p95',
       })
       .default('Average'),
-    period: durationString({ min: '10s', max: '1h' }).default('1m'),
+    period: durationString({ min: '10s', max: '1h' })
+      .refine(
+        (v) =>
+          !/^\d+(ms|s|m|h|d)$/.test(v) ||
+          [10_000, 30_000].includes(parseDuration(v)) ||
+          parseDuration(v) % 60_000 === 0,
+        {
+          message: 'expected 10s, 30s or a multiple of 1m (the periods CloudWatch accepts)',
+        },
+      )
+      .default('1m'),
     comparison: z.enum(['>', '>=', '<', '<=']).describe('The reading FAILS the gate when it is <comparison> threshold'),
     threshold: z.number(),
     failWhenMissing: z
@@ -141,6 +150,20 @@ export const blueGreenInput = z
   })
   .strict()
   .superRefine((v, ctx) => {
+    // Bounded work per step: every check is a few activities in the history.
+    if (/^\d+/.test(v.bakeTime) && /^\d+/.test(v.checkInterval)) {
+      try {
+        if (parseDuration(v.bakeTime) / parseDuration(v.checkInterval) > 360) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['checkInterval'],
+            message: `checking every ${v.checkInterval} for ${v.bakeTime} is more than 360 checks a step; check less often`,
+          });
+        }
+      } catch {
+        /* malformed durations are reported by their own fields */
+      }
+    }
     if (shortName(v.blueService) === shortName(v.greenService)) {
       ctx.addIssue({ code: 'custom', path: ['greenService'], message: 'expected a service other than blueService' });
     }
@@ -173,7 +196,8 @@ export interface BlueGreenResult {
   desiredCount: number;
   finalWeights: RouterWeights;
   weightsPerStep: { step: number; weights: RouterWeights }[];
-  readings: GateReading[];
+  /** How many gate readings were taken (the report's `readings` holds them, capped; the history has all). */
+  readingsTaken: number;
   blueDecommissionedAt: string;
 }
 

@@ -42,7 +42,13 @@ export class ApprovalGate {
    * Ask for approval of `plan`. Returns when approved; throws (non-retryable) when rejected or timed out, which
    * makes the run compensate. When the policy does not require approval the step is recorded as skipped.
    */
-  async require(gateName: string, summary: string, plan: PlannedAction[]): Promise<void> {
+  async require(
+    gateName: string,
+    summary: string,
+    plan: PlannedAction[],
+    /** Ends the wait early with this failure (e.g. an abort signal while the gate is open). */
+    interrupt?: () => Error | undefined,
+  ): Promise<void> {
     if (!this.policy.required) {
       this.tracker.skipped(gateName, 'approval not required by the input policy');
       return;
@@ -81,7 +87,15 @@ export class ApprovalGate {
           },
         };
         this.tracker.setState('awaiting-approval');
-        const decided = await condition(() => this.gate.phase !== 'open', timeoutMs);
+        const decided = await condition(() => this.gate.phase !== 'open' || interrupt?.() !== undefined, timeoutMs);
+        const interrupted = this.gate.phase === 'open' ? interrupt?.() : undefined;
+        if (interrupted) {
+          delete this.tracker.status.pendingApproval;
+          this.tracker.setState('running');
+          this.gate.phase = 'rejected';
+          this.gate.closedAt = new Date().toISOString();
+          throw interrupted;
+        }
         delete this.tracker.status.pendingApproval;
         this.tracker.setState('running');
         if (!decided) {

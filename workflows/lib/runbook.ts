@@ -37,7 +37,7 @@ export interface RunbookContext<P> {
    */
   planned(plan: PlannedAction[]): void;
   /** The approval gate for the declared plan (skipped when the policy does not require approval). */
-  approval(summary: string, gateName?: string): Promise<void>;
+  approval(summary: string, gateName?: string, interrupt?: () => Error | undefined): Promise<void>;
   compensations: CompensationStack;
   /**
    * The point of no return: from here a failure is not compensated; steps run through `critical` wait for an
@@ -105,7 +105,7 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
       tracker.setPlan(actions);
       if (params.dryRun) throw new DryRunComplete();
     },
-    approval: (summary, gateName = 'Approval') => gate.require(gateName, summary, plan),
+    approval: (summary, gateName = 'Approval', interrupt) => gate.require(gateName, summary, plan, interrupt),
     warn: (message) => tracker.warn(message),
     pointOfNoReturn(what) {
       compensations.clear();

@@ -1,0 +1,78 @@
+// `runbook abort|pause|resume|promote|rollback <workflowId>`: steer a traffic-shifting run (blueGreenDeploy).
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Command } from 'commander';
+import {
+  abortDeploySignal,
+  pauseSignal,
+  promoteSignal,
+  resumeSignal,
+  rollbackSignal,
+  statusQuery,
+} from '../../api/definitions';
+import { connect } from '../connection';
+import { UserError } from '../errors';
+
+async function send(workflowId: string, signal: (h: WorkflowHandle) => Promise<void>, said: string) {
+  const conn = await connect();
+  try {
+    const handle = conn.client.workflow.getHandle(workflowId);
+    const status = await handle.query(statusQuery);
+    if (status.runbook !== 'blueGreenDeploy')
+      throw new UserError(`refused: ${workflowId} is a ${status.runbook} run, not blueGreenDeploy`);
+    if (status.state === 'succeeded' || status.state === 'failed')
+      throw new UserError(`refused: ${workflowId} has already ${status.state}`);
+    await signal(handle);
+    console.log(said);
+  } finally {
+    await conn.close();
+  }
+}
+
+export function registerDeploy(program: Command): void {
+  program
+    .command('abort')
+    .description('roll a deployment back now: traffic to blue first, then green scaled back')
+    .argument('<workflowId>')
+    .requiredOption('--by <name>', 'who decides')
+    .requiredOption('--reason <text>', 'why')
+    .action((id: string, o: { by: string; reason: string }) =>
+      send(id, (h) => h.signal(abortDeploySignal, { by: o.by, reason: o.reason }), 'abort sent: rolling back'),
+    );
+  program
+    .command('rollback')
+    .description('during the blue standby: all traffic back to blue at once (earlier it acts like abort)')
+    .argument('<workflowId>')
+    .requiredOption('--by <name>', 'who decides')
+    .requiredOption('--reason <text>', 'why')
+    .action((id: string, o: { by: string; reason: string }) =>
+      send(
+        id,
+        (h) => h.signal(rollbackSignal, { by: o.by, reason: o.reason }),
+        'rollback sent: traffic goes back to blue',
+      ),
+    );
+  program
+    .command('pause')
+    .description('hold the progression (gates are still checked; a pause longer than maxPause rolls back)')
+    .argument('<workflowId>')
+    .requiredOption('--by <name>', 'who decides')
+    .action((id: string, o: { by: string }) => send(id, (h) => h.signal(pauseSignal, { by: o.by }), 'paused'));
+  program
+    .command('resume')
+    .description('let a paused deployment go on')
+    .argument('<workflowId>')
+    .requiredOption('--by <name>', 'who decides')
+    .action((id: string, o: { by: string }) => send(id, (h) => h.signal(resumeSignal, { by: o.by }), 'resumed'));
+  program
+    .command('promote')
+    .description('skip the rest of the current bake (gates are still checked once)')
+    .argument('<workflowId>')
+    .requiredOption('--by <name>', 'who decides')
+    .action((id: string, o: { by: string }) =>
+      send(
+        id,
+        (h) => h.signal(promoteSignal, { by: o.by }),
+        'promote sent: the current bake ends after one more check',
+      ),
+    );
+}
