@@ -429,7 +429,8 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
               flushEvents();
               showTraffic(held, { step: weight, phase: 'bake' });
               if (aborted) throw stop(`during the ${weight}% bake`);
-              if (paused && Date.now() - paused.since > maxPauseMs) {
+              // A pause counts from when it started or from the start of this bake, whichever is later.
+              if (paused && Date.now() - Math.max(paused.since, started) > maxPauseMs) {
                 throw fail(
                   'RolledBack',
                   `rolled back: paused by ${paused.by} for longer than maxPause (${p.maxPause})`,

@@ -204,10 +204,10 @@ export interface BlueGreenResult {
 export const abortPayload = z.object({ by: identity, reason: z.string().trim().min(1).max(2000) }).strict();
 export const promotePayload = z.object({ by: identity }).strict();
 
-/** Raw weights → percent of traffic (blue + green = 100); both 0 counts as all blue. */
+/** Raw weights → percent of traffic (blue + green = 100). Both 0 splits evenly, as Route 53 does. */
 export function toPercent(blue: number, green: number): RouterWeights {
   const total = blue + green;
-  if (total <= 0) return { blue: 100, green: 0 };
+  if (total <= 0) return { blue: 50, green: 50 };
   const g = Math.round((green / total) * 100);
   return { blue: 100 - g, green: g };
 }
