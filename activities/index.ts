@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AwsClients } from './aws-clients';
 import { createCloudWatchActivities } from './cloudwatch';
+import { createDataCheckActivities, type EndpointOverrides } from './datachecks';
 import { createEcsActivities } from './ecs';
 import { createHealthActivities } from './health';
 import { createRdsActivities } from './rds';
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   aws: AwsClients;
   temporal?: Client;
   fetch?: typeof fetch;
+  /** Local runs and tests: RDS endpoint → host:port for the data checks (see activities/datachecks.ts). */
+  dbEndpointOverrides?: EndpointOverrides;
 }
 
 /**
@@ -57,6 +60,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCloudWatchActivities(deps.aws),
     ...createSecretsActivities(deps.aws),
     ...createTrafficActivities(deps.aws),
+    ...createDataCheckActivities(deps.aws, deps.dbEndpointOverrides),
     ...createHealthActivities(deps.fetch),
     ...createTemporalActivities(deps.temporal),
   });

@@ -1,10 +1,17 @@
 // RDS activities: describe an instance, promote a read replica, create a cross-region replica, delete, and wait.
 import {
   CreateDBInstanceReadReplicaCommand,
+  CreateDBSnapshotCommand,
   DeleteDBInstanceCommand,
+  DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  ModifyDBInstanceCommand,
   PromoteReadReplicaCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
   type DBInstance,
+  type DBSnapshot,
 } from '@aws-sdk/client-rds';
 import type { AwsClients } from './aws-clients';
 import { NotStable, PreconditionFailed, ResourceNotFound } from './errors';
@@ -28,6 +35,40 @@ export interface DbState {
   replicaSource?: string;
   replicas: string[];
   backupRetentionDays: number;
+  subnetGroup?: string;
+  securityGroupIds: string[];
+  /** Tag `runbook-run`: the workflow that created this instance (makes restores idempotent). */
+  createdBy?: string;
+  latestRestorableTime?: string;
+}
+
+export interface SnapshotState {
+  id: string;
+  arn: string;
+  dbInstance: string;
+  type: string;
+  status: string;
+  createdAt?: string;
+}
+
+const toSnapshot = (s: DBSnapshot): SnapshotState => ({
+  id: s.DBSnapshotIdentifier ?? '',
+  arn: s.DBSnapshotArn ?? '',
+  dbInstance: s.DBInstanceIdentifier ?? '',
+  type: s.SnapshotType ?? '',
+  status: s.Status ?? '',
+  ...(s.SnapshotCreateTime ? { createdAt: s.SnapshotCreateTime.toISOString() } : {}),
+});
+
+/** Options shared by both kinds of restore. */
+export interface RestoreOptions {
+  region: string;
+  dbInstance: string;
+  instanceClass?: string;
+  subnetGroup?: string;
+  securityGroupIds?: string[];
+  /** The run creating it (tagged, so a retry recognises its own instance). */
+  runId: string;
 }
 
 function toState(region: string, db: DBInstance): DbState {
@@ -43,12 +84,36 @@ function toState(region: string, db: DBInstance): DbState {
     ...(db.ReadReplicaSourceDBInstanceIdentifier ? { replicaSource: db.ReadReplicaSourceDBInstanceIdentifier } : {}),
     replicas: db.ReadReplicaDBInstanceIdentifiers ?? [],
     backupRetentionDays: db.BackupRetentionPeriod ?? 0,
+    ...(db.DBSubnetGroup?.DBSubnetGroupName ? { subnetGroup: db.DBSubnetGroup.DBSubnetGroupName } : {}),
+    securityGroupIds: (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId ?? '').filter(Boolean),
+    ...(db.TagList?.find((t) => t.Key === 'runbook-run')?.Value
+      ? { createdBy: db.TagList.find((t) => t.Key === 'runbook-run')!.Value! }
+      : {}),
+    ...(db.LatestRestorableTime ? { latestRestorableTime: db.LatestRestorableTime.toISOString() } : {}),
   };
 }
 
 /** Does `source` (an id or ARN, as RDS reports it) name the instance `db`? */
 export function sameDb(source: string, db: { id: string; arn: string }): boolean {
   return source === db.id || source === db.arn || source.split(':').pop() === db.id;
+}
+
+function restoreOptions(o: RestoreOptions) {
+  return {
+    ...(o.instanceClass ? { DBInstanceClass: o.instanceClass } : {}),
+    ...(o.subnetGroup ? { DBSubnetGroupName: o.subnetGroup } : {}),
+    ...(o.securityGroupIds?.length ? { VpcSecurityGroupIds: o.securityGroupIds } : {}),
+    Tags: [{ Key: 'runbook-run', Value: o.runId }],
+  };
+}
+
+function ownedBy(db: DbState, runId: string): DbState {
+  if (db.createdBy !== runId) {
+    throw new PreconditionFailed(
+      `an instance named ${db.id} already exists in ${db.region}${db.createdBy ? ` (created by ${db.createdBy})` : ''}; choose another id`,
+    );
+  }
+  return db;
 }
 
 export function createRdsActivities(aws: AwsClients) {
@@ -169,6 +234,183 @@ export function createRdsActivities(aws: AwsClients) {
         { abortSignal: abortSignal() },
       );
       return { created: true, db: toState(input.region, out.DBInstance!) };
+    },
+
+    /** Instances carrying a tag (key = value), e.g. every database enrolled in backup verification. */
+    async listDbInstancesByTag(input: { region: string; key: string; value: string }): Promise<string[]> {
+      const ids: string[] = [];
+      let marker: string | undefined;
+      do {
+        const out = await aws
+          .rds(input.region)
+          .send(new DescribeDBInstancesCommand({ Marker: marker }), { abortSignal: abortSignal() });
+        for (const db of out.DBInstances ?? []) {
+          if ((db.TagList ?? []).some((t) => t.Key === input.key && t.Value === input.value))
+            ids.push(db.DBInstanceIdentifier!);
+        }
+        marker = out.Marker;
+      } while (marker);
+      return ids.sort();
+    },
+
+    /** Available snapshots of an instance, automated and manual, newest first. */
+    async listSnapshots(ref: DbRef): Promise<SnapshotState[]> {
+      const found: SnapshotState[] = [];
+      let marker: string | undefined;
+      do {
+        const out = await aws
+          .rds(ref.region)
+          .send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: ref.dbInstance, Marker: marker }), {
+            abortSignal: abortSignal(),
+          });
+        found.push(...(out.DBSnapshots ?? []).map(toSnapshot));
+        marker = out.Marker;
+      } while (marker);
+      return found
+        .filter((s) => s.status === 'available')
+        .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    },
+
+    async describeSnapshot(input: { region: string; snapshotId: string }): Promise<SnapshotState> {
+      try {
+        const out = await aws
+          .rds(input.region)
+          .send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: input.snapshotId }), {
+            abortSignal: abortSignal(),
+          });
+        const snap = out.DBSnapshots?.[0];
+        if (snap) return toSnapshot(snap);
+      } catch (err) {
+        if ((err as Error).name !== 'DBSnapshotNotFoundFault') throw err;
+      }
+      throw new ResourceNotFound(`DB snapshot ${input.snapshotId} not found in ${input.region}`);
+    },
+
+    /** Take a manual snapshot. Idempotent: an existing snapshot with that id of that instance is taken as is. */
+    async createDbSnapshot(input: DbRef & { snapshotId: string }): Promise<SnapshotState> {
+      const rds = aws.rds(input.region);
+      try {
+        const out = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: input.snapshotId }), {
+          abortSignal: abortSignal(),
+        });
+        const snap = out.DBSnapshots?.[0];
+        if (snap) {
+          if (snap.DBInstanceIdentifier !== input.dbInstance) {
+            throw new PreconditionFailed(`snapshot ${input.snapshotId} exists but is of ${snap.DBInstanceIdentifier}`);
+          }
+          return toSnapshot(snap);
+        }
+      } catch (err) {
+        if ((err as Error).name !== 'DBSnapshotNotFoundFault') throw err;
+      }
+      const out = await rds.send(
+        new CreateDBSnapshotCommand({ DBInstanceIdentifier: input.dbInstance, DBSnapshotIdentifier: input.snapshotId }),
+        { abortSignal: abortSignal() },
+      );
+      return toSnapshot(out.DBSnapshot!);
+    },
+
+    async waitForSnapshotAvailable(input: {
+      region: string;
+      snapshotId: string;
+      timeoutMs: number;
+    }): Promise<SnapshotState> {
+      const result = await pollUntil(
+        async () => {
+          const out = await aws
+            .rds(input.region)
+            .send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: input.snapshotId }), {
+              abortSignal: abortSignal(),
+            });
+          const snap = toSnapshot(out.DBSnapshots![0]!);
+          return { done: snap.status === 'available', value: snap, progress: snap.status };
+        },
+        { deadline: resumeDeadline(input.timeoutMs), initialDelayMs: 2_000, maxDelayMs: 30_000 },
+      );
+      if (!result.done) throw new NotStable(`snapshot ${input.snapshotId} is still ${result.value.status}`);
+      return result.value;
+    },
+
+    /** The window a point-in-time restore may use. */
+    async getRestoreWindow(ref: DbRef): Promise<{ earliest?: string; latest?: string }> {
+      const out = await aws
+        .rds(ref.region)
+        .send(new DescribeDBInstanceAutomatedBackupsCommand({ DBInstanceIdentifier: ref.dbInstance }), {
+          abortSignal: abortSignal(),
+        });
+      const w = out.DBInstanceAutomatedBackups?.[0]?.RestoreWindow;
+      if (w?.EarliestTime && w.LatestTime)
+        return { earliest: w.EarliestTime.toISOString(), latest: w.LatestTime.toISOString() };
+      // Without a reported window: the oldest automated snapshot to the instance's latest restorable time.
+      const db = await describeDbInstance(ref);
+      const snaps = await aws
+        .rds(ref.region)
+        .send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: ref.dbInstance, SnapshotType: 'automated' }), {
+          abortSignal: abortSignal(),
+        });
+      const oldest = (snaps.DBSnapshots ?? [])
+        .map((s) => s.SnapshotCreateTime?.toISOString())
+        .filter((t): t is string => !!t)
+        .sort()[0];
+      return {
+        ...(oldest ? { earliest: oldest } : {}),
+        ...(db.latestRestorableTime ? { latest: db.latestRestorableTime } : {}),
+      };
+    },
+
+    /**
+     * Restore a snapshot to a new instance. Idempotent: an instance with that id created by this run is taken as
+     * is; one created by anything else is refused.
+     */
+    async restoreFromSnapshot(
+      input: RestoreOptions & { snapshotId: string },
+    ): Promise<{ created: boolean; db: DbState }> {
+      const existing = await find(input);
+      if (existing) return { created: false, db: ownedBy(existing, input.runId) };
+      const out = await aws.rds(input.region).send(
+        new RestoreDBInstanceFromDBSnapshotCommand({
+          DBInstanceIdentifier: input.dbInstance,
+          DBSnapshotIdentifier: input.snapshotId,
+          ...restoreOptions(input),
+        }),
+        { abortSignal: abortSignal() },
+      );
+      return { created: true, db: toState(input.region, out.DBInstance!) };
+    },
+
+    async restoreToPointInTime(
+      input: RestoreOptions & { source: string; restoreTime: string },
+    ): Promise<{ created: boolean; db: DbState }> {
+      const existing = await find(input);
+      if (existing) return { created: false, db: ownedBy(existing, input.runId) };
+      const out = await aws.rds(input.region).send(
+        new RestoreDBInstanceToPointInTimeCommand({
+          SourceDBInstanceIdentifier: input.source,
+          TargetDBInstanceIdentifier: input.dbInstance,
+          RestoreTime: new Date(input.restoreTime),
+          ...restoreOptions(input),
+        }),
+        { abortSignal: abortSignal() },
+      );
+      return { created: true, db: toState(input.region, out.DBInstance!) };
+    },
+
+    /** Rename an instance. Idempotent: done already (new name exists, old does not) is fine. */
+    async renameDbInstance(input: { region: string; from: string; to: string }): Promise<{ renamed: boolean }> {
+      const to = await find({ region: input.region, dbInstance: input.to });
+      const from = await find({ region: input.region, dbInstance: input.from });
+      if (to && !from) return { renamed: false };
+      if (to && from) throw new PreconditionFailed(`cannot rename ${input.from} to ${input.to}: ${input.to} exists`);
+      if (!from) throw new ResourceNotFound(`RDS instance ${input.from} not found in ${input.region}`);
+      await aws.rds(input.region).send(
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: input.from,
+          NewDBInstanceIdentifier: input.to,
+          ApplyImmediately: true,
+        }),
+        { abortSignal: abortSignal() },
+      );
+      return { renamed: true };
     },
 
     /** Delete an instance without a final snapshot (used to remove what a run created). Gone already is fine. */

@@ -10,4 +10,5 @@ export * from './runbooks/emergency-scale';
 export * from './runbooks/dns-failover';
 export * from './runbooks/regional-failover';
 export * from './runbooks/blue-green';
+export * from './runbooks/restore';
 export * from './runbooks/index';

@@ -155,3 +155,12 @@ export interface RunbookReport<R = unknown> {
   /** Traffic-shifting runbooks: every gate reading. */
   readings?: GateReading[];
 }
+
+/** Data checks run against a restored database (names, values and verdicts only: no credentials). */
+export interface DataCheckSummary {
+  target: string;
+  connected: boolean;
+  connectError?: string;
+  results: { name: string; value: number | null; expect: string; pass: boolean; error?: string }[];
+  passed: boolean;
+}

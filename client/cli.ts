@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApproval } from './commands/approve';
 import { registerDeploy } from './commands/deploy';
 import { registerList } from './commands/list';
+import { registerSchedules } from './commands/schedules';
 import { registerOperator } from './commands/operator';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerList(program);
   registerOperator(program);
   registerDeploy(program);
+  registerSchedules(program);
   return program;
 }
 

@@ -9,6 +9,8 @@ import { RUNBOOKS } from '../api/runbooks';
 import { startDemoApp, type DemoApp } from './lib/demo-apps';
 import { DEMO, seedDemoEnvironment } from './lib/demo-env';
 import { startReplicaLagPublisher } from './lib/replica-lag';
+import { startPostgres } from './lib/postgres';
+import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../client/schedules';
 import { killAllSync, startProcess, stopAll, waitFor } from './lib/processes';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
 
@@ -34,7 +36,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGHUP', () => void shutdown(0));
-  process.on('exit', killAllSync);
+  process.on('exit', () => {
+    killAllSync();
+    for (const hook of stopHooks) hook();
+  });
 
   try {
     const temporalPort = num('TEMPORAL_PORT', 7233);
@@ -75,6 +80,12 @@ async function main(): Promise<void> {
       aws.destroy();
     });
 
+    const pgPort = num('PG_PORT', 5433);
+    console.log(`Starting PostgreSQL on 127.0.0.1:${pgPort} (what the demo's RDS endpoints reach for data checks) …`);
+    const pg = await startPostgres({ port: pgPort, logDir });
+    stopHooks.push(() => void pg.stop());
+    const dbOverrides = JSON.stringify({ '*.rds.amazonaws.com': `127.0.0.1:${pg.port}` });
+
     console.log('Starting the worker …');
     const worker = startProcess('worker', process.execPath, [require.resolve('tsx/cli'), 'worker/main.ts'], {
       logDir,
@@ -84,6 +95,7 @@ async function main(): Promise<void> {
         ...process.env,
         ...awsEnv,
         TEMPORAL_ADDRESS: temporal.address,
+        RUNBOOKS_DB_ENDPOINT_OVERRIDES: dbOverrides,
         TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',
       },
     });
@@ -92,6 +104,16 @@ async function main(): Promise<void> {
       async () => worker.child.exitCode === null && (await workerPolling(temporal.address)),
       120_000,
       worker,
+    );
+
+    const { Connection, Client } = await import('@temporalio/client');
+    const connection = await Connection.connect({ address: temporal.address });
+    const what = await applySchedule(new Client({ connection }), {
+      inputFile: path.join(repoRoot, 'docs', 'examples', 'backup-verification.json'),
+    });
+    await connection.close();
+    console.log(
+      `Schedule ${BACKUP_VERIFICATION_SCHEDULE} ${what} (daily; trigger it: npm run runbook -- schedules trigger)`,
     );
 
     printReady({

@@ -1,6 +1,8 @@
 // Makes sure the tools the stack and the tests need are here before anything starts: the Temporal CLI (built once
 // per machine into the per-user cache if missing — minutes the first time) and moto (pip-installed if missing).
 // Runs before `npm test` (pretest) and in .ci/run.
+import { spawnSync } from 'node:child_process';
+import { postgresBinDir } from './lib/postgres';
 import { motoCommand } from './lib/stack';
 import { obtainTemporalCli, temporalVersion } from './lib/temporal-cli';
 
@@ -9,6 +11,17 @@ async function main(): Promise<void> {
   console.log(`Temporal CLI: ${temporal} (${temporalVersion(temporal).split('\n')[0]})`);
   const moto = motoCommand((line) => console.log(line));
   console.log(`AWS emulator: ${moto.command} ${moto.args.join(' ')}`);
+  let pg = postgresBinDir();
+  if (!pg && process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
+    console.log("PostgreSQL server not found: installing Debian's postgresql package …");
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    spawnSync('apt-get', ['install', '-y', '-qq', 'postgresql'], { stdio: 'inherit', env });
+    pg = postgresBinDir();
+  }
+  if (!pg)
+    throw new Error('PostgreSQL server binaries not found; install them (apt-get install postgresql) or set PG_BIN');
+  console.log(`PostgreSQL: ${pg}`);
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,24 @@ export function temporalConnectConfig() {
   return { connectionOptions, namespace: namespace ?? 'default' };
 }
 
+/**
+ * RUNBOOKS_DB_ENDPOINT_OVERRIDES — local runs and tests only: a JSON map from an RDS endpoint (or "*.suffix") to
+ * "host:port", so the data checks reach a real PostgreSQL when the RDS endpoints are an emulator's. Unset against AWS.
+ */
+export function dbEndpointOverrides(): Record<string, string> {
+  const raw = process.env.RUNBOOKS_DB_ENDPOINT_OVERRIDES;
+  if (!raw) return {};
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, string>;
+  } catch {
+    /* fall through */
+  }
+  throw new Error(
+    'RUNBOOKS_DB_ENDPOINT_OVERRIDES must be a JSON object such as {"*.rds.amazonaws.com": "127.0.0.1:5433"}',
+  );
+}
+
 export function taskQueue(): string {
   return process.env.RUNBOOKS_TASK_QUEUE || TASK_QUEUE;
 }

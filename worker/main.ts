@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../activities/aws-clients';
-import { taskQueue, temporalConnectConfig, workflowSource } from './config';
+import { dbEndpointOverrides, taskQueue, temporalConnectConfig, workflowSource } from './config';
 
 async function main(): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
@@ -19,7 +19,11 @@ async function main(): Promise<void> {
       namespace,
       taskQueue: taskQueue(),
       ...workflowSource(),
-      activities: createActivities({ aws, temporal: new Client({ connection: clientConnection, namespace }) }),
+      activities: createActivities({
+        aws,
+        temporal: new Client({ connection: clientConnection, namespace }),
+        dbEndpointOverrides: dbEndpointOverrides(),
+      }),
       shutdownGraceTime: '10s',
     });
     console.log(

@@ -6,3 +6,5 @@ export { resourceLock } from './lib/lock';
 export { regionalFailover } from './regionalFailover';
 export { regionalFailback } from './regionalFailback';
 export { blueGreenDeploy } from './blueGreenDeploy';
+export { snapshotRestore } from './snapshotRestore';
+export { backupVerification, verifyBackup } from './backupVerification';

@@ -1,6 +1,12 @@
 // The catalogue: every runbook's workflow type, input schema, workflow-ID builder and example file.
 import type { z } from 'zod';
 import { blueGreenInput, blueGreenWorkflowId } from './blue-green';
+import {
+  backupVerificationInput,
+  backupVerificationWorkflowId,
+  snapshotRestoreInput,
+  snapshotRestoreWorkflowId,
+} from './restore';
 import { dnsFailoverInput, dnsFailoverWorkflowId } from './dns-failover';
 import { ecsRollbackInput, ecsRollbackWorkflowId } from './ecs-rollback';
 import { emergencyScaleInput, emergencyScaleWorkflowId } from './emergency-scale';
@@ -74,6 +80,20 @@ export const RUNBOOKS: readonly RunbookEntry[] = [
     title: 'Deploy to green and shift traffic step by step, gated on alarms, metrics and health; blue on standby',
     schema: blueGreenInput,
     workflowId: blueGreenWorkflowId,
+  }),
+  entry({
+    type: 'snapshotRestore',
+    slug: 'snapshot-restore',
+    title: 'Restore an RDS snapshot or point in time to a new instance, check its data, switch the app to it',
+    schema: snapshotRestoreInput,
+    workflowId: snapshotRestoreWorkflowId,
+  }),
+  entry({
+    type: 'backupVerification',
+    slug: 'backup-verification',
+    title: 'Restore the newest backups to temporary instances, check their data and age, delete them',
+    schema: backupVerificationInput,
+    workflowId: backupVerificationWorkflowId,
   }),
 ];
 

@@ -31,6 +31,21 @@ def promote_read_replica(self, db_kwargs):
 
 rds_models.RDSBackend.promote_read_replica = promote_read_replica
 
+_restore_to_point_in_time = rds_models.RDSBackend.restore_db_instance_to_point_in_time
+
+
+def restore_db_instance_to_point_in_time(self, source_db_identifier, target_db_identifier, overrides):
+    """AWS: an instance restored to a point in time is a standalone instance. moto copies every attribute of its
+    source, including its replication state and replica list."""
+    restored = _restore_to_point_in_time(self, source_db_identifier, target_db_identifier, overrides)
+    restored.is_replica = False
+    restored.source_db_instance_identifier = None
+    restored.replicas = []
+    return restored
+
+
+rds_models.RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time
+
 if __name__ == "__main__":
     from moto.server import main
 

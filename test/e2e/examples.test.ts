@@ -2,14 +2,16 @@
 // `npm run dev` seeds — here seeded into the test emulator — and are approved by signal, as the README says.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveSignal } from '../../api/definitions';
 import { RUNBOOKS } from '../../api/runbooks';
+import type { BackupVerificationResult, SnapshotRestoreResult } from '../../api/runbooks/restore';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { DEMO, seedDemoEnvironment, type DemoEnv } from '../../scripts/lib/demo-env';
-import { ensureRecords } from '../../scripts/lib/fixtures';
+import { describeDb, ensureRecords } from '../../scripts/lib/fixtures';
 import { portOpen } from '../../scripts/lib/processes';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
 import { zoneRecords } from '../helpers/aws-fixtures';
@@ -101,6 +103,55 @@ describe('docs/examples against the demo environment', () => {
           .services![0]!;
       expect((await svc(DEMO.ecs.blue.service)).desiredCount).toBe(0);
       expect((await svc(DEMO.ecs.green.service)).desiredCount).toBe(DEMO.ecs.blue.desiredCount);
+    });
+  }, 120_000);
+
+  it('snapshot-restore.json: the app ends on a restored instance whose data passed the checks; safety snapshot kept', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const workflowId = uid('restore');
+      const handle = await client.workflow.start('snapshotRestore', {
+        taskQueue,
+        workflowId,
+        args: [example('snapshot-restore')],
+      });
+      const waiting = await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval', 60_000);
+      expect(waiting.pendingApproval?.summary).toContain('users = 1200 (≥ 1000) ok');
+      await handle.signal(approveSignal, { by: 'someone-else' });
+      const report = (await handle.result()) as RunbookReport<SnapshotRestoreResult>;
+      expect(report.outcome).toBe('succeeded');
+      const r = report.result!;
+      const restored = await describeDb(aws, DEMO.primaryRegion, r.restored.dbInstance);
+      expect(restored?.DBInstanceStatus).toBe('available');
+      const ecs = aws.ecs(DEMO.primaryRegion);
+      const svc = (
+        await ecs.send(
+          new DescribeServicesCommand({ cluster: DEMO.ecs.primary.cluster, services: [DEMO.ecs.primary.service] }),
+        )
+      ).services![0]!;
+      const td = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: svc.taskDefinition! }));
+      expect(td.taskDefinition?.containerDefinitions?.[0]?.environment).toContainEqual({
+        name: 'DATABASE_HOST',
+        value: restored?.Endpoint?.Address,
+      });
+      const snaps = await aws
+        .rds(DEMO.primaryRegion)
+        .send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: r.safetySnapshot }));
+      expect(snaps.DBSnapshots?.[0]?.Status).toBe('available');
+    });
+  }, 120_000);
+
+  it('backup-verification.json: verifies the tagged databases and leaves no temporary instance', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const handle = await client.workflow.start('backupVerification', {
+        taskQueue,
+        workflowId: uid('verify'),
+        args: [example('backup-verification')],
+      });
+      const report = (await handle.result()) as RunbookReport<BackupVerificationResult>;
+      expect(report.result?.passed).toBe(true);
+      expect(report.result?.databases.map((d) => d.dbInstance)).toContain(DEMO.db.primary);
+      const all = await aws.rds(DEMO.primaryRegion).send(new DescribeDBInstancesCommand({}));
+      expect((all.DBInstances ?? []).filter((d) => d.DBInstanceIdentifier?.startsWith('verify-'))).toEqual([]);
     });
   }, 120_000);
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { stopAll } from '../../scripts/lib/processes';
+import { startPostgres } from '../../scripts/lib/postgres';
 import { repoRoot, startMoto, startTemporal } from '../../scripts/lib/stack';
 
 declare module 'vitest' {
@@ -15,6 +16,8 @@ declare module 'vitest' {
     temporalUiUrl: string;
     awsEndpoint: string;
     workflowBundlePath: string;
+    /** A real PostgreSQL loaded with known data (scripts/lib/postgres.ts DEMO_DATA_SQL). */
+    pgPort: number;
   }
 }
 
@@ -23,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   mkdirSync(logDir, { recursive: true });
   const log = (line: string) => console.log(`[test setup] ${line}`);
 
-  const [temporal, moto, bundle] = await Promise.all([
+  const [temporal, moto, bundle, pg] = await Promise.all([
     process.env.TEST_TEMPORAL_ADDRESS
       ? Promise.resolve({ address: process.env.TEST_TEMPORAL_ADDRESS, uiUrl: process.env.TEST_TEMPORAL_UI_URL ?? '' })
       : startTemporal({ logDir, log }),
@@ -31,6 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ? Promise.resolve({ endpoint: process.env.TEST_AWS_ENDPOINT })
       : startMoto({ logDir, log }),
     bundleWorkflowCode({ workflowsPath: path.join(repoRoot, 'workflows', 'index.ts'), logger: quietLogger }),
+    startPostgres({ logDir, log }),
   ]);
   const bundleDir = mkdtempSync(path.join(os.tmpdir(), 'runbooks-bundle-'));
   const bundlePath = path.join(bundleDir, 'workflow-bundle.js');
@@ -40,9 +44,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalUiUrl', temporal.uiUrl ?? '');
   project.provide('awsEndpoint', moto.endpoint);
   project.provide('workflowBundlePath', bundlePath);
+  project.provide('pgPort', pg.port);
   log(`Temporal ${temporal.address}, AWS emulator ${moto.endpoint}`);
 
   return async () => {
+    await pg.stop();
     await stopAll();
   };
 }

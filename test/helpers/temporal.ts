@@ -18,6 +18,9 @@ function quietRuntime(): void {
 
 export const uid = (prefix = 't') => `${prefix}-${randomUUID().slice(0, 8)}`;
 
+/** Every emulator RDS endpoint reaches the test PostgreSQL (the data checks' endpoint override). */
+export const testDbOverrides = () => ({ '*.rds.amazonaws.com': `127.0.0.1:${inject('pgPort')}` });
+
 export interface TestContext {
   client: Client;
   taskQueue: string;
@@ -52,7 +55,7 @@ export async function withWorker<T>(
 ): Promise<T> {
   const c = await connections();
   const taskQueue = uid('tq');
-  const real = createActivities({ aws: c.aws, temporal: c.client });
+  const real = createActivities({ aws: c.aws, temporal: c.client, dbEndpointOverrides: testDbOverrides() });
   const worker = await Worker.create({
     connection: c.native,
     taskQueue,

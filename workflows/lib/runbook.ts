@@ -17,8 +17,17 @@ interface CommonParams {
   dryRun: boolean;
   reason?: string | undefined;
   initiatedBy?: string | undefined;
-  approval: ApprovalPolicy;
+  /** Runbooks without an approval step (e.g. scheduled verification) have none. */
+  approval?: ApprovalPolicy;
 }
+
+const NO_APPROVAL: ApprovalPolicy = {
+  required: false,
+  approvers: [],
+  quorum: 1,
+  requireSecondPerson: false,
+  timeout: '1h',
+};
 
 export interface RunbookContext<P> {
   params: P;
@@ -45,6 +54,8 @@ export interface RunbookContext<P> {
    */
   pointOfNoReturn(what: string): void;
   critical<T>(name: string, fn: () => Promise<T>, progress: () => Progress, opts?: StepOptions<T>): Promise<T>;
+  /** A sentence added to the failure message should the run fail from here on (e.g. what was kept). */
+  noteOnFailure(sentence: string): void;
   warn(message: string): void;
   tracker: Tracker;
 }
@@ -83,10 +94,11 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     ...(params.reason ? { reason: params.reason } : {}),
     ...(params.initiatedBy ? { initiatedBy: params.initiatedBy } : {}),
   });
-  const gate = new ApprovalGate(tracker, params.approval, params.initiatedBy);
+  const gate = new ApprovalGate(tracker, params.approval ?? NO_APPROVAL, params.initiatedBy);
   const operator = new OperatorGate(tracker);
   const compensations = new CompensationStack(tracker.status, () => tracker.refresh());
   let plan: PlannedAction[] = [];
+  const failureNotes: string[] = [];
 
   const ctx: RunbookContext<z.output<S>> = {
     params,
@@ -107,6 +119,7 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     },
     approval: (summary, gateName = 'Approval', interrupt) => gate.require(gateName, summary, plan, interrupt),
     warn: (message) => tracker.warn(message),
+    noteOnFailure: (sentence) => failureNotes.push(sentence),
     pointOfNoReturn(what) {
       compensations.clear();
       tracker.mark('Point of no return', 'succeeded', { what });
@@ -169,16 +182,18 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
       undone = ' Nothing was changed.';
     }
     const what = (cancelled ? 'cancelled' : cause.message).replace(/\.\s*$/, '');
-    const message = `${what}.${undone}`;
+    const message = `${what}.${undone}${failureNotes.length ? ` ${failureNotes.join(' ')}` : ''}`;
     tracker.status.error = message;
     tracker.status.currentStep = undefined;
     tracker.setState('failed');
     if (cancelled) throw err;
+    // A runbook may fail with its result attached (e.g. backupVerification's per-database results): keep it.
+    const attached = err instanceof ApplicationFailure ? (err.details?.[0] as R | undefined) : undefined;
     throw ApplicationFailure.create({
       type: cause.type ?? 'RunbookFailed',
       message,
       nonRetryable: true,
-      details: [report('failed', { error: message })],
+      details: [report('failed', { error: message, ...(attached !== undefined ? { result: attached } : {}) })],
     });
   }
 }

@@ -1,0 +1,225 @@
+// snapshotRestore and backupVerification inputs: restore an RDS snapshot (or a point in time) to a new instance,
+// check its data with real SQL, and either switch the app to it or — for verification — delete it again.
+import { z } from 'zod';
+import { approvalPolicy, awsRegion, healthCheck, requireInitiatorWhenSecondPerson, runbookCommon } from '../common';
+import { durationString } from '../duration';
+import type { DataCheckSummary } from '../status';
+
+export const dbInstanceId = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[A-Za-z][A-Za-z0-9-]*$/, { message: 'expected an RDS DB instance identifier' });
+
+const ecsRef = z
+  .object({ cluster: z.string().min(1), service: z.string().min(1) })
+  .strict()
+  .describe('The ECS service that uses the database');
+
+/** One SQL check: a query returning one number, and the bounds it must meet. */
+export const dataCheck = z
+  .object({
+    name: z.string().min(1).max(200),
+    sql: z
+      .string()
+      .min(1)
+      .max(10_000)
+      .describe('A query whose first column of the first row is a number, e.g. SELECT count(*) FROM users'),
+    expect: z
+      .object({ min: z.number().optional(), max: z.number().optional(), equals: z.number().optional() })
+      .strict()
+      .refine((e) => e.min !== undefined || e.max !== undefined || e.equals !== undefined, {
+        message: 'expected at least one of min, max, equals',
+      }),
+  })
+  .strict();
+export type DataCheckInput = z.output<typeof dataCheck>;
+
+export const dataChecks = z
+  .object({
+    secretId: z.string().min(1).describe('Secrets Manager secret with the DB credentials (username, password, dbname)'),
+    database: z.string().min(1).optional().describe('Database to connect to (default: dbname in the secret)'),
+    checks: z
+      .array(dataCheck)
+      .max(50)
+      .default([])
+      .describe('Queries and their expected bounds (a connectivity check always runs)'),
+    timeout: durationString({ min: '1s', max: '30m' }).default('2m').describe('Statement and connect timeout'),
+  })
+  .strict();
+export type DataChecksInput = z.output<typeof dataChecks>;
+
+const restoreSource = z.union(
+  [
+    z
+      .object({
+        snapshot: z.string().min(1).describe('A snapshot id, or "latest" (newest available, automated or manual)'),
+      })
+      .strict(),
+    z
+      .object({
+        restoreTime: z.iso.datetime({ offset: true }).describe('Point in time (must be inside the restorable window)'),
+      })
+      .strict(),
+  ],
+  { error: 'expected {"snapshot": "<id>|latest"} or {"restoreTime": "2026-11-25T14:30:00Z"}' },
+);
+
+export const switchMode = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('none') }).strict(),
+  z
+    .object({
+      mode: z.literal('task-definition-env'),
+      ecs: ecsRef,
+      variable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' }),
+      template: z.string().includes('{host}', { message: 'expected a template containing {host}' }).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      mode: z.literal('secret'),
+      ecs: ecsRef,
+      secretId: z.string().min(1),
+      key: z
+        .string()
+        .min(1)
+        .refine((k) => !/pass|secret|token|key$/i.test(k), { message: 'expected the key of the host field' })
+        .default('host'),
+    })
+    .strict(),
+  z.object({ mode: z.literal('rename-swap'), ecs: ecsRef }).strict(),
+]);
+export type SwitchMode = z.output<typeof switchMode>;
+
+export const snapshotRestoreInput = z
+  .object({
+    region: awsRegion,
+    dbInstance: dbInstanceId.describe('The source DB instance'),
+    restore: restoreSource,
+    newInstanceId: dbInstanceId
+      .optional()
+      .describe('Id of the restored instance (default: <source>-restored-<yyyymmddhhmm>)'),
+    instanceClass: z.string().min(1).optional().describe('Default: the source’s'),
+    subnetGroup: z.string().min(1).optional().describe('Default: the source’s'),
+    securityGroupIds: z.array(z.string().min(1)).max(10).optional().describe('Default: the source’s'),
+    dataChecks: dataChecks.describe('Real SQL against the restored database, before anything is switched'),
+    switch: switchMode.default({ mode: 'none' }).describe('How the app moves to the restored DB'),
+    health: healthCheck.optional().describe('Health check of the app after the switch'),
+    snapshotTimeout: durationString({ min: '30s', max: '2h50m' }).default('1h'),
+    restoreTimeout: durationString({ min: '30s', max: '2h50m' }).default('1h'),
+    stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
+    approval: approvalPolicy(true).describe('Approval before the switch, showing the data-check results'),
+    ...runbookCommon,
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if ('restoreTime' in v.restore && Date.parse(v.restore.restoreTime) > Date.now() + 60_000) {
+      ctx.addIssue({ code: 'custom', path: ['restore', 'restoreTime'], message: 'is in the future' });
+    }
+    if (v.newInstanceId && v.newInstanceId.toLowerCase() === v.dbInstance.toLowerCase()) {
+      ctx.addIssue({ code: 'custom', path: ['newInstanceId'], message: 'expected an id other than the source’s' });
+    }
+    requireInitiatorWhenSecondPerson(v, ctx);
+  });
+
+export type SnapshotRestoreInput = z.input<typeof snapshotRestoreInput>;
+export type SnapshotRestoreParams = z.output<typeof snapshotRestoreInput>;
+
+export const snapshotRestoreWorkflowId = (i: { region: string; dbInstance: string }) =>
+  `restore:${i.region}/${i.dbInstance.toLowerCase()}`;
+
+export interface SnapshotRestoreResult {
+  source: { region: string; dbInstance: string };
+  restoredFrom: { snapshot?: string; snapshotCreatedAt?: string; snapshotAgeSeconds?: number; restoreTime?: string };
+  safetySnapshot: string;
+  restored: { dbInstance: string; endpoint: string };
+  dataChecks: DataCheckSummary;
+  switch: { mode: SwitchMode['mode']; detail: string };
+  /** After rename-swap the restored DB carries the source's id; the old source is kept as <id>-old. */
+  finalInstanceIds?: { serving: string; previous: string };
+}
+
+// ----- backupVerification -----
+
+export const verificationTarget = z
+  .object({
+    dbInstance: dbInstanceId,
+    dataChecks: dataChecks.optional().describe('Default: the input’s dataChecks'),
+  })
+  .strict();
+
+export const backupVerificationInput = z
+  .object({
+    region: awsRegion,
+    databases: z.array(verificationTarget).max(100).optional().describe('The databases to verify'),
+    tag: z
+      .object({ key: z.string().min(1), value: z.string().min(1) })
+      .strict()
+      .optional()
+      .describe('Or: every DB instance with this tag'),
+    maxSnapshotAge: durationString({ min: '1m', max: '90d' }).default('24h').describe('An older newest snapshot fails'),
+    dataChecks: dataChecks.optional().describe('Checks for databases that have none of their own'),
+    maxConcurrent: z.number().int().min(1).max(10).default(2).describe('Restores running at once'),
+    instanceClass: z.string().min(1).default('db.t3.micro').describe('Class of the temporary instances'),
+    subnetGroup: z.string().min(1).optional(),
+    securityGroupIds: z.array(z.string().min(1)).max(10).optional(),
+    restoreTimeout: durationString({ min: '30s', max: '2h50m' }).default('1h'),
+    initiatedBy: runbookCommon.initiatedBy,
+    reason: runbookCommon.reason,
+    dryRun: runbookCommon.dryRun,
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (!v.databases?.length && !v.tag) {
+      ctx.addIssue({ code: 'custom', path: ['databases'], message: 'expected a list of databases or a tag' });
+    }
+    if (v.databases?.length && v.tag) {
+      ctx.addIssue({ code: 'custom', path: ['tag'], message: 'give databases or tag, not both' });
+    }
+    for (const [i, d] of (v.databases ?? []).entries()) {
+      if (!d.dataChecks && !v.dataChecks) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['databases', i, 'dataChecks'],
+          message: 'expected data checks (here or in the input’s dataChecks)',
+        });
+      }
+    }
+    if (v.tag && !v.dataChecks) {
+      ctx.addIssue({ code: 'custom', path: ['dataChecks'], message: 'expected data checks for the tagged databases' });
+    }
+  });
+
+export type BackupVerificationInput = z.input<typeof backupVerificationInput>;
+export type BackupVerificationParams = z.output<typeof backupVerificationInput>;
+
+/** Scheduled runs get the schedule's own IDs; a manual run: one per region at a time. */
+export const backupVerificationWorkflowId = (i: { region: string }) => `backup-verification:${i.region}`;
+
+export interface VerifyBackupInput {
+  region: string;
+  dbInstance: string;
+  maxSnapshotAge: string;
+  dataChecks: DataChecksInput;
+  instanceClass: string;
+  subnetGroup?: string;
+  securityGroupIds?: string[];
+  restoreTimeout: string;
+}
+
+export interface VerifyBackupResult {
+  dbInstance: string;
+  passed: boolean;
+  reasons: string[];
+  snapshot?: { id: string; type: string; createdAt?: string; ageSeconds?: number };
+  tempInstance?: string;
+  tempInstanceDeleted: boolean;
+  dataChecks?: DataCheckSummary;
+  durationMs: number;
+}
+
+export interface BackupVerificationResult {
+  passed: boolean;
+  databases: VerifyBackupResult[];
+  summary: string;
+}

@@ -1,0 +1,102 @@
+// `runbook schedules apply|list|trigger|pause|unpause`: the backup-verification schedule.
+import path from 'node:path';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { connect, uiLink } from '../connection';
+import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../schedules';
+
+export function registerSchedules(program: Command): void {
+  const schedules = program.command('schedules').description('the backup-verification Temporal Schedule');
+
+  schedules
+    .command('apply')
+    .description('create or update the schedule (idempotent)')
+    .option('-i, --input <file>', 'backupVerification input', path.join('docs', 'examples', 'backup-verification.json'))
+    .option('--every <duration>', 'interval, e.g. 24h or 7d (default 24h)')
+    .option('--cron <expression>', 'cron expression instead of an interval, e.g. "0 3 * * *"')
+    .option('--catchup-window <duration>', 'how late a missed run may still start', '1h')
+    .option('--id <scheduleId>', 'schedule id', BACKUP_VERIFICATION_SCHEDULE)
+    .action(async (o: { input: string; every?: string; cron?: string; catchupWindow: string; id: string }) => {
+      const conn = await connect();
+      try {
+        const what = await applySchedule(conn.client, {
+          id: o.id,
+          inputFile: o.input,
+          ...(o.every ? { every: o.every } : {}),
+          ...(o.cron ? { cron: o.cron } : {}),
+          catchupWindow: o.catchupWindow,
+        });
+        console.log(`schedule ${o.id} ${what}`);
+      } finally {
+        await conn.close();
+      }
+    });
+
+  schedules
+    .command('list')
+    .description('schedules and their next runs')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const conn = await connect();
+      try {
+        const rows: { id: string; paused: boolean; next: string; recent: string; note: string }[] = [];
+        for await (const s of conn.client.schedule.list()) {
+          rows.push({
+            id: s.scheduleId,
+            paused: s.state.paused,
+            next: s.info.nextActionTimes[0]?.toISOString() ?? '',
+            recent: s.info.recentActions.at(-1)?.takenAt.toISOString() ?? '',
+            note: s.state.note ?? '',
+          });
+        }
+        if (o.json) return console.log(JSON.stringify(rows, null, 2));
+        const table = new Table({
+          head: ['schedule', 'paused', 'next run (UTC)', 'last run (UTC)', 'note'],
+          wordWrap: true,
+          colWidths: [22, 8, 22, 22, 50],
+        });
+        for (const r of rows)
+          table.push([r.id, r.paused ? 'yes' : 'no', r.next.slice(0, 19), r.recent.slice(0, 19), r.note]);
+        console.log(rows.length ? table.toString() : 'no schedules');
+      } finally {
+        await conn.close();
+      }
+    });
+
+  schedules
+    .command('trigger')
+    .description('start a run now (overlap policy applies)')
+    .argument('[scheduleId]', 'schedule id', BACKUP_VERIFICATION_SCHEDULE)
+    .action(async (id: string) => {
+      const conn = await connect();
+      try {
+        await conn.client.schedule.getHandle(id).trigger();
+        console.log(`triggered ${id}; see: npm run runbook -- list --runbook backupVerification`);
+        console.log(`  UI: ${uiLink(conn, id).replace('/workflows/', '/schedules/')}`);
+      } finally {
+        await conn.close();
+      }
+    });
+
+  for (const [name, pause] of [
+    ['pause', true],
+    ['unpause', false],
+  ] as const) {
+    schedules
+      .command(name)
+      .description(pause ? 'stop starting runs' : 'start runs again')
+      .argument('[scheduleId]', 'schedule id', BACKUP_VERIFICATION_SCHEDULE)
+      .option('--note <text>', 'why')
+      .action(async (id: string, o: { note?: string }) => {
+        const conn = await connect();
+        try {
+          const handle = conn.client.schedule.getHandle(id);
+          if (pause) await handle.pause(o.note);
+          else await handle.unpause(o.note);
+          console.log(`${id} ${pause ? 'paused' : 'unpaused'}`);
+        } finally {
+          await conn.close();
+        }
+      });
+  }
+}

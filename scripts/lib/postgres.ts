@@ -1,0 +1,136 @@
+// A real PostgreSQL server (Debian's packages) for the data checks of the restore runbooks: started in a temporary
+// data directory on a free port, loaded with known data, stopped afterwards. Run as the `postgres` user when this
+// process is root (PostgreSQL refuses to run as root).
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { freePort, portOpen, waitFor } from './processes';
+
+export interface Postgres {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  stop(): Promise<void>;
+}
+
+/** Where Debian keeps the server binaries (PG_BIN overrides). */
+export function postgresBinDir(): string | undefined {
+  if (process.env.PG_BIN) return process.env.PG_BIN;
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
+}
+
+export const DEMO_DB = { user: 'app', password: 'demo-password-not-secret', database: 'app' };
+
+/** Known data: what the example data checks expect (users ≥ 1000, no orders without a user, …). */
+export const DEMO_DATA_SQL = `
+CREATE TABLE IF NOT EXISTS users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS orders (id serial PRIMARY KEY, user_id int REFERENCES users(id), total_cents int NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 1200) g ON CONFLICT DO NOTHING;
+INSERT INTO orders (user_id, total_cents) SELECT (g % 1200) + 1, 100 + g FROM generate_series(1, 3000) g WHERE NOT EXISTS (SELECT 1 FROM orders);
+`;
+
+export async function startPostgres(opts: {
+  port?: number;
+  logDir: string;
+  log?: (l: string) => void;
+}): Promise<Postgres> {
+  const bin = postgresBinDir();
+  if (!bin) {
+    throw new Error(
+      'PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin; set PG_BIN). Install them: apt-get install -y postgresql',
+    );
+  }
+  const port = opts.port ?? (await freePort());
+  if (await portOpen(port)) throw new Error(`port ${port} is already in use (PostgreSQL); set PG_PORT`);
+  const asRoot = process.getuid?.() === 0;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbooks-pg-'));
+  const dataDir = path.join(dir, 'data');
+  const pwFile = path.join(dir, 'pw');
+  const superPassword = 'postgres-local-only';
+  writeFileSync(pwFile, `${superPassword}\n`);
+  const logFile = path.join(opts.logDir, 'postgres.log');
+  if (asRoot) {
+    chownSync(dir, uidOf('postgres'), gidOf('postgres'));
+    chownSync(pwFile, uidOf('postgres'), gidOf('postgres'));
+  }
+  const run = (cmd: string, args: string[]) => {
+    const [c, a] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+    const out = spawnSync(c, a, { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`${path.basename(cmd)} failed: ${out.stderr || out.stdout}`);
+  };
+  run(path.join(bin, 'initdb'), [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    `--pwfile=${pwFile}`,
+  ]);
+  // The log goes into the data dir's parent (writable by postgres), then is linked for people to find.
+  run(path.join(bin, 'pg_ctl'), [
+    '-D',
+    dataDir,
+    '-l',
+    path.join(dir, 'postgres.log'),
+    '-o',
+    `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}`,
+    '-w',
+    'start',
+  ]);
+  try {
+    if (!existsSync(logFile)) spawnSync('ln', ['-sf', path.join(dir, 'postgres.log'), logFile]);
+  } catch {
+    /* the log link is a convenience */
+  }
+  await waitFor('PostgreSQL', () => portOpen(port), 30_000);
+
+  const admin = new Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password: superPassword,
+    database: 'postgres',
+  });
+  await admin.connect();
+  await admin.query(`CREATE ROLE ${DEMO_DB.user} LOGIN PASSWORD '${DEMO_DB.password}'`);
+  await admin.query(`CREATE DATABASE ${DEMO_DB.database} OWNER ${DEMO_DB.user}`);
+  await admin.end();
+  const app = new Client({ host: '127.0.0.1', port, ...DEMO_DB });
+  await app.connect();
+  await app.query(DEMO_DATA_SQL);
+  await app.end();
+  opts.log?.(`PostgreSQL ${path.basename(path.dirname(bin))} on 127.0.0.1:${port} (database ${DEMO_DB.database})`);
+
+  let stopped = false;
+  return {
+    host: '127.0.0.1',
+    port,
+    ...DEMO_DB,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        run(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function uidOf(user: string): number {
+  return Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
+}
+function gidOf(user: string): number {
+  return Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim());
+}

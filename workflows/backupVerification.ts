@@ -1,0 +1,197 @@
+// backupVerification — seed 000 weekly "Backup Verification" and seed 002 "Backup Verification" (restore to staging,
+// count rows), done as AWS Backup restore testing does it and more: for each database (child workflows, N at a time)
+// find the newest snapshot and check its age (RPO), restore it to a temporary instance, run real SQL checks, and
+// always delete the temporary instance — on success, failure, cancel or after a worker crash. A failed verification
+// fails the run, visibly.
+import {
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  executeChild,
+  isCancellation,
+  ParentClosePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { formatDuration, parseDuration } from '../api/duration';
+import {
+  backupVerificationInput,
+  backupVerificationWorkflowId,
+  type BackupVerificationInput,
+  type BackupVerificationResult,
+  type VerifyBackupInput,
+  type VerifyBackupResult,
+} from '../api/runbooks/restore';
+import type { DataCheckSummary, RunbookReport } from '../api/status';
+import { failedChecks, runDataChecks } from './lib/datachecks';
+import { errorMessage, fail } from './lib/errors';
+import { aws, waits } from './lib/proxies';
+import { runRunbook } from './lib/runbook';
+
+export async function backupVerification(
+  input: BackupVerificationInput,
+): Promise<RunbookReport<BackupVerificationResult>> {
+  return runRunbook({
+    runbook: 'backupVerification',
+    schema: backupVerificationInput,
+    rawInput: input,
+    target: (p) =>
+      p.tag
+        ? `${p.region} tag ${p.tag.key}=${p.tag.value}`
+        : `${p.region}: ${(p.databases ?? []).map((d) => d.dbInstance).join(', ')}`,
+    lockId: (p) => backupVerificationWorkflowId(p),
+    async execute(ctx) {
+      const p = ctx.params;
+      const targets = await ctx.step(
+        'Find the databases to verify',
+        async () => {
+          if (p.databases?.length)
+            return p.databases.map((d) => ({ dbInstance: d.dbInstance, dataChecks: d.dataChecks ?? p.dataChecks! }));
+          const ids = await aws.listDbInstancesByTag({ region: p.region, key: p.tag!.key, value: p.tag!.value });
+          if (!ids.length)
+            throw fail('ResourceNotFound', `no DB instance in ${p.region} has the tag ${p.tag!.key}=${p.tag!.value}`);
+          return ids.map((dbInstance) => ({ dbInstance, dataChecks: p.dataChecks! }));
+        },
+        { details: (t) => ({ databases: t.map((d) => d.dbInstance) }) },
+      );
+      ctx.planned(
+        targets.map((t) => ({
+          step: `Verify ${t.dbInstance}`,
+          action: 'rds:RestoreDBInstanceFromDBSnapshot + SQL checks + rds:DeleteDBInstance',
+          params: {
+            newestSnapshotMaxAge: p.maxSnapshotAge,
+            tempInstance: `verify-${t.dbInstance}-<timestamp>`,
+            checks: t.dataChecks.checks.map((c) => c.name),
+          },
+        })),
+      );
+
+      // Children, at most maxConcurrent at a time. A parent that is cancelled asks them to cancel and waits for them
+      // to clean up.
+      const parentId = workflowInfo().workflowId;
+      const results: VerifyBackupResult[] = new Array(targets.length);
+      let next = 0;
+      const lane = async () => {
+        while (next < targets.length) {
+          const i = next++;
+          const t = targets[i]!;
+          const args: VerifyBackupInput = {
+            region: p.region,
+            dbInstance: t.dbInstance,
+            maxSnapshotAge: p.maxSnapshotAge,
+            dataChecks: t.dataChecks,
+            instanceClass: p.instanceClass,
+            ...(p.subnetGroup ? { subnetGroup: p.subnetGroup } : {}),
+            ...(p.securityGroupIds ? { securityGroupIds: p.securityGroupIds } : {}),
+            restoreTimeout: p.restoreTimeout,
+          };
+          results[i] = await ctx.step(
+            `Verify ${t.dbInstance}`,
+            () =>
+              executeChild(verifyBackup, {
+                workflowId: `${parentId}/verify-${t.dbInstance}`,
+                args: [args],
+                parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+                cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+              }),
+            {
+              details: (r) => ({
+                passed: r.passed,
+                ...(r.reasons.length ? { reasons: r.reasons } : {}),
+                snapshot: r.snapshot?.id,
+                tempInstanceDeleted: r.tempInstanceDeleted,
+              }),
+            },
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(p.maxConcurrent, targets.length) }, lane));
+
+      const failed = results.filter((r) => !r.passed);
+      const summary = failed.length
+        ? `${failed.length} of ${results.length} backup verification(s) FAILED: ${failed.map((r) => `${r.dbInstance} (${r.reasons.join('; ')})`).join('; ')}`
+        : `all ${results.length} backup(s) verified: ${results.map((r) => `${r.dbInstance} (snapshot ${r.snapshot?.id}, ${r.snapshot?.ageSeconds !== undefined ? formatDuration(r.snapshot.ageSeconds * 1000) : '?'} old)`).join('; ')}`;
+      const result: BackupVerificationResult = { passed: failed.length === 0, databases: results, summary };
+      if (failed.length) {
+        // Visible: the run fails (red in the UI, non-zero in the CLI), with every database's result in the details.
+        throw fail('BackupVerificationFailed', summary, [result]);
+      }
+      return result;
+    },
+  });
+}
+
+/** One database: newest snapshot → age check → temporary restore → SQL checks → always delete the temporary instance. */
+export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBackupResult> {
+  const started = Date.now();
+  const reasons: string[] = [];
+  let snapshot: VerifyBackupResult['snapshot'];
+  let temp: string | undefined;
+  let tempInstanceDeleted = false;
+  let checks: DataCheckSummary | undefined;
+  const ref = { region: input.region, dbInstance: input.dbInstance };
+  try {
+    const newest = (await aws.listSnapshots(ref))[0];
+    if (!newest) {
+      reasons.push(`${input.dbInstance} has no available snapshot`);
+    } else {
+      const ageSeconds = newest.createdAt ? Math.round((Date.now() - Date.parse(newest.createdAt)) / 1000) : undefined;
+      snapshot = {
+        id: newest.id,
+        type: newest.type,
+        ...(newest.createdAt ? { createdAt: newest.createdAt } : {}),
+        ...(ageSeconds !== undefined ? { ageSeconds } : {}),
+      };
+      const maxAgeMs = parseDuration(input.maxSnapshotAge);
+      if (ageSeconds === undefined || ageSeconds * 1000 > maxAgeMs) {
+        reasons.push(
+          `the newest snapshot ${newest.id} is ${ageSeconds !== undefined ? formatDuration(ageSeconds * 1000) : 'of unknown age'} old, older than maxSnapshotAge ${input.maxSnapshotAge}`,
+        );
+      } else {
+        const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+        const prefix = `verify-${input.dbInstance}`;
+        temp = `${prefix.slice(0, 63 - stamp.length - 1)}-${stamp}`;
+        const restored = await aws.restoreFromSnapshot({
+          region: input.region,
+          dbInstance: temp,
+          snapshotId: newest.id,
+          instanceClass: input.instanceClass,
+          ...(input.subnetGroup ? { subnetGroup: input.subnetGroup } : {}),
+          ...(input.securityGroupIds ? { securityGroupIds: input.securityGroupIds } : {}),
+          runId: workflowInfo().workflowId,
+        });
+        const db = await waits.waitForDbAvailable({
+          region: input.region,
+          dbInstance: temp,
+          timeoutMs: parseDuration(input.restoreTimeout),
+        });
+        checks = await runDataChecks(
+          input.region,
+          { address: db.endpoint ?? restored.db.endpoint ?? '', port: db.port ?? 5432 },
+          input.dataChecks,
+        );
+        if (!checks.passed) reasons.push(`data checks failed: ${failedChecks(checks)}`);
+      }
+    }
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    reasons.push(errorMessage(err));
+  } finally {
+    // Always: on success, failure, cancellation (shielded from it) and after a worker crash (the run resumes here).
+    if (temp) {
+      const name = temp;
+      await CancellationScope.nonCancellable(async () => {
+        await aws.deleteDbInstance({ region: input.region, dbInstance: name });
+      });
+      tempInstanceDeleted = true;
+    }
+  }
+  return {
+    dbInstance: input.dbInstance,
+    passed: reasons.length === 0,
+    reasons,
+    ...(snapshot ? { snapshot } : {}),
+    ...(temp ? { tempInstance: temp } : {}),
+    tempInstanceDeleted,
+    ...(checks ? { dataChecks: checks } : {}),
+    durationMs: Date.now() - started,
+  };
+}

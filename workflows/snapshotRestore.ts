@@ -1,0 +1,410 @@
+// snapshotRestore — seed 001 "Runbook 5: Restore from Backup": list snapshots (or pick a point in time), take a
+// safety snapshot of the current source first, restore to a new instance, verify the data with real SQL, then switch
+// the app — by task definition, by the DB secret, or by renaming (stop the app, source → <id>-old, restored → <id>,
+// start the app). Anything failing before the switch deletes the restored instance; a failure during the switch
+// reverts it. The safety snapshot is always kept.
+import { uuid4 } from '@temporalio/workflow';
+import { formatDuration, parseDuration } from '../api/duration';
+import {
+  snapshotRestoreInput,
+  snapshotRestoreWorkflowId,
+  type SnapshotRestoreInput,
+  type SnapshotRestoreResult,
+} from '../api/runbooks/restore';
+import type { PlannedAction, RunbookReport } from '../api/status';
+import { describeChecks, failedChecks, runDataChecks } from './lib/datachecks';
+import { fail } from './lib/errors';
+import { describeHealth, verifyHealth } from './lib/health';
+import { aws, waits } from './lib/proxies';
+import { runRunbook } from './lib/runbook';
+
+const short = (arn: string) => arn.split('/').pop() ?? arn;
+const stampOf = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 12);
+
+export async function snapshotRestore(input: SnapshotRestoreInput): Promise<RunbookReport<SnapshotRestoreResult>> {
+  return runRunbook({
+    runbook: 'snapshotRestore',
+    schema: snapshotRestoreInput,
+    rawInput: input,
+    target: (p) => `${p.region}/${p.dbInstance}`,
+    lockId: (p) => snapshotRestoreWorkflowId(p),
+    async execute(ctx) {
+      const p = ctx.params;
+      const source = { region: p.region, dbInstance: p.dbInstance };
+      const stamp = stampOf(new Date());
+      const fit = (suffix: string) => `${p.dbInstance.slice(0, 63 - suffix.length)}${suffix}`;
+      const restoredId = p.newInstanceId ?? fit(`-restored-${stamp}`);
+      const safetyId = fit(`-before-restore-${stamp}`);
+      const stableTimeoutMs = parseDuration(p.stableTimeout);
+
+      // 1. Preflight (read only): the source, what to restore (and its age), the app that will switch.
+      const pre = await ctx.step(
+        'Preflight: source, snapshot or restore window, app',
+        async () => {
+          const db = await aws.describeDbInstance(source);
+          let snapshot: { id: string; type: string; createdAt?: string; ageSeconds?: number } | undefined;
+          let window: { earliest?: string; latest?: string } | undefined;
+          if ('snapshot' in p.restore) {
+            const s =
+              p.restore.snapshot === 'latest'
+                ? (await aws.listSnapshots(source))[0]
+                : await aws.describeSnapshot({ region: p.region, snapshotId: p.restore.snapshot });
+            if (!s) throw fail('ResourceNotFound', `${p.dbInstance} has no available snapshot (automated or manual)`);
+            if (s.dbInstance !== p.dbInstance) {
+              throw fail('PreconditionFailed', `snapshot ${s.id} is of ${s.dbInstance}, not of ${p.dbInstance}`);
+            }
+            if (s.status !== 'available')
+              throw fail('PreconditionFailed', `snapshot ${s.id} is ${s.status}, not available`);
+            const ageSeconds = s.createdAt ? Math.round((Date.now() - Date.parse(s.createdAt)) / 1000) : undefined;
+            snapshot = {
+              id: s.id,
+              type: s.type,
+              ...(s.createdAt ? { createdAt: s.createdAt } : {}),
+              ...(ageSeconds !== undefined ? { ageSeconds } : {}),
+            };
+          } else {
+            window = await aws.getRestoreWindow(source);
+            const t = Date.parse(p.restore.restoreTime);
+            if (
+              !window.earliest ||
+              !window.latest ||
+              t < Date.parse(window.earliest) ||
+              t > Date.parse(window.latest)
+            ) {
+              throw fail(
+                'PreconditionFailed',
+                `restoreTime ${p.restore.restoreTime} is outside the restorable window of ${p.dbInstance} ` +
+                  `(${window.earliest ?? 'unknown'} … ${window.latest ?? 'unknown'})`,
+              );
+            }
+          }
+          const app =
+            p.switch.mode === 'none' ? undefined : await aws.describeService({ region: p.region, ...p.switch.ecs });
+          return { db, snapshot, window, app };
+        },
+        {
+          details: (r) => ({
+            source: `${r.db.id} ${r.db.status} at ${r.db.endpoint}`,
+            ...(r.snapshot
+              ? {
+                  snapshot: r.snapshot.id,
+                  snapshotType: r.snapshot.type,
+                  snapshotAge:
+                    r.snapshot.ageSeconds !== undefined ? formatDuration(r.snapshot.ageSeconds * 1000) : 'unknown',
+                }
+              : { restoreTime: 'restoreTime' in p.restore ? p.restore.restoreTime : undefined, window: r.window }),
+            ...(r.app
+              ? { app: `${r.app.serviceName}: ${r.app.desiredCount} tasks on ${short(r.app.taskDefinition)}` }
+              : {}),
+          }),
+        },
+      );
+      const restoreOpts = {
+        region: p.region,
+        dbInstance: restoredId,
+        runId: ctx.workflowId,
+        ...((p.instanceClass ?? pre.db.instanceClass)
+          ? { instanceClass: p.instanceClass ?? pre.db.instanceClass }
+          : {}),
+        ...((p.subnetGroup ?? pre.db.subnetGroup) ? { subnetGroup: (p.subnetGroup ?? pre.db.subnetGroup)! } : {}),
+        securityGroupIds: p.securityGroupIds ?? pre.db.securityGroupIds,
+      };
+
+      const sw = p.switch;
+      const plan: PlannedAction[] = [
+        { step: 'Safety snapshot', action: 'rds:CreateDBSnapshot', params: { ...source, snapshot: safetyId } },
+        pre.snapshot
+          ? {
+              step: 'Restore',
+              action: 'rds:RestoreDBInstanceFromDBSnapshot',
+              params: { snapshot: pre.snapshot.id, newInstance: restoredId },
+            }
+          : {
+              step: 'Restore',
+              action: 'rds:RestoreDBInstanceToPointInTime',
+              params: {
+                source: p.dbInstance,
+                restoreTime: 'restoreTime' in p.restore ? p.restore.restoreTime : '',
+                newInstance: restoredId,
+              },
+            },
+        {
+          step: 'Data checks',
+          action: 'SQL (read only)',
+          params: { checks: ['connectivity', ...p.dataChecks.checks.map((c) => c.name)] },
+        },
+        { step: 'Approval', action: p.approval.required ? 'wait for approval' : 'not required', params: {} },
+        ...(sw.mode === 'task-definition-env'
+          ? [
+              {
+                step: 'Switch: new revision',
+                action: 'ecs:RegisterTaskDefinition',
+                params: { from: short(pre.app!.taskDefinition), set: sw.variable },
+              },
+              { step: 'Switch: deploy', action: 'ecs:UpdateService', params: { ...sw.ecs } },
+            ]
+          : sw.mode === 'secret'
+            ? [
+                {
+                  step: 'Switch: secret',
+                  action: 'secretsmanager:PutSecretValue',
+                  params: { secretId: sw.secretId, set: sw.key },
+                },
+                {
+                  step: 'Switch: redeploy',
+                  action: 'ecs:UpdateService',
+                  params: { ...sw.ecs, forceNewDeployment: true },
+                },
+              ]
+            : sw.mode === 'rename-swap'
+              ? [
+                  { step: 'Switch: stop the app', action: 'ecs:UpdateService', params: { ...sw.ecs, desiredCount: 0 } },
+                  {
+                    step: 'Switch: rename source',
+                    action: 'rds:ModifyDBInstance',
+                    params: { from: p.dbInstance, to: `${p.dbInstance}-old` },
+                  },
+                  {
+                    step: 'Switch: rename restored',
+                    action: 'rds:ModifyDBInstance',
+                    params: { from: restoredId, to: p.dbInstance },
+                  },
+                  {
+                    step: 'Switch: start the app',
+                    action: 'ecs:UpdateService',
+                    params: { ...sw.ecs, desiredCount: pre.app!.desiredCount },
+                  },
+                ]
+              : [
+                  {
+                    step: 'Switch',
+                    action: 'none',
+                    params: { why: 'switch.mode is none: the restored instance is left for you' },
+                  },
+                ]),
+      ];
+      ctx.planned(plan);
+
+      // 2. Safety snapshot of the current source, kept whatever happens.
+      await ctx.change(
+        'Safety snapshot of the current source',
+        () => aws.createDbSnapshot({ ...source, snapshotId: safetyId }),
+        { details: (s) => ({ snapshot: s.id }) },
+      );
+      ctx.noteOnFailure(`The safety snapshot ${safetyId} is kept.`);
+      await ctx.step('Wait until the safety snapshot is available', () =>
+        waits.waitForSnapshotAvailable({
+          region: p.region,
+          snapshotId: safetyId,
+          timeoutMs: parseDuration(p.snapshotTimeout),
+        }),
+      );
+
+      // 3. Restore to a new instance. Compensation (until the run ends well): delete it, no final snapshot.
+      const restoreTime = 'restoreTime' in p.restore ? p.restore.restoreTime : undefined;
+      await ctx.change(
+        pre.snapshot
+          ? `Restore ${pre.snapshot.id} to ${restoredId}`
+          : `Restore ${p.dbInstance} as of ${restoreTime} to ${restoredId}`,
+        () =>
+          pre.snapshot
+            ? aws.restoreFromSnapshot({ ...restoreOpts, snapshotId: pre.snapshot.id })
+            : aws.restoreToPointInTime({ ...restoreOpts, source: p.dbInstance, restoreTime: restoreTime! }),
+        {
+          details: (r) => ({ created: r.created }),
+          undo: () => ({
+            name: `delete the restored instance ${restoredId} (no final snapshot)`,
+            run: () => aws.deleteDbInstance({ region: p.region, dbInstance: restoredId }),
+          }),
+        },
+      );
+      const restored = await ctx.step(
+        'Wait until the restored instance is available',
+        () =>
+          waits.waitForDbAvailable({
+            region: p.region,
+            dbInstance: restoredId,
+            timeoutMs: parseDuration(p.restoreTimeout),
+          }),
+        { details: (d) => ({ endpoint: d.endpoint }) },
+      );
+      const endpoint = restored.endpoint ?? '';
+
+      // 4. Data checks: real SQL against the restored database.
+      const checks = await ctx.step(
+        'Data checks on the restored database',
+        async () => {
+          const c = await runDataChecks(p.region, { address: endpoint, port: restored.port ?? 5432 }, p.dataChecks);
+          if (!c.passed) throw fail('DataCheckFailed', `data checks failed on ${restoredId}: ${failedChecks(c)}`);
+          return c;
+        },
+        { details: (c) => ({ summary: describeChecks(c), results: c.results }) },
+      );
+
+      // 5. Approval, showing the check results.
+      await ctx.approval(
+        `switch ${sw.mode === 'none' ? '(nothing: switch.mode is none)' : `${sw.ecs.service} (${sw.mode})`} to ${restoredId}, restored from ` +
+          `${pre.snapshot ? `${pre.snapshot.id} (${pre.snapshot.ageSeconds !== undefined ? `${formatDuration(pre.snapshot.ageSeconds * 1000)} old` : 'age unknown'})` : `point in time ${restoreTime}`}; ` +
+          `checks: ${describeChecks(checks)}; safety snapshot ${safetyId}` +
+          (p.reason ? ` — reason: ${p.reason}` : ''),
+      );
+
+      // 6. Switch the app. Each part pushes its inverse, so a failure during the switch reverts it.
+      let detail = 'nothing switched';
+      let finalIds: SnapshotRestoreResult['finalInstanceIds'];
+      if (sw.mode !== 'none') {
+        const svc = { region: p.region, ...sw.ecs };
+        const app = pre.app!;
+        if (sw.mode === 'task-definition-env') {
+          const value = sw.template ? sw.template.replace(/\{host\}/g, endpoint) : endpoint;
+          const rev = await ctx.change(
+            'Switch: register a revision with the restored endpoint',
+            () =>
+              aws.registerRevisionWithEnv({
+                region: p.region,
+                taskDefinition: app.taskDefinition,
+                variable: sw.variable,
+                value,
+              }),
+            { details: (r) => ({ taskDefinition: short(r.arn), [sw.variable]: value }) },
+          );
+          await ctx.change(
+            'Switch: deploy the app on it',
+            () => aws.updateService({ ...svc, taskDefinition: rev.arn }),
+            {
+              undo: () => ({
+                name: `put ${sw.ecs.service} back on ${short(app.taskDefinition)}`,
+                run: () => aws.updateService({ ...svc, taskDefinition: app.taskDefinition }),
+              }),
+            },
+          );
+          await ctx.step('Wait until the app is stable', () =>
+            waits.waitForServiceStable({ ...svc, timeoutMs: stableTimeoutMs, expect: { taskDefinition: rev.arn } }),
+          );
+          detail = `${sw.ecs.service} on ${short(rev.arn)} (${sw.variable}=${value})`;
+        } else if (sw.mode === 'secret') {
+          const before = await ctx.step('Switch: read the current secret', () =>
+            aws.getSecretField({ region: p.region, secretId: sw.secretId, key: sw.key }),
+          );
+          const token = uuid4();
+          const restoreToken = uuid4();
+          const put = await ctx.change(
+            'Switch: write the restored endpoint into the secret',
+            () =>
+              aws.setSecretField({
+                region: p.region,
+                secretId: sw.secretId,
+                key: sw.key,
+                value: endpoint,
+                requestToken: token,
+              }),
+            {
+              details: (r) => ({ versionId: r.versionId, [sw.key]: endpoint }),
+              undo: () =>
+                before.value === undefined
+                  ? undefined
+                  : {
+                      name: `put ${sw.key}=${before.value} back into ${sw.secretId}`,
+                      run: () =>
+                        aws.setSecretField({
+                          region: p.region,
+                          secretId: sw.secretId,
+                          key: sw.key,
+                          value: before.value!,
+                          requestToken: restoreToken,
+                        }),
+                    },
+            },
+          );
+          await ctx.change('Switch: redeploy the app', () => aws.updateService({ ...svc, forceNewDeployment: true }), {
+            undo: () => ({
+              name: `redeploy ${sw.ecs.service} on the restored secret`,
+              run: () => aws.updateService({ ...svc, forceNewDeployment: true }),
+            }),
+          });
+          await ctx.step('Wait until the app is stable', () =>
+            waits.waitForServiceStable({ ...svc, timeoutMs: stableTimeoutMs }),
+          );
+          detail = `secret ${sw.secretId} version ${put.versionId} has ${sw.key}=${endpoint}; ${sw.ecs.service} redeployed`;
+        } else {
+          // rename-swap (seed 001 option 2): stop the app, source → <id>-old, restored → <id>, start the app.
+          const oldId = `${p.dbInstance.slice(0, 59)}-old`;
+          const count = app.desiredCount;
+          await ctx.change('Switch: stop the app', () => aws.updateService({ ...svc, desiredCount: 0 }), {
+            undo: () => ({
+              name: `start ${sw.ecs.service} again (${count} tasks)`,
+              run: () => aws.updateService({ ...svc, desiredCount: count }),
+            }),
+          });
+          await ctx.step('Wait until the app has stopped', () =>
+            waits.waitForServiceStable({ ...svc, timeoutMs: stableTimeoutMs, expect: { desiredCount: 0 } }),
+          );
+          await ctx.change(
+            `Switch: rename ${p.dbInstance} to ${oldId}`,
+            () => aws.renameDbInstance({ region: p.region, from: p.dbInstance, to: oldId }),
+            {
+              undo: () => ({
+                name: `rename ${oldId} back to ${p.dbInstance}`,
+                run: () => aws.renameDbInstance({ region: p.region, from: oldId, to: p.dbInstance }),
+              }),
+            },
+          );
+          await ctx.change(
+            `Switch: rename ${restoredId} to ${p.dbInstance}`,
+            () => aws.renameDbInstance({ region: p.region, from: restoredId, to: p.dbInstance }),
+            {
+              undo: () => ({
+                name: `rename ${p.dbInstance} back to ${restoredId}`,
+                run: () => aws.renameDbInstance({ region: p.region, from: p.dbInstance, to: restoredId }),
+              }),
+            },
+          );
+          await ctx.step(`Wait until ${p.dbInstance} (the restored DB) is available`, () =>
+            waits.waitForDbAvailable({ ...source, timeoutMs: parseDuration(p.restoreTimeout) }),
+          );
+          await ctx.change('Switch: start the app', () => aws.updateService({ ...svc, desiredCount: count }));
+          await ctx.step('Wait until the app is stable', () =>
+            waits.waitForServiceStable({ ...svc, timeoutMs: stableTimeoutMs, expect: { desiredCount: count } }),
+          );
+          detail = `${restoredId} now serves as ${p.dbInstance}; the previous source is kept as ${oldId}`;
+          finalIds = { serving: p.dbInstance, previous: oldId };
+        }
+
+        if (p.health) {
+          const check = p.health;
+          await ctx.step(
+            'Verify the app',
+            async () => {
+              const h = await verifyHealth(check);
+              if (!h.healthy)
+                throw fail('HealthCheckFailed', `the app is not healthy after the switch: ${describeHealth(h)}`);
+              return h;
+            },
+            { details: (h) => ({ summary: describeHealth(h) }) },
+          );
+        }
+      }
+      // Done: the restored instance stays (it is serving, or left for you when switch.mode is none).
+      ctx.compensations.clear();
+
+      return {
+        source,
+        restoredFrom: pre.snapshot
+          ? {
+              snapshot: pre.snapshot.id,
+              ...(pre.snapshot.createdAt ? { snapshotCreatedAt: pre.snapshot.createdAt } : {}),
+              ...(pre.snapshot.ageSeconds !== undefined ? { snapshotAgeSeconds: pre.snapshot.ageSeconds } : {}),
+            }
+          : { restoreTime: restoreTime! },
+        safetySnapshot: safetyId,
+        restored: {
+          dbInstance: finalIds ? finalIds.serving : restoredId,
+          endpoint: finalIds ? ((await aws.describeDbInstance(source)).endpoint ?? endpoint) : endpoint,
+        },
+        dataChecks: checks,
+        switch: { mode: sw.mode, detail },
+        ...(finalIds ? { finalInstanceIds: finalIds } : {}),
+      };
+    },
+  });
+}
