@@ -12,6 +12,7 @@ import { createAwsClients } from '../activities/aws-clients';
 import { approveSignal, keepScaledSignal } from '../api/definitions';
 import { startDemoApp } from './lib/demo-apps';
 import { seedDemoEnvironment } from './lib/demo-env';
+import { startPostgres } from './lib/postgres';
 import { startReplicaLagPublisher } from './lib/replica-lag';
 import { ensureCluster, ensureHostedZone, ensureRecords, ensureService, ensureTaskDefinitions } from './lib/fixtures';
 import { stopAll } from './lib/processes';
@@ -22,7 +23,11 @@ const outDir = path.join(repoRoot, 'test', 'histories');
 const logDir = path.join(repoRoot, 'test-results', 'logs');
 
 async function main(): Promise<void> {
-  const [temporal, moto] = await Promise.all([startTemporal({ logDir, headless: true }), startMoto({ logDir })]);
+  const [temporal, moto, pg] = await Promise.all([
+    startTemporal({ logDir, headless: true }),
+    startMoto({ logDir }),
+    startPostgres({ logDir }),
+  ]);
   Object.assign(process.env, emulatorEnv(moto.endpoint), { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
   const temporalBin = await obtainTemporalCli();
   const aws = createAwsClients();
@@ -35,7 +40,11 @@ async function main(): Promise<void> {
     connection: native,
     taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ aws, temporal: client }),
+    activities: createActivities({
+      aws,
+      temporal: client,
+      dbEndpointOverrides: { '*.rds.amazonaws.com': `127.0.0.1:${pg.port}` },
+    }),
   });
   const health = { url: app.healthUrl, consecutive: 2, interval: '100ms', timeout: '10s' };
 
@@ -86,6 +95,7 @@ async function main(): Promise<void> {
     workflowId?: string;
     drive?: (id: string) => Promise<void>;
     expectFailure?: boolean;
+    children?: (workflowId: string) => [string, string][];
   }[] = [
     {
       name: 'emergency-scale-approved-scaled-back',
@@ -175,6 +185,18 @@ async function main(): Promise<void> {
       drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
     },
     {
+      name: 'snapshot-restore-approved',
+      type: 'snapshotRestore',
+      input: { ...example('snapshot-restore'), health },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'backup-verification-passed',
+      type: 'backupVerification',
+      input: example('backup-verification'),
+      children: (id) => [['verify-demo-db', `${id}/verify-demo-db`]],
+    },
+    {
       name: 'regional-failback-approved',
       type: 'regionalFailback',
       input: failbackInput,
@@ -183,6 +205,23 @@ async function main(): Promise<void> {
   ];
 
   mkdirSync(outDir, { recursive: true });
+  const save = async (name: string, workflowId: string) => {
+    // The CLI writes the standard history JSON that historyFromJSON (and the Temporal UI) read.
+    const json = execFileSync(
+      temporalBin,
+      ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', temporal.address],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    const events = (JSON.parse(json) as { events?: unknown[] }).events?.length ?? 0;
+    // Stack traces in failures carry this checkout's path; keep committed files free of machine paths.
+    const portable = json.split(repoRoot).join('<repo>');
+    writeFileSync(path.join(outDir, `${name}.json`), portable.endsWith('\n') ? portable : `${portable}\n`);
+    const idsFile = path.join(outDir, 'workflow-ids.json');
+    const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
+    ids[name] = workflowId;
+    writeFileSync(idsFile, `${JSON.stringify(ids, null, 2)}\n`);
+  };
+
   await worker.runUntil(async () => {
     for (const s of scenarios) {
       if (only && !only(s.name)) continue;
@@ -196,24 +235,15 @@ async function main(): Promise<void> {
       );
       if ((outcome !== 'completed') !== Boolean(s.expectFailure))
         throw new Error(`${s.name}: unexpected outcome ${outcome}`);
-      // The CLI writes the standard history JSON that historyFromJSON (and the Temporal UI) read.
-      const json = execFileSync(
-        temporalBin,
-        ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', temporal.address],
-        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      );
-      const events = (JSON.parse(json) as { events?: unknown[] }).events?.length ?? 0;
-      // Stack traces in failures carry this checkout's path; keep committed files free of machine paths.
-      const portable = json.split(repoRoot).join('<repo>');
-      writeFileSync(path.join(outDir, `${s.name}.json`), portable.endsWith('\n') ? portable : `${portable}\n`);
-      const idsFile = path.join(outDir, 'workflow-ids.json');
-      const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
-      ids[s.name] = workflowId;
-      writeFileSync(idsFile, `${JSON.stringify(ids, null, 2)}\n`);
-      console.log(`recorded ${s.name} (${events} events, ${outcome})`);
+      await save(s.name, workflowId);
+      // Child workflows (backupVerification's verifyBackup) get histories of their own.
+      if (s.children)
+        for (const [suffix, childId] of s.children(workflowId)) await save(`${s.name}-${suffix}`, childId);
+      console.log(`recorded ${s.name} (${outcome})`);
     }
   });
   lagPublisher.stop();
+  await pg.stop();
   await app.close();
   aws.destroy();
   await connection.close();

@@ -195,6 +195,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         for (const e of events.splice(0)) ctx.tracker.mark(e.what, 'succeeded', { at: e.at });
       };
       const stop = (why: string) => {
+        flushEvents();
         const a = aborted!;
         return fail('RolledBack', `rolled back ${why}: ${a.kind} by ${a.by} (${a.reason})`);
       };
@@ -296,6 +297,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
       ctx.planned(plan);
 
       // 2. Deploy green: the revision, blue's count on it, stable, healthy. Compensation: green back as recorded.
+      if (aborted) throw stop('before any change');
       let greenTd: string;
       if ('image' in p.version) {
         const v = p.version;
@@ -349,6 +351,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         ctx.tracker.refresh();
         const failed = now.find((r) => r.verdict === 'fail');
         if (failed) {
+          flushEvents();
           throw fail(
             'GateFailed',
             step === 0
@@ -396,6 +399,8 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
             watcher.cancel();
             await watching;
           }
+          // A gate that failed while the approval arrived still wins: no shift to 100 % on a failing reading.
+          if (gateFailure) throw gateFailure;
         }
         flushEvents();
         if (aborted) throw stop(`before the ${weight}% step`);
@@ -407,7 +412,9 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
           routerUndo = true;
           ctx.compensations.push(`traffic back to blue 100% (${pre.router.describe} as it was)`, async () => {
             await pre.router.restore();
-            showTraffic(await pre.router.weights(), { phase: 'rolled back' });
+            // Showing the split is a courtesy: a failed read must not make the rollback look failed.
+            const back = await pre.router.weights().catch(() => pre.weights);
+            showTraffic(back, { phase: 'rolled back' });
           });
         }
         const held = await ctx.step(`Read the router at ${weight}%`, () => pre.router.weights(), {

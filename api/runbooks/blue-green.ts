@@ -70,7 +70,7 @@ export const metricGate = z
     period: durationString({ min: '10s', max: '1h' })
       .refine(
         (v) =>
-          !/^\d+(ms|s|m|h|d)$/.test(v) ||
+          !/^(?:\d+(?:ms|s|m|h|d))+$/.test(v) ||
           [10_000, 30_000].includes(parseDuration(v)) ||
           parseDuration(v) % 60_000 === 0,
         {

@@ -15,7 +15,7 @@ const workflowIds = JSON.parse(readFileSync(path.join(dir, 'workflow-ids.json'),
 describe('replay of recorded histories', () => {
   it('has histories for every runbook', () => {
     const types = new Set(files.map((f) => f.split('-').slice(0, 2).join('-')));
-    expect([...types].sort()).toEqual(RUNBOOKS.map((r) => r.slug).sort());
+    for (const r of RUNBOOKS) expect(types.has(r.slug), `no history for ${r.type}`).toBe(true);
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
