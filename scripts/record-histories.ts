@@ -212,7 +212,6 @@ async function main(): Promise<void> {
       ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', temporal.address],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
-    const events = (JSON.parse(json) as { events?: unknown[] }).events?.length ?? 0;
     // Stack traces in failures carry this checkout's path; keep committed files free of machine paths.
     const portable = json.split(repoRoot).join('<repo>');
     writeFileSync(path.join(outDir, `${name}.json`), portable.endsWith('\n') ? portable : `${portable}\n`);
