@@ -7,6 +7,7 @@ import { createCloudWatchActivities } from './cloudwatch';
 import { createDataCheckActivities, type EndpointOverrides } from './datachecks';
 import { createEcsActivities } from './ecs';
 import { createHealthActivities } from './health';
+import { createNotifyActivities, type NotifierConfig } from './notify';
 import { createRdsActivities } from './rds';
 import { createRoute53Activities } from './route53';
 import { createSecretsActivities } from './secrets';
@@ -19,6 +20,8 @@ export interface ActivityDeps {
   fetch?: typeof fetch;
   /** Local runs and tests: RDS endpoint → host:port for the data checks (see activities/datachecks.ts). */
   dbEndpointOverrides?: EndpointOverrides;
+  /** Chat notifications (off without a webhook URL). */
+  notifier?: NotifierConfig;
 }
 
 /**
@@ -61,6 +64,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSecretsActivities(deps.aws),
     ...createTrafficActivities(deps.aws),
     ...createDataCheckActivities(deps.aws, deps.dbEndpointOverrides),
+    ...createNotifyActivities(deps.notifier, deps.fetch),
     ...createHealthActivities(deps.fetch),
     ...createTemporalActivities(deps.temporal),
   });

@@ -154,6 +154,8 @@ export interface RunbookReport<R = unknown> {
   error?: string;
   /** Traffic-shifting runbooks: every gate reading. */
   readings?: GateReading[];
+  /** Markdown in the seeds' post-incident template (timeline table; root cause and action items for humans). */
+  incidentReport?: string;
 }
 
 /** Data checks run against a restored database (names, values and verdicts only: no credentials). */

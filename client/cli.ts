@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { registerApproval } from './commands/approve';
 import { registerDeploy } from './commands/deploy';
 import { registerList } from './commands/list';
+import { registerReport } from './commands/report';
+import { registerWatch } from './commands/watch';
 import { registerSchedules } from './commands/schedules';
 import { registerOperator } from './commands/operator';
 import { registerStart } from './commands/start';
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerOperator(program);
   registerDeploy(program);
   registerSchedules(program);
+  registerWatch(program);
+  registerReport(program);
   return program;
 }
 

@@ -30,6 +30,15 @@ export function dbEndpointOverrides(): Record<string, string> {
   );
 }
 
+/** RUNBOOKS_SLACK_WEBHOOK_URL (off when unset) and RUNBOOKS_UI_URL for links in the messages. */
+export function notifierConfig(namespace: string) {
+  return {
+    ...(process.env.RUNBOOKS_SLACK_WEBHOOK_URL ? { webhookUrl: process.env.RUNBOOKS_SLACK_WEBHOOK_URL } : {}),
+    ...(process.env.RUNBOOKS_UI_URL ? { uiBaseUrl: process.env.RUNBOOKS_UI_URL } : {}),
+    namespace,
+  };
+}
+
 export function taskQueue(): string {
   return process.env.RUNBOOKS_TASK_QUEUE || TASK_QUEUE;
 }

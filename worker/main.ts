@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../activities/aws-clients';
-import { dbEndpointOverrides, taskQueue, temporalConnectConfig, workflowSource } from './config';
+import { dbEndpointOverrides, notifierConfig, taskQueue, temporalConnectConfig, workflowSource } from './config';
 
 async function main(): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
         aws,
         temporal: new Client({ connection: clientConnection, namespace }),
         dbEndpointOverrides: dbEndpointOverrides(),
+        notifier: notifierConfig(namespace),
       }),
       shutdownGraceTime: '10s',
     });

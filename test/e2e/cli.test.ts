@@ -90,6 +90,28 @@ describe('runbook CLI', () => {
       expect(status.out).toContain('approve by alice via update: refused (alice started this run');
       expect(status.out).toContain('approve by bob via update: accepted — "looks right"');
 
+      const watched = await cli('watch', workflowId, '--interval', '200');
+      expect(watched.code).toBe(0);
+      expect(watched.out).toContain('succeeded Set desired count');
+      expect(watched.out).toContain(`${workflowId}: COMPLETED`);
+
+      const report = await cli('report', workflowId);
+      expect(report.code).toBe(0);
+      expect(report.out).toContain('# Incident Report: cli test');
+      expect(report.out).toContain('| Time (UTC) | Event |');
+      expect(report.out).toMatch(/Set desired count: succeeded/);
+      expect(report.out).toContain('## Root Cause');
+
+      const filtered = await cli(
+        'list',
+        '--status',
+        'succeeded',
+        '--target',
+        `${svc.region}/${svc.cluster}/${svc.service}`,
+        '--json',
+      );
+      expect((JSON.parse(filtered.out) as { workflowId: string }[]).map((r) => r.workflowId)).toEqual([workflowId]);
+
       const list = await cli('list', '--runbook', 'emergencyScale', '--json', '--limit', '200');
       expect(list.code).toBe(0);
       const rows = JSON.parse(list.out) as { workflowId: string; state: string; target: string }[];
@@ -113,6 +135,9 @@ describe('runbook CLI', () => {
       expect(rejected.out).toBe('rejected: the run stops, undoes anything it changed, and fails');
       const status = await waitForStatus(client, workflowId, (s) => s.state === 'failed');
       expect(status.error).toContain('rejected by bob: wrong service');
+      const watched = await cli('watch', workflowId, '--interval', '200');
+      expect(watched.code).toBe(1);
+      expect(watched.err).toContain('run ended FAILED');
       expect((await serviceState(aws, svc)).desiredCount).toBe(3);
     });
   });

@@ -5,9 +5,10 @@ import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import { approvePayload, describeZodError, rejectPayload, type ApprovalPolicy } from '../../api/common';
 import { approveSignal, approveUpdate, rejectSignal, rejectUpdate, type ApprovalAck } from '../../api/definitions';
 import { formatDuration, parseDuration } from '../../api/duration';
-import type { ApprovalDecisionRecord, PlannedAction } from '../../api/status';
+import type { ApprovalDecisionRecord, PendingApproval, PlannedAction } from '../../api/status';
 import { judgeDecision, type GateView } from './approval-policy';
 import { fail } from './errors';
+import type { Notifier } from './notify';
 import type { Tracker } from './tracker';
 
 interface Gate extends GateView {
@@ -22,6 +23,7 @@ export class ApprovalGate {
     private readonly tracker: Tracker,
     private readonly policy: ApprovalPolicy,
     private readonly initiator: string | undefined,
+    private readonly notifier?: Notifier,
   ) {
     this.gate = { phase: policy.required ? 'not-open' : 'not-required', approvedBy: [] };
 
@@ -87,7 +89,29 @@ export class ApprovalGate {
           },
         };
         this.tracker.setState('awaiting-approval');
-        const decided = await condition(() => this.gate.phase !== 'open' || interrupt?.() !== undefined, timeoutMs);
+        const waitingOver = () => this.gate.phase !== 'open' || interrupt?.() !== undefined;
+        let decided: boolean;
+        if (this.notifier?.enabled) {
+          const pa = this.tracker.status.pendingApproval!;
+          this.notifier.send(
+            'approval-requested',
+            `approval-requested:${gateName}`,
+            approvalRequestText(this.tracker, pa),
+          );
+          // One reminder at most, at half the approval timeout.
+          decided = await condition(waitingOver, Math.max(1, Math.floor(timeoutMs / 2)));
+          if (!decided) {
+            this.notifier.send(
+              'approval-reminder',
+              `approval-reminder:${gateName}`,
+              `⏰ REMINDER: approval still needed for ${this.tracker.status.runbook} on ${this.tracker.status.target} ` +
+                `(${this.gate.approvedBy.length} of ${this.policy.quorum}) — it times out at ${deadline}.\nApprove: ${pa.how.cli}`,
+            );
+            decided = await condition(waitingOver, Math.max(1, timeoutMs - Math.floor(timeoutMs / 2)));
+          }
+        } else {
+          decided = await condition(waitingOver, timeoutMs);
+        }
         const interrupted = this.gate.phase === 'open' ? interrupt?.() : undefined;
         if (interrupted) {
           delete this.tracker.status.pendingApproval;
@@ -99,6 +123,11 @@ export class ApprovalGate {
         delete this.tracker.status.pendingApproval;
         this.tracker.setState('running');
         if (!decided) {
+          this.notifier?.send(
+            'approval-decided',
+            `approval-decided:${gateName}`,
+            `⌛ APPROVAL TIMED OUT: ${this.tracker.status.runbook} on ${this.tracker.status.target} — no decision within ${formatDuration(timeoutMs)}; treated as a rejection.`,
+          );
           this.gate.phase = 'timed-out';
           this.gate.closedAt = new Date().toISOString();
           throw fail(
@@ -108,8 +137,18 @@ export class ApprovalGate {
         }
         if (this.gate.phase === 'rejected') {
           const r = this.gate.rejection!;
+          this.notifier?.send(
+            'approval-decided',
+            `approval-decided:${gateName}`,
+            `❌ REJECTED by ${r.by}: ${this.tracker.status.runbook} on ${this.tracker.status.target} — ${r.reason}. The run stops and undoes anything it changed.`,
+          );
           throw fail('ApprovalRejected', `rejected by ${r.by}: ${r.reason}`);
         }
+        this.notifier?.send(
+          'approval-decided',
+          `approval-decided:${gateName}`,
+          `✅ APPROVED by ${this.gate.approvedBy.join(', ')}: ${this.tracker.status.runbook} on ${this.tracker.status.target} goes ahead.`,
+        );
         return { approvedBy: [...this.gate.approvedBy] };
       },
       { details: (r) => ({ approvedBy: r.approvedBy }) },
@@ -202,4 +241,20 @@ export class ApprovalGate {
 function validate(decision: 'approve' | 'reject', raw: unknown): void {
   const parsed = (decision === 'approve' ? approvePayload : rejectPayload).safeParse(raw);
   if (!parsed.success) throw new Error(`refused: malformed ${decision}: ${describeZodError(parsed.error, decision)}`);
+}
+
+/** The message that asks for approval, following the seeds' communication templates. */
+function approvalRequestText(tracker: Tracker, pa: PendingApproval): string {
+  const s = tracker.status;
+  const who = pa.approvers.length ? pa.approvers.join(', ') : 'anyone';
+  const except = pa.secondPersonRequired && pa.initiator ? ` except ${pa.initiator}` : '';
+  return [
+    `⏳ APPROVAL NEEDED: ${s.runbook} on ${s.target}`,
+    ...(s.reason ? [`Reason: ${s.reason}`] : []),
+    ...(s.initiatedBy ? [`Started by: ${s.initiatedBy}`] : []),
+    `Plan: ${pa.summary}`,
+    `Who may approve: ${who}${except} (${pa.quorum} needed) — until ${pa.deadline}`,
+    `Approve: ${pa.how.cli}  (or signal "approve" with {"by": "<your name>"})`,
+    `Reject: npm run runbook -- reject ${s.workflowId} --by <your name> --reason <why>`,
+  ].join('\n');
 }

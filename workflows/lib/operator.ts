@@ -5,6 +5,7 @@ import { condition, isCancellation, setHandler } from '@temporalio/workflow';
 import { abandonSignal, retryStepSignal } from '../../api/definitions';
 import { abandonPayload, signalBy } from '../../api/runbooks/regional-failover';
 import { errorMessage, fail } from './errors';
+import type { Notifier } from './notify';
 import type { StepOptions, Tracker } from './tracker';
 
 export interface Progress {
@@ -16,7 +17,10 @@ export class OperatorGate {
   private retries = 0;
   private abandoned?: { by: string; reason: string };
 
-  constructor(private readonly tracker: Tracker) {
+  constructor(
+    private readonly tracker: Tracker,
+    private readonly notifier?: Notifier,
+  ) {
     setHandler(retryStepSignal, (raw) => {
       const parsed = signalBy.safeParse(raw);
       if (parsed.success && this.tracker.status.operator) {
@@ -54,6 +58,14 @@ export class OperatorGate {
           attempts: attempt,
         };
         this.tracker.setState('needs-operator');
+        this.notifier?.send(
+          'needs-operator',
+          `needs-operator:${name}:${attempt}`,
+          `🛑 NEEDS AN OPERATOR: ${this.tracker.status.runbook} on ${this.tracker.status.target}\n` +
+            `Failed step: ${name} — ${error}\nDone: ${done.join('; ') || 'nothing'}\nNot done: ${notDone.join('; ') || 'nothing'}\n` +
+            `Retry: npm run runbook -- retry ${this.tracker.status.workflowId} --by <your name>\n` +
+            `Stop here: npm run runbook -- abandon ${this.tracker.status.workflowId} --by <your name> --reason <why>`,
+        );
         const seen = this.retries;
         await condition(() => this.retries > seen || this.abandoned !== undefined);
         delete this.tracker.status.operator;

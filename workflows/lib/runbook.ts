@@ -1,16 +1,19 @@
 // The frame every runbook runs in: validate the raw input (the Temporal UI sends raw JSON), take the resource,
 // run the body step by step, and on failure, rejection or cancellation unwind the compensation stack before
 // failing with the original cause. The result is always a report (timeline, approvals, compensations).
-import { ApplicationFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { ApprovalPolicy } from '../../api/common';
 import { describeZodError } from '../../api/common';
-import type { PlannedAction, RunbookReport } from '../../api/status';
+import type { PlannedAction, RunbookReport, RunbookStatus } from '../../api/status';
 import { ApprovalGate } from './approval';
 import { CompensationStack } from './compensation';
 import { fail, rootFailure } from './errors';
 import { acquireResource } from './lock';
+import { Notifier } from './notify';
 import { OperatorGate, type Progress } from './operator';
+import { renderIncidentReport } from './report';
+import { formatDuration } from '../../api/duration';
 import { Tracker, type StepOptions } from './tracker';
 
 interface CommonParams {
@@ -79,6 +82,7 @@ class DryRunComplete extends Error {}
  */
 export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<S, R>): Promise<RunbookReport<R>> {
   const tracker = new Tracker(def.runbook);
+  const notifier = new Notifier(workflowInfo().workflowId);
   const parsed = def.schema.safeParse(def.rawInput ?? {});
   if (!parsed.success) {
     const message = `invalid input: ${describeZodError(parsed.error)}. Nothing was changed.`;
@@ -94,8 +98,8 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     ...(params.reason ? { reason: params.reason } : {}),
     ...(params.initiatedBy ? { initiatedBy: params.initiatedBy } : {}),
   });
-  const gate = new ApprovalGate(tracker, params.approval ?? NO_APPROVAL, params.initiatedBy);
-  const operator = new OperatorGate(tracker);
+  const gate = new ApprovalGate(tracker, params.approval ?? NO_APPROVAL, params.initiatedBy, notifier);
+  const operator = new OperatorGate(tracker, notifier);
   const compensations = new CompensationStack(tracker.status, () => tracker.refresh());
   let plan: PlannedAction[] = [];
   const failureNotes: string[] = [];
@@ -146,8 +150,10 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
       warnings: s.warnings,
       ...(s.readings ? { readings: s.readings } : {}),
       ...extra,
+      ...(outcome === 'dry-run' ? {} : { incidentReport: incidentReportOf(s, outcome, endedAt, extra) }),
     };
   };
+  const headline = () => `${def.runbook} on ${target}${tracker.status.reason ? ` (${tracker.status.reason})` : ''}`;
 
   try {
     // A dry run changes nothing, so it neither takes nor waits for the resource.
@@ -159,7 +165,18 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     const result = await def.execute(ctx);
     tracker.status.currentStep = undefined;
     tracker.setState('succeeded');
-    return report(tracker.status.warnings.length ? 'succeeded-with-warnings' : 'succeeded', { result });
+    const done = report(tracker.status.warnings.length ? 'succeeded-with-warnings' : 'succeeded', { result });
+    const rto = (result as { rtoSeconds?: number } | undefined)?.rtoSeconds;
+    notifier.send(
+      'finished',
+      'finished',
+      `✅ RESOLVED: ${headline()} completed in ${formatDuration(done.durationMs)}` +
+        (rto !== undefined ? ` (RTO ${formatDuration(rto * 1000)})` : '') +
+        (done.warnings.length ? `\nWarnings: ${done.warnings.join(' | ')}` : '') +
+        `\nReport: npm run runbook -- report ${done.workflowId}`,
+    );
+    await notifier.flush();
+    return done;
   } catch (err) {
     if (err instanceof DryRunComplete) {
       tracker.status.currentStep = undefined;
@@ -186,6 +203,12 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     tracker.status.error = message;
     tracker.status.currentStep = undefined;
     tracker.setState('failed');
+    notifier.send(
+      'failed',
+      'failed',
+      `🔴 RUNBOOK ${cancelled ? 'CANCELLED' : 'FAILED'}: ${headline()}\nStatus: ${message}\nReport: npm run runbook -- report ${workflowInfo().workflowId}`,
+    );
+    await CancellationScope.nonCancellable(() => notifier.flush());
     if (cancelled) throw err;
     // A runbook may fail with its result attached (e.g. backupVerification's per-database results): keep it.
     const attached = err instanceof ApplicationFailure ? (err.details?.[0] as R | undefined) : undefined;
@@ -196,4 +219,33 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
       details: [report('failed', { error: message, ...(attached !== undefined ? { result: attached } : {}) })],
     });
   }
+}
+
+/** Every runbook's report carries an incident report in the seeds' post-incident template. */
+function incidentReportOf(
+  s: RunbookStatus,
+  outcome: RunbookReport['outcome'],
+  endedAt: string,
+  extra: { result?: unknown; error?: string },
+): string {
+  const r = (extra.result ?? {}) as { rtoSeconds?: number; dataLossEstimateSeconds?: number };
+  const impact: [string, string][] = [
+    ['Runbook duration', formatDuration(Date.parse(endedAt) - Date.parse(s.startedAt))],
+  ];
+  if (r.rtoSeconds !== undefined) impact.push(['RTO', formatDuration(r.rtoSeconds * 1000)]);
+  if (r.dataLossEstimateSeconds !== undefined)
+    impact.push(['Data-loss estimate', `up to ${r.dataLossEstimateSeconds}s of writes`]);
+  return renderIncidentReport(
+    s,
+    {
+      title: s.reason ?? `${s.runbook} on ${s.target}`,
+      status: outcome === 'failed' ? `Failed: ${extra.error ?? s.error ?? ''}` : 'Resolved',
+      impact,
+      resolution:
+        outcome === 'failed'
+          ? `The runbook failed: ${extra.error ?? s.error ?? ''}`
+          : `${s.runbook} completed on ${s.target}${s.warnings.length ? ' with warnings (below)' : ''}.`,
+    },
+    endedAt,
+  );
 }
