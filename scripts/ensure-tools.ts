@@ -2,6 +2,7 @@
 // per machine into the per-user cache if missing — minutes the first time) and moto (pip-installed if missing).
 // Runs before `npm test` (pretest) and in .ci/run.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { postgresBinDir } from './lib/postgres';
 import { motoCommand } from './lib/stack';
 import { obtainTemporalCli, temporalVersion } from './lib/temporal-cli';
@@ -22,6 +23,17 @@ async function main(): Promise<void> {
   if (!pg)
     throw new Error('PostgreSQL server binaries not found; install them (apt-get install postgresql) or set PG_BIN');
   console.log(`PostgreSQL: ${pg}`);
+  // The browser test drives the real Temporal Web UI with Debian's Chromium (no browser downloads work here).
+  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!existsSync(chromium) && process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
+    console.log("Chromium not found: installing Debian's chromium package (for the browser test) …");
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
+  }
+  console.log(
+    `Chromium: ${existsSync(chromium) ? chromium : 'not installed (the browser test will fail: apt-get install chromium)'}`,
+  );
 }
 
 main().catch((err: unknown) => {
