@@ -93,6 +93,8 @@ export async function backupVerification(
                 cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
               }),
             {
+              // It creates (and deletes) a temporary instance.
+              mutating: true,
               details: (r) => ({
                 passed: r.passed,
                 ...(r.reasons.length ? { reasons: r.reasons } : {}),
@@ -110,6 +112,12 @@ export async function backupVerification(
         ? `${failed.length} of ${results.length} backup verification(s) FAILED: ${failed.map((r) => `${r.dbInstance} (${r.reasons.join('; ')})`).join('; ')}`
         : `all ${results.length} backup(s) verified: ${results.map((r) => `${r.dbInstance} (snapshot ${r.snapshot?.id}, ${r.snapshot?.ageSeconds !== undefined ? formatDuration(r.snapshot.ageSeconds * 1000) : '?'} old)`).join('; ')}`;
       const result: BackupVerificationResult = { passed: failed.length === 0, databases: results, summary };
+      const leftOver = results.filter((r) => r.tempInstance && !r.tempInstanceDeleted).map((r) => r.tempInstance);
+      ctx.noteOnFailure(
+        leftOver.length
+          ? `Temporary instances NOT deleted: ${leftOver.join(', ')} — delete them by hand.`
+          : 'Every temporary instance was deleted.',
+      );
       if (failed.length) {
         // Visible: the run fails (red in the UI, non-zero in the CLI), with every database's result in the details.
         throw fail('BackupVerificationFailed', summary, [result]);

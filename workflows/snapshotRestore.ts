@@ -300,28 +300,27 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
               }),
             {
               details: (r) => ({ versionId: r.versionId, [sw.key]: endpoint }),
+              // One undo for both halves, in the order that works: the old host back first, then a redeploy so the
+              // tasks read it (a redeploy before the secret is back would start tasks on the instance being deleted).
               undo: () =>
                 before.value === undefined
                   ? undefined
                   : {
-                      name: `put ${sw.key}=${before.value} back into ${sw.secretId}`,
-                      run: () =>
-                        aws.setSecretField({
+                      name: `put ${sw.key}=${before.value} back into ${sw.secretId} and redeploy ${sw.ecs.service}`,
+                      run: async () => {
+                        await aws.setSecretField({
                           region: p.region,
                           secretId: sw.secretId,
                           key: sw.key,
                           value: before.value!,
                           requestToken: restoreToken,
-                        }),
+                        });
+                        await aws.updateService({ ...svc, forceNewDeployment: true });
+                      },
                     },
             },
           );
-          await ctx.change('Switch: redeploy the app', () => aws.updateService({ ...svc, forceNewDeployment: true }), {
-            undo: () => ({
-              name: `redeploy ${sw.ecs.service} on the restored secret`,
-              run: () => aws.updateService({ ...svc, forceNewDeployment: true }),
-            }),
-          });
+          await ctx.change('Switch: redeploy the app', () => aws.updateService({ ...svc, forceNewDeployment: true }));
           await ctx.step('Wait until the app is stable', () =>
             waits.waitForServiceStable({ ...svc, timeoutMs: stableTimeoutMs }),
           );

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { inject } from 'vitest';
+import { testDbOverrides } from './temporal';
 
 export interface WorkerProcess {
   pid: number;
@@ -13,7 +14,14 @@ export interface WorkerProcess {
 
 const repoRoot = path.resolve(__dirname, '../..');
 
-export async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
+/**
+ * `env` adds to the child's environment, e.g. `TEST_HOLD_AFTER_ACTIVITY` (see worker-process-main.ts). The data
+ * checks of the child reach the test PostgreSQL, as withWorker's do.
+ */
+export async function startWorkerProcess(
+  taskQueue: string,
+  opts: { env?: Record<string, string> } = {},
+): Promise<WorkerProcess> {
   // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild that a SIGKILL to the CLI would
   // leave running. Detached, so it has a process group of its own that kill() can signal as a whole.
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/worker-process-main.ts'], {
@@ -23,6 +31,8 @@ export async function startWorkerProcess(taskQueue: string): Promise<WorkerProce
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       RUNBOOKS_TASK_QUEUE: taskQueue,
       WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+      RUNBOOKS_DB_ENDPOINT_OVERRIDES: JSON.stringify(testDbOverrides()),
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
