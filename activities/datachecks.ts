@@ -5,7 +5,8 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import type { AwsClients } from './aws-clients';
 import { PreconditionFailed } from './errors';
-import { abortSignal } from './poll';
+import { readFileSync } from 'node:fs';
+import { abortSignal, activityContext } from './poll';
 
 export interface DataCheck {
   name: string;
@@ -91,6 +92,9 @@ export function createDataCheckActivities(aws: AwsClients, overrides: EndpointOv
       const where = resolveEndpoint(input.endpoint, input.port, overrides);
       const target = `${where.host}:${where.port}${where.overridden ? ` (override for ${input.endpoint})` : ''}`;
       const timeoutMs = input.timeoutMs ?? 30_000;
+      // A long query must not look like a dead worker: heartbeat while the checks run.
+      const ctx = activityContext();
+      const beat = ctx ? setInterval(() => ctx.heartbeat({ checks: input.checks.length }), 10_000) : undefined;
       const client = new Client({
         host: where.host,
         port: where.port,
@@ -99,12 +103,17 @@ export function createDataCheckActivities(aws: AwsClients, overrides: EndpointOv
         database: input.database ?? creds.dbname ?? 'postgres',
         connectionTimeoutMillis: Math.min(timeoutMs, 15_000),
         statement_timeout: timeoutMs,
-        ssl: where.overridden ? false : { rejectUnauthorized: false },
+        // Against RDS: TLS, verified with the CA bundle in RUNBOOKS_DB_CA_FILE when given (Amazon's RDS CAs are not
+        // in Node's default store); a local override is plain TCP.
+        ssl: where.overridden ? false : tlsOptions(),
       });
       try {
         await client.connect();
+        // Read-only for the whole session, not just one transaction: a check cannot write even after a COMMIT.
+        await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
         await client.query('SELECT 1');
       } catch (err) {
+        if (beat) clearInterval(beat);
         await client.end().catch(() => undefined);
         return { target, connected: false, connectError: (err as Error).message, results: [], passed: false };
       }
@@ -114,7 +123,8 @@ export function createDataCheckActivities(aws: AwsClients, overrides: EndpointOv
         for (const check of input.checks) {
           const expect = describeExpect(check.expect);
           try {
-            const out = await client.query({ text: check.sql, rowMode: 'array' });
+            // The extended protocol (values given) accepts exactly one statement: no "…; other statement" smuggling.
+            const out = await client.query({ text: check.sql, values: [], rowMode: 'array' });
             const raw = (out.rows[0] as unknown[] | undefined)?.[0];
             const value = raw === null || raw === undefined ? null : Number(raw);
             if (value === null || Number.isNaN(value)) {
@@ -137,9 +147,15 @@ export function createDataCheckActivities(aws: AwsClients, overrides: EndpointOv
         }
         await client.query('ROLLBACK');
       } finally {
+        if (beat) clearInterval(beat);
         await client.end().catch(() => undefined);
       }
       return { target, connected: true, results, passed: results.every((r) => r.pass) };
     },
   };
+}
+
+function tlsOptions(): { rejectUnauthorized: boolean; ca?: string } {
+  const caFile = process.env.RUNBOOKS_DB_CA_FILE;
+  return caFile ? { rejectUnauthorized: true, ca: readFileSync(caFile, 'utf8') } : { rejectUnauthorized: false };
 }

@@ -427,6 +427,13 @@ export function createRdsActivities(aws: AwsClients) {
         return { deleted: true };
       } catch (err) {
         if ((err as Error).name === 'DBInstanceNotFoundFault') return { deleted: false };
+        // A retry after RDS accepted the delete: it is already going.
+        if (
+          (err as Error).name === 'InvalidDBInstanceStateFault' &&
+          /being deleted|deleting/i.test((err as Error).message)
+        ) {
+          return { deleted: true };
+        }
         throw err;
       }
     },

@@ -93,8 +93,9 @@ export async function backupVerification(
                 cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
               }),
             {
-              // It creates (and deletes) a temporary instance.
+              // It creates (and deletes) a temporary instance; a database that fails shows as a failed step.
               mutating: true,
+              outcome: (r) => (r.passed ? 'succeeded' : 'failed'),
               details: (r) => ({
                 passed: r.passed,
                 ...(r.reasons.length ? { reasons: r.reasons } : {}),
@@ -164,7 +165,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
           instanceClass: input.instanceClass,
           ...(input.subnetGroup ? { subnetGroup: input.subnetGroup } : {}),
           ...(input.securityGroupIds ? { securityGroupIds: input.securityGroupIds } : {}),
-          runId: workflowInfo().workflowId,
+          runId: `${workflowInfo().workflowId}/${workflowInfo().runId}`,
         });
         const db = await waits.waitForDbAvailable({
           region: input.region,
@@ -187,9 +188,13 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
     if (temp) {
       const name = temp;
       await CancellationScope.nonCancellable(async () => {
-        await aws.deleteDbInstance({ region: input.region, dbInstance: name });
+        try {
+          await aws.deleteDbInstance({ region: input.region, dbInstance: name });
+          tempInstanceDeleted = true;
+        } catch (err) {
+          reasons.push(`the temporary instance ${name} could not be deleted: ${errorMessage(err)} — delete it by hand`);
+        }
       });
-      tempInstanceDeleted = true;
     }
   }
   return {

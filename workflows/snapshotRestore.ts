@@ -3,7 +3,7 @@
 // the app — by task definition, by the DB secret, or by renaming (stop the app, source → <id>-old, restored → <id>,
 // start the app). Anything failing before the switch deletes the restored instance; a failure during the switch
 // reverts it. The safety snapshot is always kept.
-import { uuid4 } from '@temporalio/workflow';
+import { uuid4, workflowInfo } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
 import {
   snapshotRestoreInput,
@@ -19,7 +19,7 @@ import { aws, waits } from './lib/proxies';
 import { runRunbook } from './lib/runbook';
 
 const short = (arn: string) => arn.split('/').pop() ?? arn;
-const stampOf = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 12);
+const stampOf = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 
 export async function snapshotRestore(input: SnapshotRestoreInput): Promise<RunbookReport<SnapshotRestoreResult>> {
   return runRunbook({
@@ -47,7 +47,9 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
           if ('snapshot' in p.restore) {
             const s =
               p.restore.snapshot === 'latest'
-                ? (await aws.listSnapshots(source))[0]
+                ? // The newest snapshot that is not a safety snapshot an earlier restore took (that one may already
+                  // hold the damage this restore is meant to undo).
+                  (await aws.listSnapshots(source)).find((x) => !/-before-restore-\d{12,14}$/.test(x.id))
                 : await aws.describeSnapshot({ region: p.region, snapshotId: p.restore.snapshot });
             if (!s) throw fail('ResourceNotFound', `${p.dbInstance} has no available snapshot (automated or manual)`);
             if (s.dbInstance !== p.dbInstance) {
@@ -102,7 +104,8 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
       const restoreOpts = {
         region: p.region,
         dbInstance: restoredId,
-        runId: ctx.workflowId,
+        // Tagged with this run (not only the workflow ID, which every restore of this source shares).
+        runId: `${ctx.workflowId}/${workflowInfo().runId}`,
         ...((p.instanceClass ?? pre.db.instanceClass)
           ? { instanceClass: p.instanceClass ?? pre.db.instanceClass }
           : {}),
@@ -347,6 +350,14 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
                 run: () => aws.renameDbInstance({ region: p.region, from: oldId, to: p.dbInstance }),
               }),
             },
+          );
+          // AWS renames take a while (the instance shows "renaming"); the old id is free only once it is done.
+          await ctx.step(`Wait until ${oldId} is available`, () =>
+            waits.waitForDbAvailable({
+              region: p.region,
+              dbInstance: oldId,
+              timeoutMs: parseDuration(p.restoreTimeout),
+            }),
           );
           await ctx.change(
             `Switch: rename ${restoredId} to ${p.dbInstance}`,

@@ -1,6 +1,7 @@
 // `runbook schedules apply|list|trigger|pause|unpause`: the backup-verification schedule.
 import path from 'node:path';
 import Table from 'cli-table3';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import { connect, uiLink } from '../connection';
 import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../schedules';
@@ -70,7 +71,8 @@ export function registerSchedules(program: Command): void {
     .action(async (id: string) => {
       const conn = await connect();
       try {
-        await conn.client.schedule.getHandle(id).trigger();
+        // Skip, as the schedule itself does: a run still going is not joined by a second one.
+        await conn.client.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP);
         console.log(`triggered ${id}; see: npm run runbook -- list --runbook backupVerification`);
         console.log(`  UI: ${uiLink(conn, id).replace('/workflows/', '/schedules/')}`);
       } finally {

@@ -96,7 +96,7 @@ const ORIGINAL = (src: SourceDb) => ({
   runbookRun: null,
 });
 
-const restoredPattern = (src: SourceDb) => new RegExp(`^${src.id}-restored-(\\d{12})$`);
+const restoredPattern = (src: SourceDb) => new RegExp(`^${src.id}-restored-(\\d{14})$`);
 
 /** The safety snapshot a run with this restored id took: `<source>-before-restore-<same stamp>`. */
 function safetyIdFor(src: SourceDb, restoredId: string): string {
@@ -161,7 +161,7 @@ describe('snapshotRestore: each switch mode', () => {
       // AWS: the restored instance exists, is available, tagged with the run that made it, at the reported endpoint.
       const restored = await dbInstance(aws, REGION, r.restored.dbInstance);
       expect(restored?.DBInstanceStatus).toBe('available');
-      expect(tagOf(restored, 'runbook-run')).toBe(workflowId);
+      expect(tagOf(restored, 'runbook-run')).toMatch(new RegExp(`^${workflowId}/[0-9a-f-]{36}$`)); // this run
       expect(restored?.Endpoint?.Address).toBe(r.restored.endpoint);
       expect(r.restored.endpoint).toBe(`${r.restored.dbInstance}.aaaaaaaaaa.${REGION}.rds.amazonaws.com`);
       expect(r.safetySnapshot).toBe(safetyIdFor(src, r.restored.dbInstance));
@@ -294,7 +294,7 @@ describe('snapshotRestore: each switch mode', () => {
       // The instance named like the source is the one this run restored (its tag and creation time say so)…
       const serving = await dbInstance(aws, REGION, src.id);
       expect(serving?.DBInstanceStatus).toBe('available');
-      expect(tagOf(serving, 'runbook-run')).toBe(workflowId);
+      expect(tagOf(serving, 'runbook-run')).toMatch(new RegExp(`^${workflowId}/[0-9a-f-]{36}$`)); // this run
       expect(serving?.InstanceCreateTime?.toISOString()).not.toBe(src.createdAt);
       // …the original is kept as <id>-old, untouched otherwise…
       const old = await dbInstance(aws, REGION, `${src.id}-old`);
@@ -315,7 +315,7 @@ describe('snapshotRestore: each switch mode', () => {
         { region: REGION, cluster: svc.cluster, service: svc.service, desiredCount: 2 },
       ]);
       await expectSafetySnapshot(aws, src, r.safetySnapshot);
-      expect(r.safetySnapshot).toMatch(new RegExp(`^${src.id}-before-restore-\\d{12}$`));
+      expect(r.safetySnapshot).toMatch(new RegExp(`^${src.id}-before-restore-\\d{14}$`));
     });
   });
 });
@@ -382,7 +382,7 @@ describe('snapshotRestore: what to restore', () => {
       const restored = await dbInstance(aws, REGION, r.restored.dbInstance);
       expect(restored?.DBInstanceStatus).toBe('available');
       expect(restored?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
-      expect(tagOf(restored, 'runbook-run')).toBe(workflowId);
+      expect(tagOf(restored, 'runbook-run')).toMatch(new RegExp(`^${workflowId}/[0-9a-f-]{36}$`)); // this run
       await expectSafetySnapshot(aws, src, r.safetySnapshot);
     });
   });
@@ -690,7 +690,7 @@ describe('snapshotRestore: refusals', () => {
       ]);
       expect(plan[0]?.params).toMatchObject({
         dbInstance: src.id,
-        snapshot: expect.stringMatching(/-before-restore-\d{12}$/),
+        snapshot: expect.stringMatching(/-before-restore-\d{14}$/),
       });
       expect(plan[1]?.params).toMatchObject({
         snapshot: src.snapshots[0],

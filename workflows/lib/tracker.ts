@@ -14,6 +14,8 @@ export interface StepOptions<T> {
   params?: Record<string, unknown>;
   /** Details recorded from the step's result. */
   details?: (result: T) => Record<string, unknown>;
+  /** A step that returns (the run goes on) but did not succeed, e.g. one database of several that failed. */
+  outcome?: (result: T) => 'succeeded' | 'failed';
 }
 
 const nowIso = () => new Date().toISOString();
@@ -87,7 +89,7 @@ export class Tracker {
     this.refresh();
     try {
       const result = await fn();
-      record.outcome = 'succeeded';
+      record.outcome = opts.outcome ? opts.outcome(result) : 'succeeded';
       if (opts.details) record.details = { ...record.details, ...opts.details(result) };
       return result;
     } catch (err) {
