@@ -125,36 +125,62 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
   let promotions = 0;
   // Who paused, resumed or promoted, and when: written into the timeline as the run goes.
   const events: { at: string; what: string }[] = [];
-  setHandler(abortDeploySignal, (raw) => {
-    const v = abortPayload.safeParse(raw);
-    if (v.success && !aborted) aborted = { ...v.data, kind: 'abort' };
-  });
+  setHandler(
+    abortDeploySignal,
+    (raw) => {
+      const v = abortPayload.safeParse(raw);
+      if (v.success && !aborted) aborted = { ...v.data, kind: 'abort' };
+    },
+    {
+      description:
+        'Roll back now: traffic to blue first, then green scaled back. {"by": "<your name>", "reason": "<why>"}',
+    },
+  );
   // `rollback` is meant for the blue standby; earlier it does what `abort` does.
-  setHandler(rollbackSignal, (raw) => {
-    const v = abortPayload.safeParse(raw);
-    if (v.success && !aborted) aborted = { ...v.data, kind: 'rollback' };
-  });
-  setHandler(pauseSignal, (raw) => {
-    const v = promotePayload.safeParse(raw);
-    if (v.success && !paused) {
-      paused = { by: v.data.by, since: Date.now() };
-      events.push({ at: new Date().toISOString(), what: `paused by ${v.data.by}` });
-    }
-  });
-  setHandler(resumeSignal, (raw) => {
-    const v = promotePayload.safeParse(raw);
-    if (v.success && paused) {
-      paused = undefined;
-      events.push({ at: new Date().toISOString(), what: `resumed by ${v.data.by}` });
-    }
-  });
-  setHandler(promoteSignal, (raw) => {
-    const v = promotePayload.safeParse(raw);
-    if (v.success) {
-      promotions++;
-      events.push({ at: new Date().toISOString(), what: `promote by ${v.data.by}` });
-    }
-  });
+  setHandler(
+    rollbackSignal,
+    (raw) => {
+      const v = abortPayload.safeParse(raw);
+      if (v.success && !aborted) aborted = { ...v.data, kind: 'rollback' };
+    },
+    {
+      description:
+        'During the blue standby: all traffic back to blue at once (earlier: same as abort). {"by", "reason"}',
+    },
+  );
+  setHandler(
+    pauseSignal,
+    (raw) => {
+      const v = promotePayload.safeParse(raw);
+      if (v.success && !paused) {
+        paused = { by: v.data.by, since: Date.now() };
+        events.push({ at: new Date().toISOString(), what: `paused by ${v.data.by}` });
+      }
+    },
+    { description: 'Hold the progression; gates are still checked (a pause longer than maxPause rolls back). {"by"}' },
+  );
+  setHandler(
+    resumeSignal,
+    (raw) => {
+      const v = promotePayload.safeParse(raw);
+      if (v.success && paused) {
+        paused = undefined;
+        events.push({ at: new Date().toISOString(), what: `resumed by ${v.data.by}` });
+      }
+    },
+    { description: 'Let a paused deployment go on. {"by"}' },
+  );
+  setHandler(
+    promoteSignal,
+    (raw) => {
+      const v = promotePayload.safeParse(raw);
+      if (v.success) {
+        promotions++;
+        events.push({ at: new Date().toISOString(), what: `promote by ${v.data.by}` });
+      }
+    },
+    { description: 'Skip the rest of the current bake (gates are checked once more). {"by"}' },
+  );
 
   return runRunbook({
     runbook: 'blueGreenDeploy',

@@ -18,11 +18,15 @@ import { runRunbook } from './lib/runbook';
 
 export async function emergencyScale(input: EmergencyScaleInput): Promise<RunbookReport<EmergencyScaleResult>> {
   let keep: (KeepScaledPayload & { at: string }) | undefined;
-  setHandler(keepScaledSignal, (payload) => {
-    if (!keep && payload && typeof payload.by === 'string' && payload.by.trim()) {
-      keep = { ...payload, at: new Date().toISOString() };
-    }
-  });
+  setHandler(
+    keepScaledSignal,
+    (payload) => {
+      if (!keep && payload && typeof payload.by === 'string' && payload.by.trim()) {
+        keep = { ...payload, at: new Date().toISOString() };
+      }
+    },
+    { description: 'Keep the new count: cancel the scheduled scale-back. {"by": "<your name>", "reason": "optional"}' },
+  );
 
   return runRunbook({
     runbook: 'emergencyScale',

@@ -12,7 +12,14 @@ import {
 import { connect } from '../connection';
 import { UserError } from '../errors';
 
-async function send(workflowId: string, signal: (h: WorkflowHandle) => Promise<void>, said: string) {
+async function send(
+  workflowId: string,
+  name: string,
+  payload: Record<string, string>,
+  signal: (h: WorkflowHandle) => Promise<void>,
+  said: string,
+  json?: boolean,
+) {
   const conn = await connect();
   try {
     const handle = conn.client.workflow.getHandle(workflowId);
@@ -22,7 +29,7 @@ async function send(workflowId: string, signal: (h: WorkflowHandle) => Promise<v
     if (status.state === 'succeeded' || status.state === 'failed')
       throw new UserError(`refused: ${workflowId} has already ${status.state}`);
     await signal(handle);
-    console.log(said);
+    console.log(json ? JSON.stringify({ workflowId, signal: name, ...payload, sent: true }) : said);
   } finally {
     await conn.close();
   }
@@ -35,8 +42,16 @@ export function registerDeploy(program: Command): void {
     .argument('<workflowId>')
     .requiredOption('--by <name>', 'who decides')
     .requiredOption('--reason <text>', 'why')
-    .action((id: string, o: { by: string; reason: string }) =>
-      send(id, (h) => h.signal(abortDeploySignal, { by: o.by, reason: o.reason }), 'abort sent: rolling back'),
+    .option('--json', 'print what was sent as JSON')
+    .action((id: string, o: { by: string; reason: string; json?: boolean }) =>
+      send(
+        id,
+        'abort',
+        { by: o.by, reason: o.reason },
+        (h) => h.signal(abortDeploySignal, { by: o.by, reason: o.reason }),
+        'abort sent: rolling back',
+        o.json,
+      ),
     );
   program
     .command('rollback')
@@ -44,11 +59,15 @@ export function registerDeploy(program: Command): void {
     .argument('<workflowId>')
     .requiredOption('--by <name>', 'who decides')
     .requiredOption('--reason <text>', 'why')
-    .action((id: string, o: { by: string; reason: string }) =>
+    .option('--json', 'print what was sent as JSON')
+    .action((id: string, o: { by: string; reason: string; json?: boolean }) =>
       send(
         id,
+        'rollback',
+        { by: o.by, reason: o.reason },
         (h) => h.signal(rollbackSignal, { by: o.by, reason: o.reason }),
         'rollback sent: traffic goes back to blue',
+        o.json,
       ),
     );
   program
@@ -56,23 +75,33 @@ export function registerDeploy(program: Command): void {
     .description('hold the progression (gates are still checked; a pause longer than maxPause rolls back)')
     .argument('<workflowId>')
     .requiredOption('--by <name>', 'who decides')
-    .action((id: string, o: { by: string }) => send(id, (h) => h.signal(pauseSignal, { by: o.by }), 'paused'));
+    .option('--json', 'print what was sent as JSON')
+    .action((id: string, o: { by: string; json?: boolean }) =>
+      send(id, 'pause', { by: o.by }, (h) => h.signal(pauseSignal, { by: o.by }), 'paused', o.json),
+    );
   program
     .command('resume')
     .description('let a paused deployment go on')
     .argument('<workflowId>')
     .requiredOption('--by <name>', 'who decides')
-    .action((id: string, o: { by: string }) => send(id, (h) => h.signal(resumeSignal, { by: o.by }), 'resumed'));
+    .option('--json', 'print what was sent as JSON')
+    .action((id: string, o: { by: string; json?: boolean }) =>
+      send(id, 'resume', { by: o.by }, (h) => h.signal(resumeSignal, { by: o.by }), 'resumed', o.json),
+    );
   program
     .command('promote')
     .description('skip the rest of the current bake (gates are still checked once)')
     .argument('<workflowId>')
     .requiredOption('--by <name>', 'who decides')
-    .action((id: string, o: { by: string }) =>
+    .option('--json', 'print what was sent as JSON')
+    .action((id: string, o: { by: string; json?: boolean }) =>
       send(
         id,
+        'promote',
+        { by: o.by },
         (h) => h.signal(promoteSignal, { by: o.by }),
         'promote sent: the current bake ends after one more check',
+        o.json,
       ),
     );
 }

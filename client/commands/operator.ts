@@ -11,7 +11,8 @@ export function registerOperator(program: Command): void {
     .description('retry the failed step of a run that needs an operator')
     .argument('<workflowId>')
     .requiredOption('--by <name>', 'who decides')
-    .action(async (workflowId: string, opts: { by: string }) => {
+    .option('--json', 'print what was sent as JSON')
+    .action(async (workflowId: string, opts: { by: string; json?: boolean }) => {
       const conn = await connect();
       try {
         const handle = conn.client.workflow.getHandle(workflowId);
@@ -20,7 +21,17 @@ export function registerOperator(program: Command): void {
           throw new UserError(`refused: ${workflowId} is ${status.state}, not waiting for an operator`);
         }
         await handle.signal(retryStepSignal, { by: opts.by });
-        console.log(`retrying "${status.operator.failedStep}"`);
+        console.log(
+          opts.json
+            ? JSON.stringify({
+                workflowId,
+                signal: 'retryStep',
+                by: opts.by,
+                step: status.operator.failedStep,
+                sent: true,
+              })
+            : `retrying "${status.operator.failedStep}"`,
+        );
       } finally {
         await conn.close();
       }
@@ -32,7 +43,8 @@ export function registerOperator(program: Command): void {
     .argument('<workflowId>')
     .requiredOption('--by <name>', 'who decides')
     .requiredOption('--reason <text>', 'why')
-    .action(async (workflowId: string, opts: { by: string; reason: string }) => {
+    .option('--json', 'print what was sent as JSON')
+    .action(async (workflowId: string, opts: { by: string; reason: string; json?: boolean }) => {
       const conn = await connect();
       try {
         const handle = conn.client.workflow.getHandle(workflowId);
@@ -41,8 +53,11 @@ export function registerOperator(program: Command): void {
           throw new UserError(`refused: ${workflowId} is ${status.state}, not waiting for an operator`);
         }
         await handle.signal(abandonSignal, { by: opts.by, reason: opts.reason });
+        const done = status.operator.done;
         console.log(
-          `abandoning: the run fails and leaves AWS as it is (done: ${status.operator.done.join('; ') || 'nothing'})`,
+          opts.json
+            ? JSON.stringify({ workflowId, signal: 'abandon', by: opts.by, reason: opts.reason, done, sent: true })
+            : `abandoning: the run fails and leaves AWS as it is (done: ${done.join('; ') || 'nothing'})`,
         );
       } finally {
         await conn.close();

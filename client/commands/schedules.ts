@@ -17,21 +17,31 @@ export function registerSchedules(program: Command): void {
     .option('--cron <expression>', 'cron expression instead of an interval, e.g. "0 3 * * *"')
     .option('--catchup-window <duration>', 'how late a missed run may still start', '1h')
     .option('--id <scheduleId>', 'schedule id', BACKUP_VERIFICATION_SCHEDULE)
-    .action(async (o: { input: string; every?: string; cron?: string; catchupWindow: string; id: string }) => {
-      const conn = await connect();
-      try {
-        const what = await applySchedule(conn.client, {
-          id: o.id,
-          inputFile: o.input,
-          ...(o.every ? { every: o.every } : {}),
-          ...(o.cron ? { cron: o.cron } : {}),
-          catchupWindow: o.catchupWindow,
-        });
-        console.log(`schedule ${o.id} ${what}`);
-      } finally {
-        await conn.close();
-      }
-    });
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (o: {
+        input: string;
+        every?: string;
+        cron?: string;
+        catchupWindow: string;
+        id: string;
+        json?: boolean;
+      }) => {
+        const conn = await connect();
+        try {
+          const what = await applySchedule(conn.client, {
+            id: o.id,
+            inputFile: o.input,
+            ...(o.every ? { every: o.every } : {}),
+            ...(o.cron ? { cron: o.cron } : {}),
+            catchupWindow: o.catchupWindow,
+          });
+          console.log(o.json ? JSON.stringify({ scheduleId: o.id, result: what }) : `schedule ${o.id} ${what}`);
+        } finally {
+          await conn.close();
+        }
+      },
+    );
 
   schedules
     .command('list')
@@ -68,13 +78,16 @@ export function registerSchedules(program: Command): void {
     .command('trigger')
     .description('start a run now (overlap policy applies)')
     .argument('[scheduleId]', 'schedule id', BACKUP_VERIFICATION_SCHEDULE)
-    .action(async (id: string) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
       const conn = await connect();
       try {
         // Skip, as the schedule itself does: a run still going is not joined by a second one.
         await conn.client.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP);
+        const ui = uiLink(conn, id).replace('/workflows/', '/schedules/');
+        if (o.json) return console.log(JSON.stringify({ scheduleId: id, triggered: true, ui }));
         console.log(`triggered ${id}; see: npm run runbook -- list --runbook backupVerification`);
-        console.log(`  UI: ${uiLink(conn, id).replace('/workflows/', '/schedules/')}`);
+        console.log(`  UI: ${ui}`);
       } finally {
         await conn.close();
       }
@@ -89,13 +102,16 @@ export function registerSchedules(program: Command): void {
       .description(pause ? 'stop starting runs' : 'start runs again')
       .argument('[scheduleId]', 'schedule id', BACKUP_VERIFICATION_SCHEDULE)
       .option('--note <text>', 'why')
-      .action(async (id: string, o: { note?: string }) => {
+      .option('--json', 'print the result as JSON')
+      .action(async (id: string, o: { note?: string; json?: boolean }) => {
         const conn = await connect();
         try {
           const handle = conn.client.schedule.getHandle(id);
           if (pause) await handle.pause(o.note);
           else await handle.unpause(o.note);
-          console.log(`${id} ${pause ? 'paused' : 'unpaused'}`);
+          console.log(
+            o.json ? JSON.stringify({ scheduleId: id, paused: pause }) : `${id} ${pause ? 'paused' : 'unpaused'}`,
+          );
         } finally {
           await conn.close();
         }

@@ -14,12 +14,14 @@ export function registerWatch(program: Command): void {
     .description('follow a run live until it ends; exit code = its outcome')
     .argument('<workflowId>')
     .option('--interval <ms>', 'refresh interval in milliseconds', '1000')
-    .action(async (workflowId: string, o: { interval: string }) => {
+    .option('--json', 'one JSON status per line each time it changes, then {"workflowId","execution"} at the end')
+    .action(async (workflowId: string, o: { interval: string; json?: boolean }) => {
       const conn = await connect();
-      const tty = process.stdout.isTTY === true;
+      const tty = process.stdout.isTTY === true && !o.json;
       // log-update redraws in place (ESM-only, hence the dynamic import).
       const draw = tty ? (await import('log-update')).default : undefined;
       const printed = new Set<string>();
+      let lastJson = '';
       try {
         const handle = conn.client.workflow.getHandle(workflowId);
         for (;;) {
@@ -31,7 +33,11 @@ export function registerWatch(program: Command): void {
             /* no worker to answer yet: keep polling */
           }
           const open = description.status.name === 'RUNNING';
-          if (status) {
+          if (status && o.json) {
+            const line = JSON.stringify(status);
+            if (line !== lastJson) console.log(line);
+            lastJson = line;
+          } else if (status) {
             if (draw) {
               draw(
                 `${renderStatus(status)}\n\nexecution: ${description.status.name}   (Ctrl-C stops watching, not the run)`,
@@ -47,7 +53,11 @@ export function registerWatch(program: Command): void {
           }
           if (!open) {
             draw?.done();
-            console.log(`${workflowId}: ${description.status.name}${status?.error ? ` — ${status.error}` : ''}`);
+            console.log(
+              o.json
+                ? JSON.stringify({ workflowId, execution: description.status.name, error: status?.error })
+                : `${workflowId}: ${description.status.name}${status?.error ? ` — ${status.error}` : ''}`,
+            );
             if (description.status.name !== 'COMPLETED') throw new UserError(`run ended ${description.status.name}`, 1);
             return;
           }

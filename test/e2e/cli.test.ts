@@ -138,6 +138,15 @@ describe('runbook CLI', () => {
       const watched = await cli('watch', workflowId, '--interval', '200');
       expect(watched.code).toBe(1);
       expect(watched.err).toContain('run ended FAILED');
+      const json = await cli('watch', workflowId, '--json');
+      expect(json.code).toBe(1);
+      const [first, last] = json.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(first).toMatchObject({ workflowId, state: 'failed' });
+      expect(last).toMatchObject({ workflowId, execution: 'FAILED' });
+      expect(String(last?.error)).toContain('rejected by bob: wrong service');
       expect((await serviceState(aws, svc)).desiredCount).toBe(3);
     });
   });

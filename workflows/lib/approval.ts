@@ -27,17 +27,31 @@ export class ApprovalGate {
   ) {
     this.gate = { phase: policy.required ? 'not-open' : 'not-required', approvedBy: [] };
 
-    setHandler(approveSignal, (raw) => {
-      this.receive('approve', raw, 'signal');
-    });
-    setHandler(rejectSignal, (raw) => {
-      this.receive('reject', raw, 'signal');
-    });
+    setHandler(
+      approveSignal,
+      (raw) => {
+        this.receive('approve', raw, 'signal');
+      },
+      { description: 'Approve the pending (or next) approval gate: {"by": "<your name>", "comment": "optional"}' },
+    );
+    setHandler(
+      rejectSignal,
+      (raw) => {
+        this.receive('reject', raw, 'signal');
+      },
+      { description: 'Reject: the run undoes what it changed and fails. {"by": "<your name>", "reason": "<why>"}' },
+    );
     // Updates answer the caller at once. The validator turns away malformed payloads (nothing to record: there is
     // no identity to record against); policy refusals go through the handler so they are recorded in `status` and
     // in history like any other decision, and the caller receives "refused: …" as the update's failure.
-    setHandler(approveUpdate, (raw) => this.answer('approve', raw), { validator: (raw) => validate('approve', raw) });
-    setHandler(rejectUpdate, (raw) => this.answer('reject', raw), { validator: (raw) => validate('reject', raw) });
+    setHandler(approveUpdate, (raw) => this.answer('approve', raw), {
+      validator: (raw) => validate('approve', raw),
+      description: 'Approve and get an answer at once ("approved (1 of 2)" or "refused: …"): {"by": "<your name>"}',
+    });
+    setHandler(rejectUpdate, (raw) => this.answer('reject', raw), {
+      validator: (raw) => validate('reject', raw),
+      description: 'Reject and get an answer at once: {"by": "<your name>", "reason": "<why>"}',
+    });
   }
 
   /**

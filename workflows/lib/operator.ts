@@ -21,17 +21,28 @@ export class OperatorGate {
     private readonly tracker: Tracker,
     private readonly notifier?: Notifier,
   ) {
-    setHandler(retryStepSignal, (raw) => {
-      const parsed = signalBy.safeParse(raw);
-      if (parsed.success && this.tracker.status.operator) {
-        this.retries++;
-        this.tracker.warn(`retryStep by ${parsed.data.by} at ${new Date().toISOString()}`);
-      }
-    });
-    setHandler(abandonSignal, (raw) => {
-      const parsed = abandonPayload.safeParse(raw);
-      if (parsed.success && this.tracker.status.operator && !this.abandoned) this.abandoned = parsed.data;
-    });
+    setHandler(
+      retryStepSignal,
+      (raw) => {
+        const parsed = signalBy.safeParse(raw);
+        if (parsed.success && this.tracker.status.operator) {
+          this.retries++;
+          this.tracker.warn(`retryStep by ${parsed.data.by} at ${new Date().toISOString()}`);
+        }
+      },
+      { description: 'After a failure past the point of no return: try the failed step again. {"by": "<your name>"}' },
+    );
+    setHandler(
+      abandonSignal,
+      (raw) => {
+        const parsed = abandonPayload.safeParse(raw);
+        if (parsed.success && this.tracker.status.operator && !this.abandoned) this.abandoned = parsed.data;
+      },
+      {
+        description:
+          'After a failure past the point of no return: stop here, leaving AWS as it is. {"by": "<your name>", "reason": "<why>"}',
+      },
+    );
   }
 
   /** Run `fn` as step `name`; on failure wait for an operator. `progress` says what is done / not done right now. */

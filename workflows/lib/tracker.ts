@@ -42,7 +42,9 @@ export class Tracker {
 
   constructor(runbook: string) {
     this.status = initialStatus(runbook, '(validating input)', 'validating');
-    setHandler(statusQuery, () => this.status);
+    setHandler(statusQuery, () => this.status, {
+      description: 'Steps, state, pending approval (who may approve, how), decisions, compensations, readings',
+    });
   }
 
   /** Called once the input is valid: what the run acts on and who asked. */
@@ -129,7 +131,8 @@ export function renderDetails(s: RunbookStatus): string {
     const except = pa.secondPersonRequired && pa.initiator ? ` except ${pa.initiator} (the initiator)` : '';
     lines.push(
       `⏳ **Waiting for approval** (${pa.approvedBy.length} of ${pa.quorum}) until ${pa.deadline}: ${who}${except} may approve. ` +
-        `Send signal \`approve\` with \`${JSON.stringify(pa.how.approveExample)}\` (or \`reject\` with \`${JSON.stringify(pa.how.rejectExample)}\`). ` +
+        `Send signal \`approve\` with \`${JSON.stringify(pa.how.approveExample)}\` (or \`reject\` with \`${JSON.stringify(pa.how.rejectExample)}\`); ` +
+        `the update \`approveUpdate\` takes the same input and answers at once. ` +
         `CLI: \`${pa.how.cli}\``,
       '',
       `**Plan:** ${pa.summary}`,
@@ -176,6 +179,15 @@ export function renderDetails(s: RunbookStatus): string {
     for (const step of s.steps) {
       const took = step.endedAt ? formatDuration(Date.parse(step.endedAt) - Date.parse(step.startedAt)) : '…';
       lines.push(`| ${step.name} | ${step.outcome} | ${step.startedAt.slice(11, 19)} | ${took} |`);
+    }
+  }
+  if (s.approvals.length) {
+    // Signals are not answered: this list is where a person who signalled from the UI sees whether it counted.
+    lines.push('', '**Decisions**');
+    for (const a of s.approvals) {
+      const verdict = a.accepted ? '✅ counted' : `❌ refused: ${a.refusal ?? 'not accepted'}`;
+      const note = a.reason ?? a.comment;
+      lines.push(`- ${a.at.slice(11, 19)} ${a.decision} by ${a.by} (${a.via}): ${verdict}${note ? ` — ${note}` : ''}`);
     }
   }
   if (s.compensations.length) {
