@@ -13,7 +13,6 @@ import {
   pauseSignal,
   promoteSignal,
   rejectSignal,
-  resumeSignal,
   rollbackSignal,
   statusQuery,
 } from '../../api/definitions';
@@ -28,6 +27,7 @@ import {
   type RouterKind,
   type RouterWatch,
 } from '../helpers/blue-green-env';
+import { cli } from '../helpers/cli';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
@@ -492,7 +492,9 @@ describe.concurrent('blueGreenDeploy: operators roll back', () => {
         await waitForStatus(client, workflowId, baking(30), 30_000);
         await handle.signal(promoteSignal, { by: 'gina' });
         await waitForStatus(client, workflowId, baking(50), 30_000);
-        await handle.signal(abortDeploySignal, { by: 'erin', reason: 'latency is up' });
+        // Through the CLI, as an operator does it.
+        const abort = await cli('abort', workflowId, '--by', 'erin', '--reason', 'latency is up');
+        expect(abort).toMatchObject({ code: 0, out: 'abort sent: rolling back' });
         const failure = await expectFailure(client, workflowId);
         expect(failure.type).toBe('RolledBack');
         expect(failure.message).toContain('rolled back during the 50% bake: abort by erin (latency is up)');
@@ -603,7 +605,9 @@ describe.concurrent('blueGreenDeploy: pause, resume, promote', () => {
         const input = env.input({ steps: [50, 100], bakeTime: '2s' });
         const { workflowId, handle } = await start(client, taskQueue, input);
         await waitForStatus(client, workflowId, baking(50), 30_000);
-        await handle.signal(pauseSignal, { by: 'frank' });
+        const pause = await cli('pause', workflowId, '--by', 'frank', '--json'); // the CLI, as an operator does it
+        expect(pause.code).toBe(0);
+        expect(JSON.parse(pause.out)).toEqual({ workflowId, signal: 'pause', by: 'frank', sent: true });
         const paused = await waitForStatus(client, workflowId, (s) => s.traffic?.paused === true);
         const at50 = (s: RunbookStatus) => (s.readings ?? []).filter((r: GateReading) => r.step === 50).length;
         const readingsAtPause = at50(paused);
@@ -615,9 +619,11 @@ describe.concurrent('blueGreenDeploy: pause, resume, promote', () => {
         expect(at50(held)).toBeGreaterThanOrEqual(readingsAtPause + 2 * 2); // two gates, checked every 1s
         expect(await env.weights()).toEqual({ blue: 50, green: 50 });
 
-        await handle.signal(resumeSignal, { by: 'frank' });
+        expect(await cli('resume', workflowId, '--by', 'frank')).toMatchObject({ code: 0, out: 'resumed' });
         const report = (await handle.result()) as Report;
         expect(report.outcome).toBe('succeeded');
+        const late = await cli('promote', workflowId, '--by', 'frank');
+        expect(late).toMatchObject({ code: 1, err: `error: refused: ${workflowId} has already succeeded` });
         const bake = report.timeline.find((s) => s.name === 'Bake 50% for 2s')!;
         expect(Date.parse(bake.endedAt!) - Date.parse(bake.startedAt)).toBeGreaterThanOrEqual(4_500);
         expect(bake.details).toMatchObject({ promoted: false });

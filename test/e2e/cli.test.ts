@@ -2,11 +2,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { emergencyScaleWorkflowId } from '../../api/runbooks/emergency-scale';
-import { run } from '../../client/cli';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { cli } from '../helpers/cli';
 import { closeConnections, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;
@@ -20,23 +20,6 @@ afterAll(async () => {
   await app.close();
   await closeConnections();
 });
-
-/** Run the CLI; returns its exit code and what it printed. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
-  try {
-    const code = await run(['node', 'runbook', ...args]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stderr.mockRestore();
-  }
-}
 
 function inputFile(content: unknown): string {
   const file = path.join(dir, `${uid('input')}.json`);
