@@ -346,7 +346,10 @@ export async function withBlueGreenEnv<T>(
 }
 
 export interface RouterWatch {
-  /** For each step the run reported baking (status.traffic.step, phase "bake"), the router read right then. */
+  /**
+   * For each step the run reported holding (status.traffic.step, phase "bake" or "awaiting approval"), the router
+   * read right then.
+   */
   bakes: { step: number; weights: RouterWeights }[];
   /** Every distinct split the router held, in order (consecutive repeats dropped): the green weight. */
   greenSeen: number[];
@@ -388,8 +391,11 @@ export async function watchRouter(
       const weights = await env.weights();
       if (watch.greenSeen.at(-1) !== weights.green) watch.greenSeen.push(weights.green);
       const t = status?.traffic;
-      if (t?.phase === 'bake' && t.step !== undefined && watch.bakes.at(-1)?.step !== t.step) {
-        // Read again after the query: the split the router holds while the run says it bakes this step.
+      // A step is held while it bakes and, before 100 %, while the approval waits (a loaded machine may sample a
+      // short bake only once it has reached the approval wait).
+      const holding = t?.phase === 'bake' || t?.phase === 'awaiting approval';
+      if (holding && t?.step !== undefined && watch.bakes.at(-1)?.step !== t.step) {
+        // Read again after the query: the split the router holds while the run says it holds this step.
         watch.bakes.push({ step: t.step, weights: await env.weights() });
       }
       await new Promise((r) => setTimeout(r, everyMs));
