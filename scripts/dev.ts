@@ -188,7 +188,7 @@ function printReady(s: {
   }
   lines.push(
     '',
-    ' Then: npm run runbook -- list · status <workflowId> · approve <workflowId> --by <name>',
+    ' Then: npm run runbook -- list · watch <workflowId> · approve <workflowId> --by <name> · report <workflowId>',
     '──────────────────────────────────────────────────────────────────────────',
     '',
   );

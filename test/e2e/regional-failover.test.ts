@@ -175,6 +175,10 @@ describe('regionalFailover: complete runs', () => {
       expect(md).toContain('## Root Cause');
       expect(md).toContain('Point of no return: succeeded');
       expect(md).toContain('approve by bob: accepted');
+      // The decision reads before the gate it closed, and the gate before the step it let through.
+      const at = (text: string) => md.indexOf(text);
+      expect(at('approve by bob: accepted')).toBeLessThan(at('| Approval: succeeded'));
+      expect(at('| Approval: succeeded')).toBeLessThan(at('| Pause writes: scale the primary service to 0: succeeded'));
       expect(md).toContain('**Data-loss estimate:** up to 5s of writes');
       expect(md).toContain(`Fail back with regionalFailback {"failoverWorkflowId": "${workflowId}"}`);
     });

@@ -22,16 +22,17 @@ export function renderIncidentReport(s: RunbookStatus, facts: IncidentFacts, end
     s.startedAt,
     `Runbook ${s.runbook} started${s.initiatedBy ? ` by ${s.initiatedBy}` : ''}${s.reason ? ` — ${s.reason}` : ''}`,
   ]);
-  for (const step of s.steps) {
-    if (step.name === 'Acquire resource') continue;
-    // Listed when the step ended: that is when its outcome (and, for an approval, the decision) was known.
-    rows.push([step.endedAt ?? step.startedAt, `${step.name}: ${step.outcome}${step.error ? ` (${step.error})` : ''}`]);
-  }
+  // Decisions before steps: the sort is stable, so a decision and the gate it closes (same instant) read in order.
   for (const a of s.approvals) {
     rows.push([
       a.at,
       `${a.decision} by ${a.by}: ${a.accepted ? 'accepted' : `refused (${a.refusal})`}${a.comment ? ` — ${a.comment}` : ''}`,
     ]);
+  }
+  for (const step of s.steps) {
+    if (step.name === 'Acquire resource') continue;
+    // Listed when the step ended: that is when its outcome (and, for an approval, the decision) was known.
+    rows.push([step.endedAt ?? step.startedAt, `${step.name}: ${step.outcome}${step.error ? ` (${step.error})` : ''}`]);
   }
   for (const c of s.compensations) rows.push([c.startedAt, `Compensation: ${c.name}: ${c.outcome}`]);
   rows.push([endedAt, `Runbook finished: ${facts.status}`]);
