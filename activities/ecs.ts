@@ -37,6 +37,11 @@ export interface ServiceState {
     runningCount: number;
     rolloutState?: string;
   }[];
+  /**
+   * The ALB/NLB target groups the service registers its tasks in (its `loadBalancers`). Absent from results recorded
+   * before this field existed: workflows replaying those must not read it as "none".
+   */
+  targetGroupArns?: string[];
 }
 
 export interface TaskDefinitionRevision {
@@ -63,6 +68,7 @@ function toState(s: Service): ServiceState {
     runningCount: s.runningCount ?? 0,
     pendingCount: s.pendingCount ?? 0,
     taskDefinition: s.taskDefinition ?? '',
+    targetGroupArns: (s.loadBalancers ?? []).flatMap((lb) => (lb.targetGroupArn ? [lb.targetGroupArn] : [])),
     deployments: (s.deployments ?? []).map((d) => ({
       id: d.id ?? '',
       status: d.status ?? '',

@@ -38,7 +38,13 @@ interface Router {
 async function openRouter(
   p: BlueGreenParams,
   label: string,
-): Promise<{ router: Router; saved: unknown; weights: RouterWeights }> {
+): Promise<{
+  router: Router;
+  saved: unknown;
+  weights: RouterWeights;
+  /** ALB: the target group each colour's traffic goes to (what each service must be behind). */
+  targetGroups?: { blue: { arn: string; name: string }; green: { arn: string; name: string } };
+}> {
   const r = p.router;
   if (r.kind === 'route53-weighted') {
     const zone = await aws.resolveHostedZone({ zone: r.hostedZone });
@@ -104,6 +110,10 @@ async function openRouter(
   return {
     saved: alb.actions,
     weights: alb.weights,
+    targetGroups: {
+      blue: { arn: alb.blueArn, name: alb.blueTargetGroupName },
+      green: { arn: alb.greenArn, name: alb.greenTargetGroupName },
+    },
     router: {
       describe: `ALB ${alb.kind} ${short(alb.arn)} [${alb.blueTargetGroupName} / ${alb.greenTargetGroupName}]`,
       weights: () => aws.getAlbWeights(ref),
@@ -116,6 +126,49 @@ async function openRouter(
       ...(p.gates.targetHealth ? { greenTargetGroupArn: alb.greenArn } : {}),
     },
   };
+}
+
+/**
+ * With an ALB router, each service must be behind its colour's target group, or the shift moves users to the wrong
+ * side (a mixed-up input, or services swapped after an earlier release). A service that declares no load balancer
+ * cannot be checked: a warning says so. Results recorded before ServiceState had target groups are not checked.
+ */
+function checkServicesBehindTargetGroups(
+  pre: {
+    blue: { targetGroupArns?: string[] };
+    green: { targetGroupArns?: string[] };
+    targetGroups?: { blue: { arn: string; name: string }; green: { arn: string; name: string } };
+  },
+  p: BlueGreenParams,
+  warn: (message: string) => void,
+): void {
+  const tgs = pre.targetGroups;
+  if (!tgs) return;
+  const tgName = (arn: string) => arn.split('/').at(-2) ?? arn;
+  const sides = [
+    { colour: 'blue', service: p.blueService, declared: pre.blue.targetGroupArns, mine: tgs.blue, other: tgs.green },
+    { colour: 'green', service: p.greenService, declared: pre.green.targetGroupArns, mine: tgs.green, other: tgs.blue },
+  ] as const;
+  const wrong: string[] = [];
+  for (const s of sides) {
+    if (s.declared === undefined) return; // recorded before the field existed
+    if (s.declared.length === 0) {
+      warn(`${s.service} declares no load balancer: could not check that it serves ${s.mine.name} (${s.colour})`);
+    } else if (!s.declared.includes(s.mine.arn)) {
+      const behind = s.declared.map(tgName).join(', ');
+      wrong.push(
+        `${s.colour} service ${s.service} is behind ${behind}, not ${s.mine.name}` +
+          (s.declared.includes(s.other.arn) ? ` (that is ${s.colour === 'blue' ? 'green' : 'blue'}'s)` : ''),
+      );
+    }
+  }
+  if (wrong.length) {
+    throw fail(
+      'PreconditionFailed',
+      `the router would send traffic to the wrong service: ${wrong.join('; ')}. ` +
+        `Check blueService/greenService and router.blueTargetGroup/greenTargetGroup`,
+    );
+  }
 }
 
 export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookReport<BlueGreenResult>> {
@@ -277,6 +330,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         if (pre.given && pre.given.status !== 'ACTIVE') {
           throw fail('PreconditionFailed', `${short(pre.given.arn)} is ${pre.given.status}, not ACTIVE`);
         }
+        checkServicesBehindTargetGroups(pre, p, ctx.warn);
       });
       showTraffic(pre.weights, { phase: 'preflight' });
       const desiredCount = pre.blue.desiredCount;

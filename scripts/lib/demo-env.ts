@@ -110,19 +110,6 @@ export async function seedDemoEnvironment(aws: AwsClients, apps: DemoAppUrls, st
     [...DEMO.ecs.webImages],
     env(primaryEndpoint),
   );
-  await ensureService(ecsEast, {
-    cluster: DEMO.ecs.primary.cluster,
-    service: DEMO.ecs.blue.service,
-    taskDefinition: webRevisions[0]!,
-    desiredCount: DEMO.ecs.blue.desiredCount,
-  });
-  await ensureService(ecsEast, {
-    cluster: DEMO.ecs.primary.cluster,
-    service: DEMO.ecs.green.service,
-    taskDefinition: webRevisions[0]!,
-    desiredCount: DEMO.ecs.green.desiredCount,
-  });
-
   // ALBs: blue/green weighted listener in the primary region; one in the secondary region for the failover alias.
   const albEast = await ensureWeightedAlb(aws, east, {
     name: DEMO.alb.primary,
@@ -133,6 +120,21 @@ export async function seedDemoEnvironment(aws: AwsClients, apps: DemoAppUrls, st
   });
   await ensureIpTargets(aws, east, albEast.targetGroupArns['demo-web-blue']!, ['172.31.0.10', '172.31.16.10']);
   await ensureIpTargets(aws, east, albEast.targetGroupArns['demo-web-green']!, ['172.31.0.20', '172.31.16.20']);
+  // Each colour's service behind its target group, as ECS registers them (what blueGreenDeploy checks).
+  await ensureService(ecsEast, {
+    cluster: DEMO.ecs.primary.cluster,
+    service: DEMO.ecs.blue.service,
+    taskDefinition: webRevisions[0]!,
+    desiredCount: DEMO.ecs.blue.desiredCount,
+    targetGroupArn: albEast.targetGroupArns['demo-web-blue']!,
+  });
+  await ensureService(ecsEast, {
+    cluster: DEMO.ecs.primary.cluster,
+    service: DEMO.ecs.green.service,
+    taskDefinition: webRevisions[0]!,
+    desiredCount: DEMO.ecs.green.desiredCount,
+    targetGroupArn: albEast.targetGroupArns['demo-web-green']!,
+  });
   const albWest = await ensureWeightedAlb(aws, west, {
     name: DEMO.alb.secondary,
     targetGroups: [{ name: 'demo-api-west', weight: 100 }],

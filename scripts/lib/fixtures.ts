@@ -89,7 +89,15 @@ export async function ensureTaskDefinitions(
  */
 export async function ensureService(
   ecs: ECSClient,
-  opts: { cluster: string; service: string; taskDefinition: string; desiredCount: number; reset?: boolean },
+  opts: {
+    cluster: string;
+    service: string;
+    taskDefinition: string;
+    desiredCount: number;
+    reset?: boolean;
+    /** The ALB target group the service registers its tasks in (container `app`, port 8080). */
+    targetGroupArn?: string;
+  },
 ): Promise<void> {
   const found = await ecs.send(new DescribeServicesCommand({ cluster: opts.cluster, services: [opts.service] }));
   const existing = found.services?.find((s) => s.status === 'ACTIVE');
@@ -101,6 +109,9 @@ export async function ensureService(
         taskDefinition: opts.taskDefinition,
         desiredCount: opts.desiredCount,
         launchType: 'FARGATE',
+        ...(opts.targetGroupArn
+          ? { loadBalancers: [{ targetGroupArn: opts.targetGroupArn, containerName: 'app', containerPort: 8080 }] }
+          : {}),
       }),
     );
   } else if (!opts.reset) {

@@ -759,6 +759,40 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
     );
   });
 
+  it("ALB: services behind each other's target groups are refused naming both, changing nothing; a service with no load balancer is a warning", async () => {
+    await withWorker(({ client, taskQueue, aws }) =>
+      Promise.all([
+        withBlueGreenEnv(aws, { router: 'alb', services: 'swapped' }, async (env) => {
+          const before = await env.snapshot();
+          const { workflowId } = await start(client, taskQueue, env.input());
+          const failure = await expectFailure(client, workflowId);
+          expect(failure.type).toBe('PreconditionFailed');
+          const r = env.router as { blueTargetGroup: string; greenTargetGroup: string };
+          expect(failure.message).toContain(
+            `the router would send traffic to the wrong service: blue service ${env.blue.service} is behind ` +
+              `${r.greenTargetGroup}, not ${r.blueTargetGroup} (that is green's); green service ${env.green.service} ` +
+              `is behind ${r.blueTargetGroup}, not ${r.greenTargetGroup} (that is blue's)`,
+          );
+          expect(failure.message).toContain('Nothing was changed');
+          expect(await env.snapshot()).toEqual(before);
+        }),
+        withBlueGreenEnv(aws, { router: 'alb', services: 'no-load-balancer' }, async (env) => {
+          const { report } = await runWatched(
+            client,
+            taskQueue,
+            env,
+            env.input({ steps: [100], approval: { required: false } }),
+          );
+          expect(report.outcome).toBe('succeeded-with-warnings');
+          expect(report.warnings).toContain(
+            `${env.blue.service} declares no load balancer: could not check that it serves ` +
+              `${(env.router as { blueTargetGroup: string }).blueTargetGroup} (blue)`,
+          );
+        }),
+      ]),
+    );
+  });
+
   // Route 53 sends traffic to every record of a group whose weights are all 0: that is a 50/50 split, not blue 100 %.
   it('a Route 53 pair at weights 0/0 (Route 53 splits it evenly) is refused like any split', async () => {
     await withWorker(({ client, taskQueue, aws }) =>

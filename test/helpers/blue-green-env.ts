@@ -101,6 +101,8 @@ export interface BlueGreenOptions {
   weights?: RouterWeights;
   /** ALB only: green's targets: two IPs (always healthy in the emulator), none, or one EC2 instance. */
   greenTargets?: 'ip' | 'none' | 'instance';
+  /** ALB only: which target group each service is behind (ECS loadBalancers). Default: its own colour's. */
+  services?: 'behind-their-target-groups' | 'swapped' | 'no-load-balancer';
 }
 
 export async function makeBlueGreenEnv(aws: AwsClients, opts: BlueGreenOptions): Promise<BlueGreenEnv> {
@@ -120,8 +122,6 @@ export async function makeBlueGreenEnv(aws: AwsClients, opts: BlueGreenOptions):
 
   await ensureCluster(ecs, cluster);
   const revisions = await ensureTaskDefinitions(ecs, family, [BLUE_IMAGE]);
-  await ensureService(ecs, { cluster, service: blue.service, taskDefinition: revisions[0]!, desiredCount: 2 });
-  await ensureService(ecs, { cluster, service: green.service, taskDefinition: revisions[0]!, desiredCount: 0 });
 
   const alarm = `${id}-green-5xx`;
   const metric = {
@@ -139,6 +139,7 @@ export async function makeBlueGreenEnv(aws: AwsClients, opts: BlueGreenOptions):
   });
 
   let router: BlueGreenRouter;
+  const services: { blue?: string; green?: string } = {}; // target group ARN per service
   if (opts.router === 'route53') {
     const zone = await makeZone(aws, (z) => [
       {
@@ -206,6 +207,12 @@ export async function makeBlueGreenEnv(aws: AwsClients, opts: BlueGreenOptions):
         .elbv2(region)
         .send(new RegisterTargetsCommand({ TargetGroupArn: greenArn, Targets: [{ Id: instance, Port: 8080 }] }));
     }
+    const pairing = opts.services ?? 'behind-their-target-groups';
+    if (pairing !== 'no-load-balancer') {
+      const swapped = pairing === 'swapped';
+      services.blue = swapped ? greenArn : blueArn;
+      services.green = swapped ? blueArn : greenArn;
+    }
     router = {
       kind: 'alb',
       loadBalancerName,
@@ -217,6 +224,22 @@ export async function makeBlueGreenEnv(aws: AwsClients, opts: BlueGreenOptions):
       ...(greenInstanceId ? { greenInstanceId } : {}),
     };
   }
+
+  const behind = (arn: string | undefined) => (arn ? { targetGroupArn: arn } : {});
+  await ensureService(ecs, {
+    cluster,
+    service: blue.service,
+    taskDefinition: revisions[0]!,
+    desiredCount: 2,
+    ...behind(services.blue),
+  });
+  await ensureService(ecs, {
+    cluster,
+    service: green.service,
+    taskDefinition: revisions[0]!,
+    desiredCount: 0,
+    ...behind(services.green),
+  });
 
   const listenerActions = async (listenerArn: string) =>
     (await aws.elbv2(region).send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }))).Listeners![0]!
