@@ -1,5 +1,6 @@
 // AWS SDK v3 clients, built once per region from the standard credential chain. The endpoint comes from the
 // standard AWS_ENDPOINT_URL(_<SERVICE>) variables, so the same code reaches real AWS or an emulator.
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -14,6 +15,7 @@ export interface AwsClients {
   cloudwatch(region: string): CloudWatchClient;
   secrets(region: string): SecretsManagerClient;
   elbv2(region: string): ElasticLoadBalancingV2Client;
+  autoscaling(region: string): ApplicationAutoScalingClient;
 }
 
 type Ctor<C> = new (config: { region: string; maxAttempts?: number; endpoint?: string }) => C;
@@ -47,6 +49,7 @@ export function createAwsClients(
     cloudwatch: (region) => get(CloudWatchClient, 'cloudwatch', region),
     secrets: (region) => get(SecretsManagerClient, 'secretsmanager', region),
     elbv2: (region) => get(ElasticLoadBalancingV2Client, 'elbv2', region),
+    autoscaling: (region) => get(ApplicationAutoScalingClient, 'application-autoscaling', region),
     destroy: () => {
       for (const c of cache.values()) c.destroy();
       cache.clear();

@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AwsClients } from './aws-clients';
+import { createAutoScalingActivities } from './autoscaling';
 import { createCloudWatchActivities } from './cloudwatch';
 import { createDataCheckActivities, type EndpointOverrides } from './datachecks';
 import { createEcsActivities } from './ecs';
@@ -58,6 +59,7 @@ export function typedByName<T extends Record<string, unknown>>(activities: T): T
 export function createActivities(deps: ActivityDeps) {
   return typedByName({
     ...createEcsActivities(deps.aws),
+    ...createAutoScalingActivities(deps.aws),
     ...createRoute53Activities(deps.aws),
     ...createRdsActivities(deps.aws),
     ...createCloudWatchActivities(deps.aws),

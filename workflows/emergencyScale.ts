@@ -1,11 +1,12 @@
 // emergencyScale — seeds 000 "Emergency Scale-Up", 001 Runbook 3 "Scale ECS Tasks Manually", 003 "emergency-scale
 // with a reason": set the desired count (bounded by maxCount), wait stable, verify health; optionally scale back
 // to the recorded previous count after `scaleBackAfter` (a durable timer) unless `keepScaled` arrives.
-import { condition, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler } from '@temporalio/workflow';
 import { keepScaledSignal, type KeepScaledPayload } from '../api/definitions';
 import { formatDuration, parseDuration } from '../api/duration';
 import { ecsServiceKey } from '../api/runbooks/ecs';
 import {
+  autoScalingHold,
   emergencyScaleInput,
   emergencyScaleWorkflowId,
   type EmergencyScaleInput,
@@ -15,6 +16,9 @@ import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { describeHealth, verifyHealth } from './lib/health';
 import { runRunbook } from './lib/runbook';
+
+/** Runs recorded before the runbook knew Application Auto Scaling replay without its calls. */
+const AUTOSCALING_PATCH = 'emergency-scale-autoscaling-v1';
 
 export async function emergencyScale(input: EmergencyScaleInput): Promise<RunbookReport<EmergencyScaleResult>> {
   let keep: (KeepScaledPayload & { at: string }) | undefined;
@@ -39,17 +43,47 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
       const ref = { region: p.region, cluster: p.cluster, service: p.service };
       const stableTimeoutMs = parseDuration(p.stableTimeout);
 
-      // 1. Preflight (read only): current capacity, recorded for the scale-back and the compensation.
-      const before = await ctx.step('Preflight: read current capacity', () => aws.describeService(ref), {
-        details: (s) => ({
-          desiredCount: s.desiredCount,
-          runningCount: s.runningCount,
-          pendingCount: s.pendingCount,
-          taskDefinition: s.taskDefinition.split('/').pop(),
+      // 1. Preflight (read only): current capacity, recorded for the scale-back and the compensation, and the
+      // Application Auto Scaling range when it manages the service (its next scale-in would undo a scale-up).
+      const pre = await ctx.step(
+        'Preflight: read current capacity',
+        async () => ({
+          service: await aws.describeService(ref),
+          scalable: patched(AUTOSCALING_PATCH) ? await aws.describeScalableTarget(ref) : null,
         }),
-      });
+        {
+          details: ({ service: s, scalable }) => ({
+            desiredCount: s.desiredCount,
+            runningCount: s.runningCount,
+            pendingCount: s.pendingCount,
+            taskDefinition: s.taskDefinition.split('/').pop(),
+            ...(scalable ? { autoScaling: `min ${scalable.min} / max ${scalable.max} (${scalable.resourceId})` } : {}),
+          }),
+        },
+      );
+      const before = pre.service;
       const previousCount = before.desiredCount;
+      const range = pre.scalable;
+      const hold =
+        range && p.autoScaling === 'hold' ? autoScalingHold(range, previousCount, p.desiredCount) : undefined;
+      const holdNeeded = !!range && !!hold && (hold.min !== range.min || hold.max !== range.max);
+      if (range && p.autoScaling === 'leave' && (p.desiredCount < range.min || p.desiredCount > range.max)) {
+        ctx.warn(
+          `${p.desiredCount} is outside the auto scaling range of ${range.resourceId} (min ${range.min} / max ` +
+            `${range.max}), left as it is (autoScaling: "leave"): its next scaling activity may undo this count.`,
+        );
+      }
+      const rangeText = (r: { min: number; max: number }) => `min ${r.min} / max ${r.max}`;
       ctx.planned([
+        ...(range && hold && holdNeeded
+          ? [
+              {
+                step: 'Hold the auto scaling range',
+                action: 'application-autoscaling:RegisterScalableTarget',
+                params: { resourceId: range.resourceId, ...hold, from: { min: range.min, max: range.max } },
+              },
+            ]
+          : []),
         {
           step: 'Scale the service',
           action: 'ecs:UpdateService',
@@ -62,6 +96,15 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
                 action: 'ecs:UpdateService',
                 params: { ...ref, desiredCount: previousCount, after: p.scaleBackAfter, unless: 'keepScaled signal' },
               },
+              ...(range && holdNeeded
+                ? [
+                    {
+                      step: 'Restore the auto scaling range',
+                      action: 'application-autoscaling:RegisterScalableTarget',
+                      params: { resourceId: range.resourceId, min: range.min, max: range.max },
+                    },
+                  ]
+                : []),
             ]
           : []),
       ]);
@@ -69,8 +112,28 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
       // 2. Approval (when the policy asks for it).
       await ctx.approval(
         `scale ${p.service} (${p.region}/${p.cluster}) from ${previousCount} to ${p.desiredCount} tasks — reason: ${p.reason}` +
-          (p.scaleBackAfter ? `; back to ${previousCount} after ${p.scaleBackAfter}` : ''),
+          (p.scaleBackAfter ? `; back to ${previousCount} after ${p.scaleBackAfter}` : '') +
+          (range && hold && holdNeeded
+            ? `; auto scaling range ${rangeText(range)} → ${rangeText(hold)} while scaled`
+            : ''),
       );
+
+      // 3a. Hold the auto scaling range around the new count first, so no scaling activity undoes it meanwhile.
+      if (range && hold && holdNeeded) {
+        await ctx.change(
+          `Hold the auto scaling range at ${rangeText(hold)} (was ${rangeText(range)})`,
+          () => aws.setScalableRange({ ...ref, ...hold }),
+          {
+            params: { resourceId: range.resourceId, ...hold },
+            undo: () => ({
+              name: `restore the auto scaling range of ${range.resourceId} to ${rangeText(range)}`,
+              run: async () => {
+                await aws.setScalableRange({ ...ref, min: range.min, max: range.max });
+              },
+            }),
+          },
+        );
+      }
 
       // 3. Scale. Compensation restores the recorded count if anything after this fails or the run is cancelled.
       await ctx.change('Set desired count', () => aws.updateService({ ...ref, desiredCount: p.desiredCount }), {
@@ -78,6 +141,9 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
         undo: () => ({
           name: `restore desired count of ${p.service} to ${previousCount}`,
           run: async () => {
+            // The range first, so that no scaling activity holds the count up while it goes back (idempotent: the
+            // hold's own compensation sets the same range again afterwards).
+            if (range && holdNeeded) await aws.setScalableRange({ ...ref, min: range.min, max: range.max });
             await aws.updateService({ ...ref, desiredCount: previousCount });
             await waits.waitForServiceStable({
               ...ref,
@@ -120,6 +186,27 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
         desiredCount: stable.desiredCount,
         runningCount: stable.runningCount,
         ...(health ? { health } : {}),
+        ...(range
+          ? {
+              autoScaling: {
+                resourceId: range.resourceId,
+                before: { min: range.min, max: range.max },
+                ...(hold && holdNeeded ? { held: hold } : {}),
+                restored: false,
+              },
+            }
+          : {}),
+      };
+      // The held range outlives the run unless the scale-back puts it back: say so, with the command to undo it.
+      const rangeLeftHeld = () => {
+        if (!range || !hold || !holdNeeded) return;
+        ctx.warn(
+          `the auto scaling range of ${range.resourceId} stays at ${rangeText(hold)} (was ${rangeText(range)}) so ` +
+            `that a scale-in does not undo this count. Put it back when the emergency is over: aws ` +
+            `application-autoscaling register-scalable-target --region ${p.region} --service-namespace ecs ` +
+            `--scalable-dimension ecs:service:DesiredCount --resource-id ${range.resourceId} ` +
+            `--min-capacity ${range.min} --max-capacity ${range.max}`,
+        );
       };
 
       // 6. Optional scale-back after a durable timer, unless keepScaled arrives first.
@@ -156,6 +243,12 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
               count: now.desiredCount,
             };
           } else {
+            if (range && holdNeeded) {
+              await ctx.change(`Restore the auto scaling range to ${rangeText(range)}`, () =>
+                aws.setScalableRange({ ...ref, min: range.min, max: range.max }),
+              );
+              if (result.autoScaling) result.autoScaling.restored = true;
+            }
             await ctx.change(
               'Scale back to the previous count',
               () => aws.updateService({ ...ref, desiredCount: previousCount }),
@@ -179,6 +272,7 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
           }
         }
       }
+      if (!result.autoScaling?.restored) rangeLeftHeld();
       return result;
     },
   });

@@ -20,6 +20,14 @@ export const emergencyScaleInput = z
     scaleBackAfter: durationString({ min: '1s', max: '30d' })
       .optional()
       .describe('Scale back to the previous count after this long, unless a keepScaled signal arrives'),
+    autoScaling: z
+      .enum(['hold', 'leave'])
+      .default('hold')
+      .describe(
+        'When Application Auto Scaling manages the service: "hold" moves its min/max so they include desiredCount ' +
+          '(a scale-in cannot undo an emergency scale-up) and puts them back on scale-back or failure; "leave" ' +
+          'changes nothing there and warns when the count is outside the range',
+      ),
     health: healthCheck.optional().describe('Health check after scaling'),
     stableTimeout: durationString({ min: '10s', max: '2h' })
       .default('15m')
@@ -53,6 +61,14 @@ export interface EmergencyScaleResult {
   desiredCount: number;
   runningCount: number;
   health?: HealthResult;
+  /** Application Auto Scaling, when it manages the service: its range before, what the run set, and the end state. */
+  autoScaling?: {
+    resourceId: string;
+    before: { min: number; max: number };
+    held?: { min: number; max: number };
+    /** True when the run put `before` back (scale-back); false when the held range is still in place. */
+    restored: boolean;
+  };
   scaleBack?: {
     outcome: 'scaled-back' | 'kept' | 'skipped-changed-elsewhere';
     at: string;
@@ -60,4 +76,18 @@ export interface EmergencyScaleResult {
     reason?: string;
     count: number;
   };
+}
+
+/**
+ * The Application Auto Scaling range that keeps a new count from being undone: a scale-up raises the minimum to it
+ * (and the maximum, if below), a scale-down lowers the maximum to it (and the minimum, if above).
+ */
+export function autoScalingHold(
+  range: { min: number; max: number },
+  from: number,
+  to: number,
+): { min: number; max: number } {
+  return to >= from
+    ? { min: Math.max(range.min, to), max: Math.max(range.max, to) }
+    : { min: Math.min(range.min, to), max: Math.min(range.max, to) };
 }

@@ -57,7 +57,7 @@ async function runWatched(
   input: BlueGreenInput,
   during: (handle: WorkflowHandle, workflowId: string) => Promise<void> = async () => undefined,
 ): Promise<{ report: Report; watch: RouterWatch; handle: WorkflowHandle }> {
-  const watch = await watchRouter(client, blueGreenWorkflowId(input), env);
+  const watch = await watchRouter(env);
   try {
     const { workflowId, handle } = await start(client, taskQueue, input);
     await during(handle, workflowId);
@@ -168,7 +168,7 @@ describe.concurrent('blueGreenDeploy: complete deployments', () => {
 
           // What the router held (read through the SDK) while the run baked each step, and every split it went
           // through: 30, 50, 100 in order, nothing skipped or repeated.
-          expect(watch.bakes).toEqual([
+          expect(watch.bakes(report)).toEqual([
             { step: 30, weights: { blue: 70, green: 30 } },
             { step: 50, weights: { blue: 50, green: 50 } },
             { step: 100, weights: { blue: 0, green: 100 } },
@@ -282,7 +282,7 @@ describe.concurrent('blueGreenDeploy: complete deployments', () => {
         });
         const { report, watch } = await runWatched(client, taskQueue, env, input);
         expect(report.outcome).toBe('succeeded');
-        expect(watch.bakes).toEqual([
+        expect(watch.bakes(report)).toEqual([
           { step: 10, weights: { blue: 90, green: 10 } },
           { step: 50, weights: { blue: 50, green: 50 } },
           { step: 100, weights: { blue: 0, green: 100 } },
@@ -840,7 +840,7 @@ describe('blueGreenDeploy: durability', () => {
         expect(report.timeline.map((s) => [s.name, s.outcome])).toEqual(TIMELINE('5s', 'skipped'));
         expect(report.result?.weightsPerStep.map((w) => w.step)).toEqual([30, 50, 100]);
         expect(watch.greenSeen).toEqual([0, 30, 50, 100]);
-        expect(watch.bakes.map((b) => b.step)).toEqual([30, 50, 100]);
+        expect(watch.bakes(report).map((b) => b.step)).toEqual([30, 50, 100]);
 
         // The 50 % bake started before the kill and finished after the restart, having lasted its full 5s.
         const bake = report.timeline.find((s) => s.name === 'Bake 50% for 5s')!;

@@ -1,11 +1,17 @@
 // emergencyScale end to end: real dev server, real worker, AWS state read back through the SDK.
+import {
+  DescribeScalableTargetsCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../activities/aws-clients';
 import { keepScaledSignal, approveSignal, rejectSignal } from '../../api/definitions';
 import type { EmergencyScaleInput, EmergencyScaleResult } from '../../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
-import { closeConnections, expectFailure, uid, waitForStatus, withWorker } from '../helpers/temporal';
+import { makeService, serviceState, type TestService } from '../helpers/aws-fixtures';
+import { accessDenied, withFaultyWorker } from '../helpers/fault-proxy';
+import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;
 beforeAll(async () => {
@@ -17,6 +23,30 @@ afterAll(async () => {
 });
 
 const health = () => ({ url: app.healthUrl, consecutive: 2, interval: '100ms', timeout: '10s' });
+
+/** Let Application Auto Scaling manage the service's count within [min, max]. */
+async function autoScaled(aws: AwsClients, svc: TestService, min: number, max: number) {
+  await aws.autoscaling(svc.region).send(
+    new RegisterScalableTargetCommand({
+      ServiceNamespace: 'ecs',
+      ResourceId: `service/${svc.cluster}/${svc.service}`,
+      ScalableDimension: 'ecs:service:DesiredCount',
+      MinCapacity: min,
+      MaxCapacity: max,
+    }),
+  );
+}
+
+async function scalableRange(aws: AwsClients, svc: TestService) {
+  const out = await aws.autoscaling(svc.region).send(
+    new DescribeScalableTargetsCommand({
+      ServiceNamespace: 'ecs',
+      ResourceIds: [`service/${svc.cluster}/${svc.service}`],
+    }),
+  );
+  const t = out.ScalableTargets![0]!;
+  return { min: t.MinCapacity, max: t.MaxCapacity };
+}
 
 describe('emergencyScale', () => {
   it('scales after a second person approves, waits stable, verifies health', async () => {
@@ -44,6 +74,7 @@ describe('emergencyScale', () => {
 
       expect(report.outcome).toBe('succeeded');
       expect(report.result?.previousCount).toBe(2);
+      expect(report.result?.autoScaling).toBeUndefined(); // no scalable target: nothing to hold
       expect(report.approvals.map((a) => [a.by, a.accepted])).toEqual([
         ['alice', false],
         ['bob', true],
@@ -99,5 +130,102 @@ describe('emergencyScale', () => {
       expect(rb.result?.scaleBack).toMatchObject({ outcome: 'kept', by: 'carol' });
       expect((await serviceState(aws, b)).desiredCount).toBe(4);
     });
+  });
+});
+
+describe('emergencyScale with Application Auto Scaling (seed 001: min 2 / max 10 on the service)', () => {
+  it('holds the range around the new count while scaled, and puts it back before scaling back', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws, { desiredCount: 2 });
+      await autoScaled(aws, svc, 2, 10);
+      const handle = await client.workflow.start('emergencyScale', {
+        taskQueue,
+        workflowId: uid('es'),
+        args: [{ ...svc.ref, desiredCount: 6, reason: 'spike', scaleBackAfter: '3s', approval: { required: false } }],
+      });
+      await waitForStatus(client, handle.workflowId, (s) => s.state === 'waiting');
+      // While scaled: a scale-in cannot go below the emergency count.
+      expect(await scalableRange(aws, svc)).toEqual({ min: 6, max: 10 });
+      expect((await serviceState(aws, svc)).desiredCount).toBe(6);
+
+      const report = (await handle.result()) as RunbookReport<EmergencyScaleResult>;
+      expect(report.outcome).toBe('succeeded');
+      expect(await scalableRange(aws, svc)).toEqual({ min: 2, max: 10 });
+      expect((await serviceState(aws, svc)).desiredCount).toBe(2);
+      expect(report.result?.autoScaling).toEqual({
+        resourceId: `service/${svc.cluster}/${svc.service}`,
+        before: { min: 2, max: 10 },
+        held: { min: 6, max: 10 },
+        restored: true,
+      });
+      const names = report.timeline.map((s) => s.name);
+      const held = names.indexOf('Hold the auto scaling range at min 6 / max 10 (was min 2 / max 10)');
+      expect(held).toBeGreaterThan(-1);
+      expect(held).toBeLessThan(names.indexOf('Set desired count'));
+      expect(names.indexOf('Restore the auto scaling range to min 2 / max 10')).toBeLessThan(
+        names.indexOf('Scale back to the previous count'),
+      );
+    });
+  });
+
+  it('without a scale-back the held range stays, and the run says how to put it back; above max raises max too', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws, { desiredCount: 2 });
+      await autoScaled(aws, svc, 1, 4);
+      const handle = await client.workflow.start('emergencyScale', {
+        taskQueue,
+        workflowId: uid('es'),
+        args: [{ ...svc.ref, desiredCount: 8, reason: 'spike', approval: { required: false } }],
+      });
+      const report = (await handle.result()) as RunbookReport<EmergencyScaleResult>;
+      expect(report.outcome).toBe('succeeded-with-warnings');
+      expect(await scalableRange(aws, svc)).toEqual({ min: 8, max: 8 });
+      expect((await serviceState(aws, svc)).desiredCount).toBe(8);
+      expect(report.warnings.join('\n')).toContain(
+        `the auto scaling range of service/${svc.cluster}/${svc.service} stays at min 8 / max 8 (was min 1 / max 4)`,
+      );
+      expect(report.warnings.join('\n')).toContain(
+        `--resource-id service/${svc.cluster}/${svc.service} --min-capacity 1 --max-capacity 4`,
+      );
+    });
+  });
+
+  it('autoScaling "leave": the range is not touched, and a count outside it is warned about', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws, { desiredCount: 2 });
+      await autoScaled(aws, svc, 2, 3);
+      const handle = await client.workflow.start('emergencyScale', {
+        taskQueue,
+        workflowId: uid('es'),
+        args: [{ ...svc.ref, desiredCount: 5, reason: 'spike', autoScaling: 'leave', approval: { required: false } }],
+      });
+      const report = (await handle.result()) as RunbookReport<EmergencyScaleResult>;
+      expect(await scalableRange(aws, svc)).toEqual({ min: 2, max: 3 });
+      expect((await serviceState(aws, svc)).desiredCount).toBe(5);
+      expect(report.warnings.join('\n')).toContain(
+        `5 is outside the auto scaling range of service/${svc.cluster}/${svc.service} (min 2 / max 3)`,
+      );
+    });
+  });
+
+  it('a failure after the range was held puts the range back, and the run says so', async () => {
+    const { aws } = await testClients();
+    const svc = await makeService(aws, { desiredCount: 2 });
+    await autoScaled(aws, svc, 2, 10);
+    await withFaultyWorker([accessDenied('UpdateService', 'ecs:UpdateService')], async ({ client, taskQueue }) => {
+      const workflowId = uid('es');
+      await client.workflow.start('emergencyScale', {
+        taskQueue,
+        workflowId,
+        args: [{ ...svc.ref, desiredCount: 6, reason: 'spike', approval: { required: false } }],
+      });
+      const failure = await expectFailure(client, workflowId);
+      expect(failure.type).toBe('AccessDeniedException');
+      expect(failure.message).toContain(
+        `restore the auto scaling range of service/${svc.cluster}/${svc.service} to min 2 / max 10`,
+      );
+    });
+    expect(await scalableRange(aws, svc)).toEqual({ min: 2, max: 10 });
+    expect((await serviceState(aws, svc)).desiredCount).toBe(2);
   });
 });

@@ -5,7 +5,7 @@ import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
 import type { RunbookReport } from '../../api/status';
 import { makeService, serviceState } from '../helpers/aws-fixtures';
-import { startFaultProxy } from '../helpers/fault-proxy';
+import { accessDenied, startFaultProxy, withFaultyWorker } from '../helpers/fault-proxy';
 import { closeConnections, expectFailure, testClients, uid, withWorker } from '../helpers/temporal';
 
 afterAll(closeConnections);
@@ -48,37 +48,22 @@ describe('AWS faults', () => {
   it('AccessDenied on UpdateService fails the run without retrying, naming the cause; nothing changed', async () => {
     const { aws } = await testClients();
     const svc = await makeService(aws, { desiredCount: 2 });
-    const proxy = await startFaultProxy(inject('awsEndpoint'), [
-      {
-        operation: 'UpdateService',
-        times: 100,
-        status: 400,
-        errorType: 'AccessDeniedException',
-        message: 'User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: ecs:UpdateService',
+    const calls = await withFaultyWorker(
+      [accessDenied('UpdateService', 'ecs:UpdateService')],
+      async ({ client, taskQueue }) => {
+        const workflowId = uid('denied');
+        await client.workflow.start('emergencyScale', {
+          taskQueue,
+          workflowId,
+          args: [{ ...svc.ref, desiredCount: 5, reason: 'permission test' }],
+        });
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type).toBe('AccessDeniedException');
+        expect(failure.message).toContain('is not authorized to perform: ecs:UpdateService');
+        expect(failure.message).toContain('Nothing was changed');
       },
-    ]);
-    const denied = createAwsClients({ endpoint: proxy.endpoint });
-    try {
-      await withWorker(
-        async ({ client, taskQueue }) => {
-          const workflowId = uid('denied');
-          await client.workflow.start('emergencyScale', {
-            taskQueue,
-            workflowId,
-            args: [{ ...svc.ref, desiredCount: 5, reason: 'permission test' }],
-          });
-          const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('AccessDeniedException');
-          expect(failure.message).toContain('is not authorized to perform: ecs:UpdateService');
-          expect(failure.message).toContain('Nothing was changed');
-        },
-        { activities: () => createActivities({ aws: denied }) },
-      );
-      expect(proxy.calls.get('UpdateService')).toEqual({ faulted: 1, passed: 0 });
-      expect((await serviceState(aws, svc)).desiredCount).toBe(2);
-    } finally {
-      denied.destroy();
-      await proxy.close();
-    }
+    );
+    expect(calls.get('UpdateService')).toEqual({ faulted: 1, passed: 0 });
+    expect((await serviceState(aws, svc)).desiredCount).toBe(2);
   });
 });

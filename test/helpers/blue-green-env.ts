@@ -19,11 +19,8 @@ import {
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import type { Client } from '@temporalio/client';
 import type { AwsClients } from '../../activities/aws-clients';
-import { statusQuery } from '../../api/definitions';
 import type { BlueGreenInput, RouterWeights } from '../../api/runbooks/blue-green';
-import type { RunbookStatus } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import {
   ensureAlarm,
@@ -369,60 +366,68 @@ export async function withBlueGreenEnv<T>(
 }
 
 export interface RouterWatch {
-  /**
-   * For each step the run reported holding (status.traffic.step, phase "bake" or "awaiting approval"), the router
-   * read right then.
-   */
-  bakes: { step: number; weights: RouterWeights }[];
+  /** Every split the router held, read through the SDK, with when the read started and when it answered. */
+  samples: { from: number; to: number; weights: RouterWeights }[];
   /** Every distinct split the router held, in order (consecutive repeats dropped): the green weight. */
-  greenSeen: number[];
-  /** The newest status seen. */
-  last?: RunbookStatus;
+  readonly greenSeen: number[];
+  /**
+   * For each `Bake N% …` step of the run's timeline, what the router held (read through the SDK) during that bake:
+   * the one split seen, or every split seen when it changed during the bake, or none when no read fell inside it.
+   */
+  bakes(report: { timeline: { name: string; startedAt: string; endedAt?: string }[] }): {
+    step: number;
+    weights: RouterWeights | RouterWeights[] | 'not read';
+  }[];
   stop(): Promise<void>;
 }
 
 /**
- * Poll the run's `status` and the router (through the SDK) until stopped: records the router's split each time the
- * run starts baking a new step, and every split the router went through. Call it before starting the run: it reads
- * the router once before it returns, so the split before the run is the first one seen.
+ * Read the router through the SDK every `everyMs` until stopped, keeping each read with its time. Only the router is
+ * polled (no workflow query on the way): a short bake is still read several times on a loaded machine. Call it before
+ * starting the run: it reads the router once before it returns, so the split before the run is the first one seen.
  */
-export async function watchRouter(
-  client: Client,
-  workflowId: string,
-  env: BlueGreenEnv,
-  everyMs = 100,
-): Promise<RouterWatch> {
-  const handle = client.workflow.getHandle(workflowId);
+export async function watchRouter(env: BlueGreenEnv, everyMs = 100): Promise<RouterWatch> {
   let running = true;
-  const watch: RouterWatch = {
-    bakes: [],
-    greenSeen: [(await env.weights()).green],
+  const read = async () => {
+    const from = Date.now();
+    const weights = await env.weights();
+    samples.push({ from, to: Date.now(), weights });
+  };
+  const samples: RouterWatch['samples'] = [];
+  await read();
+  const loop = (async () => {
+    while (running) {
+      await read();
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    samples,
+    get greenSeen() {
+      const seen: number[] = [];
+      for (const s of samples) if (seen.at(-1) !== s.weights.green) seen.push(s.weights.green);
+      return seen;
+    },
+    bakes(report) {
+      return report.timeline.flatMap((step) => {
+        const m = /^Bake (\d+)% for /.exec(step.name);
+        if (!m || !step.endedAt) return [];
+        const from = Date.parse(step.startedAt);
+        const to = Date.parse(step.endedAt);
+        // Only reads wholly inside the bake: one that began before it may still show the previous split.
+        const seen = samples.filter((s) => s.from >= from && s.to <= to).map((s) => s.weights);
+        const distinct = seen.filter((w, i) => i === 0 || w.green !== seen[i - 1]!.green);
+        return [
+          {
+            step: Number(m[1]),
+            weights: distinct.length === 0 ? ('not read' as const) : distinct.length === 1 ? distinct[0]! : distinct,
+          },
+        ];
+      });
+    },
     stop: async () => {
       running = false;
       await loop;
     },
   };
-  const loop = (async () => {
-    while (running) {
-      let status: RunbookStatus | undefined;
-      try {
-        status = await handle.query(statusQuery);
-        watch.last = status;
-      } catch {
-        /* not started yet, or no worker for a moment */
-      }
-      const weights = await env.weights();
-      if (watch.greenSeen.at(-1) !== weights.green) watch.greenSeen.push(weights.green);
-      const t = status?.traffic;
-      // A step is held while it bakes and, before 100 %, while the approval waits (a loaded machine may sample a
-      // short bake only once it has reached the approval wait).
-      const holding = t?.phase === 'bake' || t?.phase === 'awaiting approval';
-      if (holding && t?.step !== undefined && watch.bakes.at(-1)?.step !== t.step) {
-        // Read again after the query: the split the router holds while the run says it holds this step.
-        watch.bakes.push({ step: t.step, weights: await env.weights() });
-      }
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  })();
-  return watch;
 }

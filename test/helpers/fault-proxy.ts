@@ -4,6 +4,10 @@
 // and query protocol (RDS: `Action=<Operation>` in the form-encoded body, the error is an XML ErrorResponse).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inject } from 'vitest';
+import { createActivities } from '../../activities';
+import { createAwsClients } from '../../activities/aws-clients';
+import { withWorker, type TestContext } from './temporal';
 
 export interface Fault {
   /** The operation, e.g. "UpdateService" (X-Amz-Target) or "PromoteReadReplica" (query protocol `Action=`). */
@@ -94,4 +98,32 @@ export function startFaultProxy(upstream: string, faults: Fault[]): Promise<Faul
       });
     });
   });
+}
+
+/** `operation` refused for lack of the IAM permission `action` (e.g. "ecs:UpdateService"), every time. */
+export const accessDenied = (operation: string, action: string): Fault => ({
+  operation,
+  times: 1000,
+  status: 400,
+  errorType: 'AccessDeniedException',
+  message: `User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: ${action}`,
+});
+
+/**
+ * `fn` with a worker whose activities reach AWS through a fault proxy in front of the test emulator; the proxy and
+ * its clients are torn down afterwards. Returns what the proxy saw, per operation.
+ */
+export async function withFaultyWorker(
+  faults: Fault[],
+  fn: (ctx: TestContext) => Promise<void>,
+): Promise<FaultProxy['calls']> {
+  const proxy = await startFaultProxy(inject('awsEndpoint'), faults);
+  const faulty = createAwsClients({ endpoint: proxy.endpoint });
+  try {
+    await withWorker(fn, { activities: () => createActivities({ aws: faulty }) });
+    return proxy.calls;
+  } finally {
+    faulty.destroy();
+    await proxy.close();
+  }
 }

@@ -121,15 +121,23 @@ describe('emergencyScale input', () => {
     expect(accepted(emergencyScaleInput, { ...scale, region: 'us-gov-west-1' }).region).toBe('us-gov-west-1');
   });
 
-  it('fills in defaults: approval not required, 1h timeout, quorum 1, maxCount 20, 15m stable timeout', () => {
+  it('fills in defaults: approval not required, 1h timeout, quorum 1, maxCount 20, 15m stable timeout, hold auto scaling', () => {
     const params = accepted(emergencyScaleInput, scale);
     expect(params).toEqual({
       ...scale,
       maxCount: 20,
+      autoScaling: 'hold',
       stableTimeout: '15m',
       dryRun: false,
       approval: { required: false, approvers: [], quorum: 1, requireSecondPerson: true, timeout: '1h' },
     });
+  });
+
+  it('autoScaling is "hold" or "leave"; anything else is refused naming the field', () => {
+    expect(accepted(emergencyScaleInput, { ...scale, autoScaling: 'leave' }).autoScaling).toBe('leave');
+    expect(refusal(emergencyScaleInput, { ...scale, autoScaling: 'off' })).toMatch(
+      /^input\.autoScaling: .*"hold".*"leave"/,
+    );
   });
 
   it('fills in health check defaults', () => {

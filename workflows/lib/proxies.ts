@@ -31,6 +31,7 @@ export const NON_RETRYABLE_ERRORS = [
   'DBInstanceNotFoundFault',
   'DBSnapshotNotFoundFault',
   'ResourceNotFoundException',
+  'ObjectNotFoundException', // Application Auto Scaling
 ];
 
 /**
