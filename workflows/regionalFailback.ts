@@ -17,6 +17,7 @@ import {
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget } from './lib/dns';
 import { errorMessage, fail, isClientError } from './lib/errors';
+import { hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
@@ -265,34 +266,24 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
 
       // Pause writes in the secondary (compensated until the point of no return).
       const secondaryCount = now.secondarySvc.desiredCount;
-      await ctx.change(
-        'Pause writes: scale the secondary service to 0',
-        () => aws.updateService({ ...secondaryService, desiredCount: 0 }),
-        {
-          params: { from: secondaryCount },
-          undo: () => ({
-            name: `restore the secondary service ${secondaryService.service} to ${secondaryCount} tasks`,
-            run: () => aws.updateService({ ...secondaryService, desiredCount: secondaryCount }),
-          }),
-        },
-      );
-      await ctx.step('Wait until the secondary service has stopped', () =>
-        waits.waitForServiceStable({ ...secondaryService, timeoutMs: stableTimeoutMs, expect: { desiredCount: 0 } }),
-      );
+      await pauseWrites(ctx, {
+        which: 'secondary',
+        service: secondaryService,
+        count: secondaryCount,
+        stableTimeoutMs,
+      });
 
       // Promote the new replica: the point of no return.
       const lagBefore = await ctx.step('Measure replica lag before promotion', () => aws.getReplicaLag(newReplica), {
         details: (l) => ({ replicaLagSeconds: l.seconds ?? '(no datapoint)', at: l.at }),
       });
-      if (!p.acceptDataLoss && (lagBefore.seconds === undefined || lagBefore.seconds > p.maxReplicaLagSeconds)) {
-        await ctx.step('Safety check: RPO just before promotion', async () => {
-          throw fail(
-            'ReplicaLagRefused',
-            `refusing to promote: the new replica's lag is now ${lagBefore.seconds ?? 'unknown'}s (limit ${p.maxReplicaLagSeconds}s). ` +
-              `Start again once it has caught up, or with "acceptDataLoss": {"reason": "…"}`,
-          );
-        });
-      }
+      await refuseStaleReplica(ctx, {
+        lagSeconds: lagBefore.seconds,
+        limitSeconds: p.maxReplicaLagSeconds,
+        acceptDataLoss: !!p.acceptDataLoss,
+        subject: "the new replica's lag",
+        then: 'Start again once it has caught up, or with "acceptDataLoss": {"reason": "…"}',
+      });
       await ctx.change('Promote the new replica', () =>
         aws.promoteReadReplica({ ...newReplica, backupRetentionDays: p.backupRetentionDays }),
       );
@@ -312,7 +303,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       if (fo.appConfig.mode === 'task-definition-env') {
         const variable = fo.appConfig.variable;
         const template = fo.appConfig.template;
-        const value = template ? template.replace(/\{host\}/g, endpoint) : endpoint;
+        const value = hostValue(template, endpoint);
         const base = primaryBase;
         if (base) {
           const rev = await ctx.critical(

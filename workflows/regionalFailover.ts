@@ -14,6 +14,7 @@ import {
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget, readRecord } from './lib/dns';
 import { errorMessage, fail, isClientError } from './lib/errors';
+import { hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
@@ -184,9 +185,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
                 region: p.secondary.region,
                 from: short(pre.service.taskDefinition),
                 set: {
-                  [p.appConfig.variable]: p.appConfig.template
-                    ? p.appConfig.template.replace(/\{host\}/g, endpoint)
-                    : endpoint,
+                  [p.appConfig.variable]: p.appConfig.template ? hostValue(p.appConfig.template, endpoint) : endpoint,
                 },
               },
             }
@@ -246,20 +245,12 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
       // 3. Pause writes in the primary region (compensated until the point of no return).
       let paused = false;
       if (canPause && primaryService && previousPrimaryCount !== undefined) {
-        await ctx.change(
-          'Pause writes: scale the primary service to 0',
-          () => aws.updateService({ ...primaryService, desiredCount: 0 }),
-          {
-            params: { from: previousPrimaryCount },
-            undo: () => ({
-              name: `restore the primary service ${primaryService.service} to ${previousPrimaryCount} tasks`,
-              run: () => aws.updateService({ ...primaryService, desiredCount: previousPrimaryCount }),
-            }),
-          },
-        );
-        await ctx.step('Wait until the primary service has stopped', () =>
-          waits.waitForServiceStable({ ...primaryService, timeoutMs: stableTimeoutMs, expect: { desiredCount: 0 } }),
-        );
+        await pauseWrites(ctx, {
+          which: 'primary',
+          service: primaryService,
+          count: previousPrimaryCount,
+          stableTimeoutMs,
+        });
         paused = true;
         done.push(
           `paused writes: ${primaryService.service} in ${p.primary.region} scaled from ${previousPrimaryCount} to 0`,
@@ -276,15 +267,13 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
       const dataLossEstimateSeconds = lagBefore.seconds ?? pre.lag.seconds;
       // The approval may have taken a while: the RPO must still hold now (before the point of no return, a refusal
       // here undoes the paused writes).
-      if (!p.acceptDataLoss && (lagBefore.seconds === undefined || lagBefore.seconds > p.maxReplicaLagSeconds)) {
-        await ctx.step('Safety check: RPO just before promotion', async () => {
-          throw fail(
-            'ReplicaLagRefused',
-            `refusing to promote: the replica lag is now ${lagBefore.seconds ?? 'unknown'}s (limit ${p.maxReplicaLagSeconds}s). ` +
-              `To proceed anyway, start again with "acceptDataLoss": {"reason": "…"}`,
-          );
-        });
-      }
+      await refuseStaleReplica(ctx, {
+        lagSeconds: lagBefore.seconds,
+        limitSeconds: p.maxReplicaLagSeconds,
+        acceptDataLoss: !!p.acceptDataLoss,
+        subject: 'the replica lag',
+        then: 'To proceed anyway, start again with "acceptDataLoss": {"reason": "…"}',
+      });
       await ctx.change(
         'Promote the replica',
         () => aws.promoteReadReplica({ ...replicaDb, backupRetentionDays: p.backupRetentionDays }),
@@ -308,7 +297,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
       let secretVersionId: string | undefined;
       if (p.appConfig.mode === 'task-definition-env') {
         const cfg = p.appConfig;
-        const envValue = cfg.template ? cfg.template.replace(/\{host\}/g, newEndpoint) : newEndpoint;
+        const envValue = hostValue(cfg.template, newEndpoint);
         const rev = await ctx.critical(
           'Repoint the app: register a task definition with the promoted endpoint',
           () =>

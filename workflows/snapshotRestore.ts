@@ -14,6 +14,7 @@ import {
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeChecks, failedChecks, runDataChecks } from './lib/datachecks';
 import { fail } from './lib/errors';
+import { hostValue } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
 import { runRunbook } from './lib/runbook';
@@ -259,7 +260,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
         const svc = { region: p.region, ...sw.ecs };
         const app = pre.app!;
         if (sw.mode === 'task-definition-env') {
-          const value = sw.template ? sw.template.replace(/\{host\}/g, endpoint) : endpoint;
+          const value = hostValue(sw.template, endpoint);
           const rev = await ctx.change(
             'Switch: register a revision with the restored endpoint',
             () =>

@@ -1,9 +1,29 @@
 // `runbook retry|abandon <workflowId>`: answer a run waiting in `needs-operator` after a failure past its point of no
 // return — try the failed step again, or finish the run as failed leaving AWS as it is.
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { abandonSignal, retryStepSignal, statusQuery } from '../../api/definitions';
+import type { OperatorRequest } from '../../api/status';
 import { connect } from '../connection';
 import { UserError } from '../errors';
+
+/** Run `send` against a run that is waiting for an operator; refuse any other. */
+async function answerOperator(
+  workflowId: string,
+  send: (handle: WorkflowHandle, request: OperatorRequest) => Promise<void>,
+): Promise<void> {
+  const conn = await connect();
+  try {
+    const handle = conn.client.workflow.getHandle(workflowId);
+    const status = await handle.query(statusQuery);
+    if (status.state !== 'needs-operator' || !status.operator) {
+      throw new UserError(`refused: ${workflowId} is ${status.state}, not waiting for an operator`);
+    }
+    await send(handle, status.operator);
+  } finally {
+    await conn.close();
+  }
+}
 
 export function registerOperator(program: Command): void {
   program
@@ -12,30 +32,16 @@ export function registerOperator(program: Command): void {
     .argument('<workflowId>')
     .requiredOption('--by <name>', 'who decides')
     .option('--json', 'print what was sent as JSON')
-    .action(async (workflowId: string, opts: { by: string; json?: boolean }) => {
-      const conn = await connect();
-      try {
-        const handle = conn.client.workflow.getHandle(workflowId);
-        const status = await handle.query(statusQuery);
-        if (status.state !== 'needs-operator' || !status.operator) {
-          throw new UserError(`refused: ${workflowId} is ${status.state}, not waiting for an operator`);
-        }
+    .action((workflowId: string, opts: { by: string; json?: boolean }) =>
+      answerOperator(workflowId, async (handle, op) => {
         await handle.signal(retryStepSignal, { by: opts.by });
         console.log(
           opts.json
-            ? JSON.stringify({
-                workflowId,
-                signal: 'retryStep',
-                by: opts.by,
-                step: status.operator.failedStep,
-                sent: true,
-              })
-            : `retrying "${status.operator.failedStep}"`,
+            ? JSON.stringify({ workflowId, signal: 'retryStep', by: opts.by, step: op.failedStep, sent: true })
+            : `retrying "${op.failedStep}"`,
         );
-      } finally {
-        await conn.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('abandon')
@@ -44,23 +50,21 @@ export function registerOperator(program: Command): void {
     .requiredOption('--by <name>', 'who decides')
     .requiredOption('--reason <text>', 'why')
     .option('--json', 'print what was sent as JSON')
-    .action(async (workflowId: string, opts: { by: string; reason: string; json?: boolean }) => {
-      const conn = await connect();
-      try {
-        const handle = conn.client.workflow.getHandle(workflowId);
-        const status = await handle.query(statusQuery);
-        if (status.state !== 'needs-operator' || !status.operator) {
-          throw new UserError(`refused: ${workflowId} is ${status.state}, not waiting for an operator`);
-        }
+    .action((workflowId: string, opts: { by: string; reason: string; json?: boolean }) =>
+      answerOperator(workflowId, async (handle, op) => {
         await handle.signal(abandonSignal, { by: opts.by, reason: opts.reason });
-        const done = status.operator.done;
         console.log(
           opts.json
-            ? JSON.stringify({ workflowId, signal: 'abandon', by: opts.by, reason: opts.reason, done, sent: true })
-            : `abandoning: the run fails and leaves AWS as it is (done: ${done.join('; ') || 'nothing'})`,
+            ? JSON.stringify({
+                workflowId,
+                signal: 'abandon',
+                by: opts.by,
+                reason: opts.reason,
+                done: op.done,
+                sent: true,
+              })
+            : `abandoning: the run fails and leaves AWS as it is (done: ${op.done.join('; ') || 'nothing'})`,
         );
-      } finally {
-        await conn.close();
-      }
-    });
+      }),
+    );
 }

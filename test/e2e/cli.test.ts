@@ -78,6 +78,13 @@ describe('runbook CLI', () => {
       expect(watched.out).toContain('succeeded Set desired count');
       expect(watched.out).toContain(`${workflowId}: COMPLETED`);
 
+      // retry/abandon only answer a run that waits for an operator.
+      const retry = await cli('retry', workflowId, '--by', 'bob');
+      expect(retry).toMatchObject({
+        code: 1,
+        err: `error: refused: ${workflowId} is succeeded, not waiting for an operator`,
+      });
+
       const report = await cli('report', workflowId);
       expect(report.code).toBe(0);
       expect(report.out).toContain('# Incident Report: cli test');

@@ -1,4 +1,4 @@
-// A small HTTP proxy between the AWS SDK and the emulator that answers chosen API calls with AWS errors
+// Small HTTP proxies between the AWS SDK and the emulator. The fault proxy answers chosen API calls with AWS errors
 // (throttling, access denied) — the emulator has no faults of its own. It speaks both wire formats the runbooks'
 // clients use: JSON protocol (ECS, Secrets Manager: the operation is in the X-Amz-Target header, the error is JSON)
 // and query protocol (RDS: `Action=<Operation>` in the form-encoded body, the error is an XML ErrorResponse).
@@ -39,43 +39,51 @@ function operationOf(req: http.IncomingMessage, body: Buffer): { operation: stri
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function startFaultProxy(upstream: string, faults: Fault[]): Promise<FaultProxy> {
-  const remaining = new Map(faults.map((f) => [f.operation, f.times]));
-  const calls = new Map<string, { faulted: number; passed: number }>();
+/** What the proxy does with one call: answer it itself, forward it and rewrite the answer, or (undefined) pass it. */
+export type Intercept =
+  | { answer: { status: number; headers: http.OutgoingHttpHeaders; body: string } }
+  | { rewrite: (text: string) => string };
+
+export interface AwsProxy {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy in front of the emulator: each call is shown to `intercept` with its operation and protocol first.
+ * The base of the fault proxy here and of the snapshot-aging proxy (test/helpers/restore-env.ts).
+ */
+export function startAwsProxy(
+  upstream: string,
+  intercept: (call: { operation: string; protocol: 'json' | 'query' }) => Intercept | undefined,
+): Promise<AwsProxy> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const { operation, protocol } = operationOf(req, body);
-      const count = calls.get(operation) ?? { faulted: 0, passed: 0 };
-      calls.set(operation, count);
-      const fault = faults.find((f) => f.operation === operation);
-      const left = remaining.get(operation) ?? 0;
-      if (fault && left > 0) {
-        remaining.set(operation, left - 1);
-        count.faulted++;
-        if (protocol === 'query') {
-          res.writeHead(fault.status, { 'content-type': 'text/xml', 'x-amzn-requestid': 'fault-proxy' });
-          res.end(
-            `<ErrorResponse><Error><Type>Sender</Type><Code>${xmlEscape(fault.errorType)}</Code>` +
-              `<Message>${xmlEscape(fault.message)}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
-          );
-          return;
-        }
-        res.writeHead(fault.status, {
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amzn-errortype': fault.errorType,
-          'x-amzn-requestid': 'fault-proxy',
-        });
-        res.end(JSON.stringify({ __type: fault.errorType, message: fault.message }));
+      const action = intercept(operationOf(req, body));
+      if (action && 'answer' in action) {
+        res.writeHead(action.answer.status, action.answer.headers);
+        res.end(action.answer.body);
         return;
       }
-      count.passed++;
       const url = new URL(req.url ?? '/', upstream);
-      const forward = http.request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+      const headers = { ...req.headers, host: url.host };
+      if (action) delete headers['accept-encoding']; // plain text back, so that it can be rewritten
+      const forward = http.request(url, { method: req.method, headers }, (up) => {
+        if (!action) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
+        const parts: Buffer[] = [];
+        up.on('data', (c: Buffer) => parts.push(c));
+        up.on('end', () => {
+          const out = Buffer.from(action.rewrite(Buffer.concat(parts).toString('utf8')), 'utf8');
+          res.writeHead(up.statusCode ?? 502, { ...up.headers, 'content-length': String(out.length) });
+          res.end(out);
+        });
       });
       forward.on('error', (err) => {
         res.writeHead(502);
@@ -89,7 +97,6 @@ export function startFaultProxy(upstream: string, faults: Fault[]): Promise<Faul
       const { port } = server.address() as AddressInfo;
       resolve({
         endpoint: `http://127.0.0.1:${port}`,
-        calls,
         close: () =>
           new Promise<void>((done) => {
             server.closeAllConnections();
@@ -98,6 +105,46 @@ export function startFaultProxy(upstream: string, faults: Fault[]): Promise<Faul
       });
     });
   });
+}
+
+export async function startFaultProxy(upstream: string, faults: Fault[]): Promise<FaultProxy> {
+  const remaining = new Map(faults.map((f) => [f.operation, f.times]));
+  const calls = new Map<string, { faulted: number; passed: number }>();
+  const proxy = await startAwsProxy(upstream, ({ operation, protocol }) => {
+    const count = calls.get(operation) ?? { faulted: 0, passed: 0 };
+    calls.set(operation, count);
+    const fault = faults.find((f) => f.operation === operation);
+    const left = remaining.get(operation) ?? 0;
+    if (!fault || left <= 0) {
+      count.passed++;
+      return undefined;
+    }
+    remaining.set(operation, left - 1);
+    count.faulted++;
+    if (protocol === 'query') {
+      return {
+        answer: {
+          status: fault.status,
+          headers: { 'content-type': 'text/xml', 'x-amzn-requestid': 'fault-proxy' },
+          body:
+            `<ErrorResponse><Error><Type>Sender</Type><Code>${xmlEscape(fault.errorType)}</Code>` +
+            `<Message>${xmlEscape(fault.message)}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+        },
+      };
+    }
+    return {
+      answer: {
+        status: fault.status,
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-errortype': fault.errorType,
+          'x-amzn-requestid': 'fault-proxy',
+        },
+        body: JSON.stringify({ __type: fault.errorType, message: fault.message }),
+      },
+    };
+  });
+  return { ...proxy, calls };
 }
 
 /** `operation` refused for lack of the IAM permission `action` (e.g. "ecs:UpdateService"), every time. */

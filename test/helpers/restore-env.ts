@@ -1,14 +1,13 @@
 // Building blocks for the restore runbooks' end-to-end tests (snapshotRestore, backupVerification): uniquely named
 // source DB instances with manual snapshots, the DB secret the data checks read, readers for the RDS state the
 // runs leave behind, and a proxy that makes chosen snapshots look old (moto stamps every snapshot "now").
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, type DBInstance } from '@aws-sdk/client-rds';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { AwsClients } from '../../activities/aws-clients';
 import { describeDb, ensureDbInstance, ensureDbSnapshot, ensureSecret } from '../../scripts/lib/fixtures';
 import { DEMO_DB } from '../../scripts/lib/postgres';
+import { startAwsProxy } from './fault-proxy';
 import { uid } from './temporal';
 
 /** What the test PostgreSQL's `app` role needs: the data checks read these fields inside the activity. */
@@ -221,7 +220,7 @@ export interface AgingProxy {
  * back by `ageMs` in DescribeDBSnapshots answers — the emulator cannot create a snapshot with a past time, and a
  * test cannot wait an hour. Everything else passes through untouched.
  */
-export function startSnapshotAgingProxy(
+export async function startSnapshotAgingProxy(
   upstream: string,
   opts: { dbInstances: string[]; ageMs: number },
 ): Promise<AgingProxy> {
@@ -236,54 +235,21 @@ export function startSnapshotAgingProxy(
         (_, tag: string, time: string) => `<${tag}>${new Date(Date.parse(time) - opts.ageMs).toISOString()}</${tag}>`,
       );
     });
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const action = String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
-        ? new URLSearchParams(body.toString('utf8')).get('Action')
-        : null;
-      const url = new URL(req.url ?? '/', upstream);
-      const headers = { ...req.headers, host: url.host };
-      delete headers['accept-encoding']; // plain text back, so it can be rewritten
-      const forward = http.request(url, { method: req.method, headers }, (up) => {
-        if (action !== 'DescribeDBSnapshots') {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-          return;
+  const proxy = await startAwsProxy(upstream, ({ operation }) =>
+    operation === 'DescribeDBSnapshots'
+      ? {
+          rewrite: (xml) => {
+            state.rewritten++;
+            return age(xml);
+          },
         }
-        const parts: Buffer[] = [];
-        up.on('data', (c: Buffer) => parts.push(c));
-        up.on('end', () => {
-          const text = age(Buffer.concat(parts).toString('utf8'));
-          state.rewritten++;
-          const out = Buffer.from(text, 'utf8');
-          res.writeHead(up.statusCode ?? 502, { ...up.headers, 'content-length': String(out.length) });
-          res.end(out);
-        });
-      });
-      forward.on('error', (err) => {
-        res.writeHead(502);
-        res.end(String(err));
-      });
-      forward.end(body);
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        endpoint: `http://127.0.0.1:${port}`,
-        get rewritten() {
-          return state.rewritten;
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+      : undefined,
+  );
+  return {
+    endpoint: proxy.endpoint,
+    get rewritten() {
+      return state.rewritten;
+    },
+    close: proxy.close,
+  };
 }
