@@ -4,6 +4,16 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const root = path.join(__dirname, '..');
+
+// An older system Node: run again under the project's (scripts/bootstrap.js installs it once per machine).
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  const { spawnSync } = require('node:child_process');
+  const bootstrap = path.join(root, 'scripts', 'bootstrap.js');
+  const again = spawnSync(process.execPath, [bootstrap, 'node', __filename, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
+  process.exit(again.status ?? 1);
+}
 const compiled = path.join(root, 'dist', 'client', 'cli.js');
 
 function newestSource(dir) {

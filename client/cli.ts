@@ -12,8 +12,6 @@ import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { describeError, UserError } from './errors';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 export function buildProgram(): Command {
   const program = new Command('runbook')
     .description('Runbooks as durable Temporal workflows: start, approve, reject, watch')

@@ -2,6 +2,8 @@
 // and TOML profiles (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) — the same settings reach a dev server or Temporal Cloud.
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import net from 'node:net';
+import { UserError } from './errors';
 
 export interface Connected {
   client: Client;
@@ -13,9 +15,12 @@ export interface Connected {
 export async function connect(): Promise<Connected> {
   const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
   const address = connectionOptions.address ?? 'localhost:7233';
+  // A server that is down answers a TCP connect at once (refused) — say so now, not after gRPC's reconnect
+  // backoff; a server that is up gets the full deadline for TLS and the first call (Temporal Cloud far away).
+  await assertReachable(address, 1_500);
   const connection = await Connection.connect({
     ...(connectionOptions as Parameters<typeof Connection.connect>[0]),
-    connectTimeout: '5s',
+    connectTimeout: '10s',
   });
   return { client: new Client({ connection, namespace }), namespace, address, close: () => connection.close() };
 }
@@ -28,4 +33,26 @@ export function uiLink(c: Pick<Connected, 'namespace' | 'address'>, workflowId: 
       ? 'https://cloud.temporal.io'
       : `http://${c.address.split(':')[0] ?? 'localhost'}:8233`);
   return `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(c.namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
+}
+
+/** TCP connect to host:port within `timeoutMs`, or a UserError saying Temporal cannot be reached. */
+export async function assertReachable(address: string, timeoutMs: number): Promise<void> {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!m) return; // not host:port (e.g. a unix socket): leave it to the client
+  const [, host, port] = m;
+  const problem = await new Promise<string | undefined>((resolve) => {
+    const socket = net.connect({ host: host!, port: Number(port) });
+    const done = (why?: string) => {
+      socket.destroy();
+      resolve(why);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs / 1000}s`));
+    socket.once('connect', () => done());
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+  });
+  if (problem) {
+    throw new UserError(
+      `cannot reach Temporal at ${address} (${problem}); is the stack up (npm run dev) or TEMPORAL_ADDRESS set?`,
+    );
+  }
 }

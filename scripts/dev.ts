@@ -1,21 +1,26 @@
 // `npm run dev`: the whole local stack in one command — Temporal dev server + Web UI (SQLite under .state/), moto as
 // the AWS emulator with the demo environment seeded, local stand-in apps with switchable /health, and the worker.
-// Ctrl-C stops all of it.
-import { mkdirSync, readFileSync } from 'node:fs';
+// Ctrl-C stops all of it — as do a closed terminal, `kill` of npm, `kill -- -PGID` and a crash of this process: a
+// detached guardian (scripts/lib/guardian.js) stops what was started whenever this process is gone.
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAwsClients } from '../activities/aws-clients';
 import { TASK_QUEUE } from '../api/definitions';
-import { RUNBOOKS } from '../api/runbooks';
+import { runbookCommands } from './lib/banner';
 import { startDemoApp, type DemoApp } from './lib/demo-apps';
 import { DEMO, seedDemoEnvironment } from './lib/demo-env';
 import { startReplicaLagPublisher } from './lib/replica-lag';
 import { startPostgres } from './lib/postgres';
 import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../client/schedules';
-import { killAllSync, startProcess, stopAll, waitFor } from './lib/processes';
+import { commandLine, assertPortsFree, type PortHolder } from './lib/ports';
+import { onParentGone, startProcess, stopAll, waitFor, type Managed } from './lib/processes';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
+import { obtainTemporalCli, onPath } from './lib/temporal-cli';
 
-const stateDir = path.join(repoRoot, '.state');
+// RUNBOOKS_STATE_DIR: where history (temporal.db), logs and the demo description go (tests use their own).
+const stateDir = path.resolve(process.env.RUNBOOKS_STATE_DIR || path.join(repoRoot, '.state'));
 const logDir = path.join(stateDir, 'logs');
+const stackFile = path.join(stateDir, 'stack.json');
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 
 async function main(): Promise<void> {
@@ -23,27 +28,45 @@ async function main(): Promise<void> {
   const apps: DemoApp[] = [];
   const stopHooks: (() => void)[] = [];
   let stopping = false;
-  const shutdown = async (code: number) => {
+  const shutdown = async (code: number, why?: string) => {
     if (stopping) return;
     stopping = true;
-    console.log('\nStopping the stack …');
+    console.log(`\nStopping the stack${why ? ` (${why})` : ''} …`);
     for (const hook of stopHooks) hook();
     await stopAll();
     await Promise.all(apps.map((a) => a.close()));
+    rmSync(stackFile, { force: true });
     console.log('Stopped.');
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
-  process.on('SIGHUP', () => void shutdown(0));
-  process.on('exit', () => {
-    killAllSync();
-    for (const hook of stopHooks) hook();
-  });
+  process.on('SIGHUP', () => void shutdown(0, 'the terminal closed'));
+  // A closed terminal makes every write fail; that must not cut the stop short.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  // `kill <npm pid>` ends npm (and its shell) but not tsx and this process: stop when they are gone.
+  onParentGone(() => void shutdown(0, 'npm is gone'));
 
   try {
     const temporalPort = num('TEMPORAL_PORT', 7233);
     const uiPort = num('TEMPORAL_UI_PORT', 8233);
+    const motoPort = num('MOTO_PORT', 5000);
+    const pgPort = num('PG_PORT', 5433);
+    const base = num('DEMO_APP_PORT', 8081);
+    const names = ['primary', 'secondary', 'blue', 'green', 'public'] as const;
+    // Every port at once, with who holds it and how to stop them (an earlier stack killed with -9, say).
+    await assertPortsFree(
+      [
+        { port: temporalPort, what: 'Temporal frontend', env: 'TEMPORAL_PORT' },
+        { port: uiPort, what: 'Temporal Web UI', env: 'TEMPORAL_UI_PORT' },
+        { port: motoPort, what: 'AWS emulator', env: 'MOTO_PORT' },
+        { port: pgPort, what: 'PostgreSQL', env: 'PG_PORT' },
+        ...names.map((n, i) => ({ port: base + i, what: `demo app ${n}`, env: 'DEMO_APP_PORT' })),
+      ],
+      leftFromEarlierStack(),
+    );
+
     console.log(`Starting the Temporal dev server on 127.0.0.1:${temporalPort} (UI ${uiPort}) …`);
     const temporal = await startTemporal({
       port: temporalPort,
@@ -53,14 +76,11 @@ async function main(): Promise<void> {
       log: (l) => console.log(l),
     });
 
-    const motoPort = num('MOTO_PORT', 5000);
     console.log(`Starting the AWS emulator (moto) on 127.0.0.1:${motoPort} …`);
     const moto = await startMoto({ port: motoPort, logDir, log: (l) => console.log(l) });
     const awsEnv = emulatorEnv(moto.endpoint);
-    Object.assign(process.env, awsEnv, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    Object.assign(process.env, awsEnv);
 
-    const base = num('DEMO_APP_PORT', 8081);
-    const names = ['primary', 'secondary', 'blue', 'green', 'public'] as const;
     for (const [i, name] of names.entries()) apps.push(await startDemoApp(`demo-${name}`, base + i));
     const appUrls = Object.fromEntries(names.map((n, i) => [n, apps[i]!.url])) as Record<
       (typeof names)[number],
@@ -80,10 +100,8 @@ async function main(): Promise<void> {
       aws.destroy();
     });
 
-    const pgPort = num('PG_PORT', 5433);
     console.log(`Starting PostgreSQL on 127.0.0.1:${pgPort} (what the demo's RDS endpoints reach for data checks) …`);
-    const pg = await startPostgres({ port: pgPort, logDir });
-    stopHooks.push(() => void pg.stop());
+    const pg = await startPostgres({ port: pgPort, logDir, log: (l) => console.log(l) });
     const dbOverrides = JSON.stringify({ '*.rds.amazonaws.com': `127.0.0.1:${pg.port}` });
 
     console.log('Starting the worker …');
@@ -91,6 +109,9 @@ async function main(): Promise<void> {
       logDir,
       cwd: repoRoot,
       echo: true,
+      // Stopped first, with time for its graceful shutdown (in-flight activities), then the servers.
+      stopOrder: 1,
+      graceMs: 12_000,
       env: {
         ...process.env,
         ...awsEnv,
@@ -116,7 +137,10 @@ async function main(): Promise<void> {
       `Schedule ${BACKUP_VERIFICATION_SCHEDULE} ${what} (daily; trigger it: npm run runbook -- schedules trigger)`,
     );
 
+    recordStack([temporal.process, moto.process, worker]);
     printReady({
+      temporalCli: await obtainTemporalCli(),
+      temporalPort,
       ui: temporal.uiUrl!,
       address: temporal.address,
       moto: moto.endpoint,
@@ -132,6 +156,29 @@ async function main(): Promise<void> {
   } catch (err) {
     console.error(`npm run dev failed: ${(err as Error).message}`);
     await shutdown(1);
+  }
+}
+
+/**
+ * The stack's processes, so the next start can tell whether any outlived it (only a `kill -9` of both this
+ * process and its guardian can leave them): the worker holds no port, yet would keep polling the next server.
+ */
+function recordStack(procs: Managed[]): void {
+  const entries = procs
+    .filter((p) => p.child.pid !== undefined)
+    .map((p) => ({ name: p.name, pid: p.child.pid!, command: commandLine(p.child.pid!) }));
+  writeFileSync(stackFile, JSON.stringify({ startedBy: process.pid, processes: entries }, null, 2));
+}
+
+function leftFromEarlierStack(): PortHolder[] {
+  if (!existsSync(stackFile)) return [];
+  try {
+    const recorded = JSON.parse(readFileSync(stackFile, 'utf8')) as { processes: { pid: number; command: string }[] };
+    return recorded.processes
+      .filter((p) => commandLine(p.pid) === p.command)
+      .map((p) => ({ pid: p.pid, command: p.command }));
+  } catch {
+    return [];
   }
 }
 
@@ -152,7 +199,23 @@ async function workerPolling(address: string): Promise<boolean> {
   }
 }
 
+/**
+ * The one line a person runs first in another terminal so the commands below work as printed: the Temporal CLI
+ * this stack uses on the PATH (when `temporal` is not already that), and the address when it is not the default.
+ */
+function shellSetupLine(temporalCli: string, temporalPort: number): string | undefined {
+  const parts: string[] = [];
+  const onPathNow = onPath('temporal');
+  if (!onPathNow || realpathSync(onPathNow) !== realpathSync(temporalCli)) {
+    parts.push(`PATH="${path.dirname(temporalCli)}:$PATH"`);
+  }
+  if (temporalPort !== 7233) parts.push(`TEMPORAL_ADDRESS=127.0.0.1:${temporalPort}`);
+  return parts.length > 0 ? `export ${parts.join(' ')}` : undefined;
+}
+
 function printReady(s: {
+  temporalCli: string;
+  temporalPort: number;
   ui: string;
   address: string;
   moto: string;
@@ -164,6 +227,7 @@ function printReady(s: {
     '──────────────────────────────────────────────────────────────────────────',
     ' Runbooks stack is up. Ctrl-C stops everything.',
     '',
+    ` Node.js           ${process.version} (${process.execPath})`,
     ` Temporal Web UI   ${s.ui}`,
     ` Temporal address  ${s.address} (namespace "default")`,
     ` Task queue        ${TASK_QUEUE}`,
@@ -174,17 +238,18 @@ function printReady(s: {
     `                   switch health: curl -X POST ${s.apps.secondary}/admin/health -d '{"healthy":false}'`,
     ` Demo hosted zone  demo.example.com (${s.zoneId}); details in .state/demo-env.json`,
     '',
-    ' Runbooks (each input works as-is against this demo environment):',
   ];
-  for (const r of RUNBOOKS) {
-    const file = `docs/examples/${r.slug}.json`;
-    const example: unknown = JSON.parse(readFileSync(path.join(repoRoot, file), 'utf8'));
-    const workflowId = r.workflowId(r.schema.parse(example) as never);
+  const setup = shellSetupLine(s.temporalCli, s.temporalPort);
+  if (setup) {
     lines.push(
-      `  ${r.type.padEnd(17)} ${file}`,
-      `    npm run runbook -- start ${r.type} --input ${file}`,
-      `    temporal workflow start --task-queue ${TASK_QUEUE} --type ${r.type} --workflow-id '${workflowId}' --input-file ${file}`,
+      ` In another terminal (in ${repoRoot}), run this line first: it puts the Temporal CLI this stack uses on the PATH:`,
+      `    ${setup}`,
+      '',
     );
+  }
+  lines.push(' Runbooks (each input works as-is against this demo environment):');
+  for (const c of runbookCommands(repoRoot)) {
+    lines.push(`  ${c.type.padEnd(17)} ${c.exampleFile}`, `    ${c.cli}`, `    ${c.temporal}`);
   }
   lines.push(
     '',

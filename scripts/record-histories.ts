@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     startMoto({ logDir }),
     startPostgres({ logDir }),
   ]);
-  Object.assign(process.env, emulatorEnv(moto.endpoint), { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  Object.assign(process.env, emulatorEnv(moto.endpoint));
   const temporalBin = await obtainTemporalCli();
   const aws = createAwsClients();
   const app = await startDemoApp('record-app');

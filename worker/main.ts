@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../activities/aws-clients';
+import { ensureSearchAttributes } from '../client/search-attributes';
 import { dbEndpointOverrides, notifierConfig, taskQueue, temporalConnectConfig, workflowSource } from './config';
 
 async function main(): Promise<void> {
@@ -14,6 +15,11 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]);
   const aws = createAwsClients();
   try {
+    // Without the runbooks' search attributes every run would hang in Running: register them, or refuse to start.
+    await ensureSearchAttributes(new Client({ connection: clientConnection, namespace }), namespace, {
+      register: process.env.RUNBOOKS_REGISTER_SEARCH_ATTRIBUTES !== 'false',
+      log: (line) => console.log(`runbooks worker: ${line}`),
+    });
     const worker = await Worker.create({
       connection,
       namespace,
@@ -41,6 +47,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error('runbooks worker failed:', err instanceof Error ? err.message : err);
+  console.error(`runbooks worker failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -10,6 +10,7 @@ import { findRunbook, RUNBOOKS } from '../../api/runbooks';
 import { connect, uiLink } from '../connection';
 import { UserError } from '../errors';
 import { describeHolder } from '../../activities/temporal';
+import { checkSearchAttributes, searchAttributesHelp } from '../search-attributes';
 
 export function registerStart(program: Command): void {
   program
@@ -58,6 +59,11 @@ export function registerStart(program: Command): void {
         const workflowId = opts.workflowId ?? (dryRun ? `${derived}:dry-run-${randomUUID().slice(0, 8)}` : derived);
         const conn = await connect();
         try {
+          // A namespace without our search attributes would take the run and leave it hanging: say so first.
+          const problems = await checkSearchAttributes(conn.client, conn.namespace);
+          if (problems.missing.length > 0 || problems.wrongType.length > 0) {
+            throw new UserError(`${searchAttributesHelp(conn.namespace, problems)}\nNothing was started.`);
+          }
           const handle = await conn.client.workflow
             .start(entry.type, {
               taskQueue: opts.taskQueue,

@@ -1,12 +1,26 @@
 // A real PostgreSQL server (Debian's packages) for the data checks of the restore runbooks: started in a temporary
-// data directory on a free port, loaded with known data, stopped afterwards. Run as the `postgres` user when this
-// process is root (PostgreSQL refuses to run as root).
+// data directory on a free port, loaded with known data, stopped afterwards (fast shutdown, then the directory is
+// removed — by the stack's guardian too, if the process that started it is gone). Run as the `postgres` user when
+// this process is root (PostgreSQL refuses to run as root).
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { freePort, portOpen, waitFor } from './processes';
+import { assertPortsFree } from './ports';
+import { freePort, guard, unguard } from './processes';
+
+const DIR_PREFIX = 'runbooks-pg-';
 
 export interface Postgres {
   host: string;
@@ -50,14 +64,18 @@ export async function startPostgres(opts: {
     );
   }
   const port = opts.port ?? (await freePort());
-  if (await portOpen(port)) throw new Error(`port ${port} is already in use (PostgreSQL); set PG_PORT`);
+  await assertPortsFree([{ port, what: 'PostgreSQL', env: 'PG_PORT' }]);
+  removeStaleDataDirs(opts.log);
   const asRoot = process.getuid?.() === 0;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'runbooks-pg-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), DIR_PREFIX));
+  const logFile = path.join(opts.logDir, 'postgres.log');
+  const keepLog: [string, string] = [path.join(dir, 'postgres.log'), logFile];
+  // From here on the directory goes when the stack stops, even if the start fails half-way.
+  guard({ name: 'postgres', removeDir: dir, saveLog: keepLog }, opts.logDir);
   const dataDir = path.join(dir, 'data');
   const pwFile = path.join(dir, 'pw');
   const superPassword = 'postgres-local-only';
   writeFileSync(pwFile, `${superPassword}\n`);
-  const logFile = path.join(opts.logDir, 'postgres.log');
   if (asRoot) {
     chownSync(dir, uidOf('postgres'), gidOf('postgres'));
     chownSync(pwFile, uidOf('postgres'), gidOf('postgres'));
@@ -87,12 +105,19 @@ export async function startPostgres(opts: {
     '-w',
     'start',
   ]);
+  // The postmaster runs in its own session (pg_ctl detaches it): the guardian stops it by PID with SIGINT, which
+  // is PostgreSQL's fast shutdown (a clean checkpoint; SIGTERM would wait for every client to disconnect).
+  const postmasterPid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  guard(
+    { name: 'postgres', pid: postmasterPid, signal: 'SIGINT', graceMs: 15_000, removeDir: dir, saveLog: keepLog },
+    opts.logDir,
+  );
   try {
-    if (!existsSync(logFile)) spawnSync('ln', ['-sf', path.join(dir, 'postgres.log'), logFile]);
+    rmSync(logFile, { force: true });
+    spawnSync('ln', ['-sf', keepLog[0], logFile]);
   } catch {
-    /* the log link is a convenience */
+    /* the log link is a convenience while it runs; the log is copied there at the stop */
   }
-  await waitFor('PostgreSQL', () => portOpen(port), 30_000);
 
   const admin = new Client({
     host: '127.0.0.1',
@@ -122,10 +147,57 @@ export async function startPostgres(opts: {
       try {
         run(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
       } finally {
+        try {
+          rmSync(logFile, { force: true });
+          copyFileSync(keepLog[0], logFile);
+        } catch {
+          /* keep going: the directory must go */
+        }
         rmSync(dir, { recursive: true, force: true });
+        unguard('postgres');
       }
     },
   };
+}
+
+/**
+ * Data directories that earlier runs left in the temp folder (a killed parent before the guardian existed, a
+ * machine that went down): removed unless a live PostgreSQL still uses one (another stack, e.g. `npm run dev`
+ * while `npm test` runs) or one is being set up right now.
+ */
+export function removeStaleDataDirs(log?: (l: string) => void): void {
+  const tmp = os.tmpdir();
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmp).filter((n) => n.startsWith(DIR_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = path.join(tmp, name);
+    try {
+      const pidFile = path.join(dir, 'data', 'postmaster.pid');
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+        if (pid > 0 && processExists(pid)) continue;
+      } else if (Date.now() - statSync(dir).mtimeMs < 10 * 60_000) {
+        continue; // no server yet: maybe a stack starting at this moment
+      }
+      rmSync(dir, { recursive: true, force: true });
+      log?.(`removed ${dir}, left by an earlier run`);
+    } catch {
+      /* not ours to remove */
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function uidOf(user: string): number {

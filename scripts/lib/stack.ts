@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../../api/search-attributes';
+import { assertPortsFree } from './ports';
 import { freePort, httpOk, portOpen, startProcess, waitFor, type Managed } from './processes';
 import { cacheRoot, obtainTemporalCli, type Log } from './temporal-cli';
 
@@ -18,19 +19,29 @@ export async function startTemporal(opts: {
   uiPort?: number;
   dbFile?: string;
   headless?: boolean;
+  /** Register the runbooks' search attributes at start (default); false: a plain namespace, as a cluster has. */
+  searchAttributes?: boolean;
+  /** Log file name in logDir (several servers in one process). */
+  name?: string;
   logDir: string;
   log?: Log;
 }): Promise<TemporalServer> {
   const bin = await obtainTemporalCli(opts.log);
   const port = opts.port ?? (await freePort());
-  if (await portOpen(port)) throw new Error(`port ${port} is already in use (Temporal frontend); set TEMPORAL_PORT`);
   const uiPort = opts.headless ? undefined : (opts.uiPort ?? (await freePort()));
+  await assertPortsFree([
+    { port, what: 'Temporal frontend', env: 'TEMPORAL_PORT' },
+    ...(uiPort !== undefined ? [{ port: uiPort, what: 'Temporal Web UI', env: 'TEMPORAL_UI_PORT' }] : []),
+  ]);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
   if (uiPort !== undefined) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  const proc = startProcess('temporal', bin, args, { logDir: opts.logDir });
+  if (opts.searchAttributes !== false) {
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  }
+  // SIGTERM lets the dev server close its SQLite file cleanly (history kept for the next start).
+  const proc = startProcess(opts.name ?? 'temporal', bin, args, { logDir: opts.logDir, graceMs: 10_000 });
   await waitFor('Temporal dev server', () => portOpen(port), 60_000, proc);
   if (uiPort !== undefined) await waitFor('Temporal Web UI', () => httpOk(`http://127.0.0.1:${uiPort}/`), 60_000, proc);
   return {
@@ -76,7 +87,7 @@ export interface Emulator {
 
 export async function startMoto(opts: { port?: number; logDir: string; log?: Log }): Promise<Emulator> {
   const port = opts.port ?? (await freePort());
-  if (await portOpen(port)) throw new Error(`port ${port} is already in use (AWS emulator); set MOTO_PORT`);
+  await assertPortsFree([{ port, what: 'AWS emulator', env: 'MOTO_PORT' }]);
   const { command } = motoCommand(opts.log);
   // Our launcher: moto's server plus the patches that make it behave like AWS where the runbooks depend on it.
   const launcher = path.join(repoRoot, 'scripts', 'moto', 'server.py');

@@ -224,14 +224,20 @@ describe('Temporal Web UI', () => {
 
         // It scales and completes: the run page says Completed; the emulator has the new count.
         await page.goto(`${ui}${runPath}`);
+        // The run page does not refresh its status by itself: reload until it says Completed, giving each load
+        // time to render (on a loaded machine a page read right after reload() is still blank).
+        const completed = page.locator('header').getByText('Completed', { exact: true });
         await expect
           .poll(
             async () => {
-              const done = await page.locator('header').getByText('Completed', { exact: true }).isVisible();
-              if (!done) await page.reload();
-              return done;
+              if (await completed.isVisible()) return true;
+              await page.reload();
+              return completed.waitFor({ timeout: 5_000 }).then(
+                () => true,
+                () => false,
+              );
             },
-            { timeout: 30_000, interval: 1_000 },
+            { timeout: 60_000, interval: 1_000 },
           )
           .toBe(true);
         await snapshot(page, 'approve-5-completed');
@@ -241,7 +247,7 @@ describe('Temporal Web UI', () => {
         expect(report.approvals.map((a) => [a.by, a.accepted])).toEqual([['bob', true]]);
       });
     });
-  }, 45_000);
+  }, 120_000);
 
   it('a bad input typed into the form fails the run, naming the field', async () => {
     await withWorker(async ({ client, taskQueue, aws }) => {

@@ -1,7 +1,7 @@
 // Starts what the tests need once per `npm test`: the Temporal CLI dev server (in memory, free ports, the
 // runbooks' search attributes), moto as the AWS emulator, and one workflow bundle shared by every test worker.
 // TEST_TEMPORAL_ADDRESS / TEST_AWS_ENDPOINT point the tests at services already running instead.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -45,11 +45,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('awsEndpoint', moto.endpoint);
   project.provide('workflowBundlePath', bundlePath);
   project.provide('pgPort', pg.port);
-  log(`Temporal ${temporal.address}, AWS emulator ${moto.endpoint}`);
+  log(`Node.js ${process.version} (${process.execPath}); Temporal ${temporal.address}, AWS emulator ${moto.endpoint}`);
 
   return async () => {
     await pg.stop();
     await stopAll();
+    rmSync(bundleDir, { recursive: true, force: true });
   };
 }
 

@@ -1,0 +1,145 @@
+// `npm run dev` as a person runs it: in a real pseudo-terminal (util-linux `script`), on ports and a state folder of
+// the test's own, every process of it recognisable by a tag in its environment — so a test can press Ctrl-C, close
+// the terminal or kill npm, and then look for anything the stack left behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, portOpen } from '../../scripts/lib/processes';
+
+export const repoRoot = path.resolve(__dirname, '../..');
+
+export interface DevPorts {
+  temporal: number;
+  ui: number;
+  moto: number;
+  pg: number;
+  /** First of five consecutive ports (the demo apps). */
+  apps: number;
+}
+
+export async function devPorts(): Promise<DevPorts> {
+  const [temporal, ui, moto, pg] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  for (;;) {
+    const apps = 20_000 + Math.floor(Math.random() * 20_000);
+    const taken = await Promise.all([0, 1, 2, 3, 4].map((i) => portOpen(apps + i)));
+    if (!taken.some(Boolean) && ![temporal, ui, moto, pg].some((p) => p >= apps && p < apps + 5)) {
+      return { temporal, ui, moto, pg, apps };
+    }
+  }
+}
+
+export const allPorts = (p: DevPorts) => [p.temporal, p.ui, p.moto, p.pg, ...[0, 1, 2, 3, 4].map((i) => p.apps + i)];
+
+export interface DevSession {
+  tag: string;
+  /** `script`, whose pseudo-terminal runs `npm run dev`. */
+  terminal: ChildProcess;
+  output(): string;
+  /** Resolves when the output matches, or rejects with the output so far. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
+  /** Type into the terminal (e.g. "\x03" = Ctrl-C). */
+  type(text: string): void;
+  exited: Promise<number | null>;
+}
+
+/** `npm run dev` in a pseudo-terminal. `extraEnv` adds to (or, with undefined, removes from) the environment. */
+export function startDev(
+  ports: DevPorts,
+  stateDir: string,
+  extraEnv: Record<string, string | undefined> = {},
+): DevSession {
+  const tag = `dev-${randomUUID().slice(0, 8)}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    MOTO_PORT: String(ports.moto),
+    PG_PORT: String(ports.pg),
+    DEMO_APP_PORT: String(ports.apps),
+    RUNBOOKS_STATE_DIR: stateDir,
+    RUNBOOKS_DEV_TEST_TAG: tag,
+    TERM: 'xterm',
+  };
+  for (const [k, v] of Object.entries(extraEnv)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  // -q quiet, -f flush, -e exit code of the command, -c the command; the typescript file is not wanted.
+  const terminal = spawn('script', ['-qfec', 'npm run dev', '/dev/null'], {
+    cwd: repoRoot,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  terminal.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  terminal.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const exited = new Promise<number | null>((resolve) => terminal.on('exit', (code) => resolve(code)));
+  return {
+    tag,
+    terminal,
+    output: () => out,
+    async waitFor(pattern, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline) throw new Error(`npm run dev never printed ${pattern}; it printed:\n${out}`);
+        if (terminal.exitCode !== null)
+          throw new Error(`npm run dev ended (${terminal.exitCode}) before ${pattern}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    type: (text) => terminal.stdin!.write(text),
+    exited,
+  };
+}
+
+export interface TaggedProcess {
+  pid: number;
+  command: string;
+}
+
+/** Every live process whose environment carries the tag (the whole stack: npm, tsx, servers, worker, guardian). */
+export function taggedProcesses(tag: string): TaggedProcess[] {
+  const found: TaggedProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (!environ.split('\0').includes(`RUNBOOKS_DEV_TEST_TAG=${tag}`)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // exited, not yet reaped
+      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      found.push({ pid: Number(entry), command });
+    } catch {
+      /* gone meanwhile, or not readable */
+    }
+  }
+  return found;
+}
+
+/** The tagged process whose command line matches. */
+export function findTagged(tag: string, pattern: RegExp): TaggedProcess | undefined {
+  return taggedProcesses(tag).find((p) => pattern.test(p.command));
+}
+
+/** Waits until nothing of the stack runs and no port of it is open; returns how long it took, or throws. */
+export async function waitAllGone(tag: string, ports: DevPorts, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const left = taggedProcesses(tag);
+    const open = (await Promise.all(allPorts(ports).map(async (p) => ((await portOpen(p)) ? p : 0)))).filter(Boolean);
+    if (left.length === 0 && open.length === 0) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(
+        `after ${timeoutMs} ms still running:\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}\n` +
+          `ports still open: ${open.join(', ') || 'none'}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export function processGroupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
