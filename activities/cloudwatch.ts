@@ -75,11 +75,25 @@ export function createCloudWatchActivities(aws: AwsClients) {
       return { value, at: newest.Timestamp!.toISOString(), datapoints: points.length };
     },
 
-    /** Newest ReplicaLag of a replica, read in the replica's region. */
-    async getReplicaLag(input: { region: string; dbInstance: string; lookbackMinutes?: number }): Promise<ReplicaLag> {
+    /**
+     * Newest ReplicaLag of a replica, read in the replica's region. With `since` (when the instance now under that
+     * name was created), older datapoints do not count: the metric is keyed by name only, so they may be those of a
+     * deleted instance that had the same name.
+     */
+    async getReplicaLag(input: {
+      region: string;
+      dbInstance: string;
+      lookbackMinutes?: number;
+      since?: string;
+    }): Promise<ReplicaLag> {
       const lookbackMinutes = input.lookbackMinutes ?? 15;
       const end = new Date();
-      const start = new Date(end.getTime() - lookbackMinutes * 60_000);
+      const since = input.since ? Date.parse(input.since) : undefined;
+      // Whole seconds, rounded up: CloudWatch reads StartTime to the second at best.
+      const start = new Date(
+        Math.max(end.getTime() - lookbackMinutes * 60_000, since === undefined ? 0 : Math.ceil(since / 1000) * 1000),
+      );
+      if (start >= end) return { datapoints: 0, lookbackMinutes };
       const out = await aws.cloudwatch(input.region).send(
         new GetMetricStatisticsCommand({
           Namespace: 'AWS/RDS',
@@ -92,8 +106,11 @@ export function createCloudWatchActivities(aws: AwsClients) {
         }),
         { abortSignal: abortSignal() },
       );
+      // A datapoint is stamped with the start of its period, which CloudWatch rounds down (to the minute): one that
+      // starts before `since` may hold the old instance's values, so only periods starting at or after it count.
       const points = (out.Datapoints ?? [])
         .filter((d) => d.Timestamp && d.Maximum !== undefined)
+        .filter((d) => since === undefined || d.Timestamp!.getTime() >= since)
         .sort((a, b) => b.Timestamp!.getTime() - a.Timestamp!.getTime());
       const newest = points[0];
       return {
@@ -103,8 +120,16 @@ export function createCloudWatchActivities(aws: AwsClients) {
       };
     },
 
-    /** Wait until a new replica reports its lag (RDS publishes ReplicaLag once replication runs). */
-    async waitForReplicaLag(input: { region: string; dbInstance: string; timeoutMs: number }): Promise<ReplicaLag> {
+    /**
+     * Wait until a new replica reports its lag (RDS publishes ReplicaLag once replication runs); with `since`, a
+     * datapoint from after that time (see getReplicaLag).
+     */
+    async waitForReplicaLag(input: {
+      region: string;
+      dbInstance: string;
+      timeoutMs: number;
+      since?: string;
+    }): Promise<ReplicaLag> {
       const result = await pollUntil(
         async () => {
           const lag = await activities.getReplicaLag({ ...input, lookbackMinutes: 5 });
@@ -114,7 +139,8 @@ export function createCloudWatchActivities(aws: AwsClients) {
       );
       if (!result.done) {
         throw new NotStable(
-          `${input.dbInstance} (${input.region}) reported no ReplicaLag in time: replication may not be running`,
+          `${input.dbInstance} (${input.region}) reported no ReplicaLag${input.since ? ` since ${input.since}` : ''} in ` +
+            `time: replication may not be running`,
         );
       }
       return result.value;

@@ -39,6 +39,8 @@ export interface DbState {
   securityGroupIds: string[];
   /** Tag `runbook-run`: the workflow that created this instance (makes restores idempotent). */
   createdBy?: string;
+  /** When RDS created the instance (AWS reports it once the instance exists, not while it is being created). */
+  createdAt?: string;
   latestRestorableTime?: string;
 }
 
@@ -89,6 +91,7 @@ function toState(region: string, db: DBInstance): DbState {
     ...(db.TagList?.find((t) => t.Key === 'runbook-run')?.Value
       ? { createdBy: db.TagList.find((t) => t.Key === 'runbook-run')!.Value! }
       : {}),
+    ...(db.InstanceCreateTime ? { createdAt: db.InstanceCreateTime.toISOString() } : {}),
     ...(db.LatestRestorableTime ? { latestRestorableTime: db.LatestRestorableTime.toISOString() } : {}),
   };
 }
@@ -413,8 +416,21 @@ export function createRdsActivities(aws: AwsClients) {
       return { renamed: true };
     },
 
-    /** Delete an instance without a final snapshot (used to remove what a run created). Gone already is fine. */
-    async deleteDbInstance(ref: DbRef): Promise<{ deleted: boolean }> {
+    /**
+     * Delete an instance without a final snapshot (used to remove what a run created). Gone already is fine
+     * (`deleted: false`). With `createdBy`, only an instance tagged `runbook-run` = `createdBy` is deleted; any other
+     * instance under that name is left alone and reported (`notCreatedBy`): a cleanup never removes what another run
+     * or a person made.
+     */
+    async deleteDbInstance(
+      ref: DbRef & { createdBy?: string },
+    ): Promise<{ deleted: boolean; notCreatedBy?: { createdBy: string | null } }> {
+      if (ref.createdBy !== undefined) {
+        const db = await find(ref);
+        if (!db) return { deleted: false };
+        if (db.createdBy !== ref.createdBy)
+          return { deleted: false, notCreatedBy: { createdBy: db.createdBy ?? null } };
+      }
       try {
         await aws.rds(ref.region).send(
           new DeleteDBInstanceCommand({

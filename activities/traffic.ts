@@ -115,6 +115,14 @@ export function createTrafficActivities(aws: AwsClients) {
       };
       const blue = await targetGroup(input.blueTargetGroup);
       const green = await targetGroup(input.greenTargetGroup);
+      // One target group for both colours (say its name for one, its ARN for the other) is no split at all: the
+      // forward action would read as 50/50 and a shift would write the group twice. Refused before anything changes.
+      if (blue.arn === green.arn) {
+        throw new PreconditionFailed(
+          `blue and green are the same target group ${blue.name} (${blue.arn}): give green its own target group ` +
+            `in router.greenTargetGroup (and blue its own in router.blueTargetGroup)`,
+        );
+      }
       let kind: 'listener' | 'rule' = 'listener';
       let arn: string;
       if (input.rule) {

@@ -40,11 +40,32 @@ export function approvalPolicy(requiredByDefault: boolean) {
       requireSecondPerson: true,
       timeout: '1h',
     })
-    .refine((p) => p.approvers.length === 0 || p.quorum <= p.approvers.length, {
-      message: 'quorum is larger than the list of approvers: the run could never be approved',
-      path: ['quorum'],
+    .superRefine((p, ctx) => {
+      // Names compare case-insensitively at the gate, so "bob" and "BOB" are one person: one approval.
+      const first = new Map<string, number>();
+      p.approvers.forEach((name, i) => {
+        const key = sameName(name);
+        const earlier = first.get(key);
+        if (earlier === undefined) first.set(key, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: ['approvers', i],
+            message: `${name} is listed twice (as ${p.approvers[earlier]}; names compare case-insensitively)`,
+          });
+      });
+      if (p.approvers.length > 0 && p.quorum > first.size) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['quorum'],
+          message: `${p.quorum} approvals needed but only ${first.size} distinct approver(s) listed: the run could never be approved`,
+        });
+      }
     });
 }
+
+/** How the approval gate compares names (see workflows/lib/approval-policy.ts). */
+export const sameName = (name: string) => name.trim().toLowerCase();
 export type ApprovalPolicy = z.infer<ReturnType<typeof approvalPolicy>>;
 
 /** An HTTP health check: `consecutive` successful answers in a row within `timeout`. */
@@ -87,13 +108,31 @@ export function requireInitiatorWhenSecondPerson(
   value: { initiatedBy?: string | undefined; approval: ApprovalPolicy },
   ctx: z.RefinementCtx,
 ): void {
-  if (value.approval.required && value.approval.requireSecondPerson && !value.initiatedBy) {
+  const a = value.approval;
+  if (a.required && a.requireSecondPerson && !value.initiatedBy) {
     ctx.addIssue({
       code: 'custom',
       path: ['initiatedBy'],
       message:
         'required when approval.required and approval.requireSecondPerson are true (who started the run may not approve it)',
     });
+  }
+  // The initiator may not approve: the listed approvers left must still make the quorum.
+  if (a.required && a.requireSecondPerson && value.initiatedBy && a.approvers.length > 0) {
+    const initiator = sameName(value.initiatedBy);
+    const distinct = new Set(a.approvers.map(sameName));
+    const others = new Set([...distinct].filter((n) => n !== initiator));
+    // (A list too short even with the initiator is already refused by the policy itself.)
+    if (distinct.size >= a.quorum && others.size < a.quorum) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approval', 'approvers'],
+        message:
+          `${value.initiatedBy} started the run and may not approve it (requireSecondPerson), which leaves ` +
+          `${others.size} approver(s) for a quorum of ${a.quorum}: the run could never be approved; add approvers ` +
+          `or have someone else start it`,
+      });
+    }
   }
 }
 

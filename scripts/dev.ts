@@ -141,6 +141,7 @@ async function main(): Promise<void> {
     printReady({
       temporalCli: await obtainTemporalCli(),
       temporalPort,
+      uiPort,
       ui: temporal.uiUrl!,
       address: temporal.address,
       moto: moto.endpoint,
@@ -203,19 +204,21 @@ async function workerPolling(address: string): Promise<boolean> {
  * The one line a person runs first in another terminal so the commands below work as printed: the Temporal CLI
  * this stack uses on the PATH (when `temporal` is not already that), and the address when it is not the default.
  */
-function shellSetupLine(temporalCli: string, temporalPort: number): string | undefined {
+function shellSetupLine(temporalCli: string, temporalPort: number, uiPort: number): string | undefined {
   const parts: string[] = [];
   const onPathNow = onPath('temporal');
   if (!onPathNow || realpathSync(onPathNow) !== realpathSync(temporalCli)) {
     parts.push(`PATH="${path.dirname(temporalCli)}:$PATH"`);
   }
   if (temporalPort !== 7233) parts.push(`TEMPORAL_ADDRESS=127.0.0.1:${temporalPort}`);
+  if (uiPort !== 8233) parts.push(`TEMPORAL_UI_URL=http://127.0.0.1:${uiPort}`);
   return parts.length > 0 ? `export ${parts.join(' ')}` : undefined;
 }
 
 function printReady(s: {
   temporalCli: string;
   temporalPort: number;
+  uiPort: number;
   ui: string;
   address: string;
   moto: string;
@@ -239,7 +242,7 @@ function printReady(s: {
     ` Demo hosted zone  demo.example.com (${s.zoneId}); details in .state/demo-env.json`,
     '',
   ];
-  const setup = shellSetupLine(s.temporalCli, s.temporalPort);
+  const setup = shellSetupLine(s.temporalCli, s.temporalPort, s.uiPort);
   if (setup) {
     lines.push(
       ` In another terminal (in ${repoRoot}), run this line first: it puts the Temporal CLI this stack uses on the PATH:`,

@@ -9,6 +9,7 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
@@ -58,7 +59,7 @@ export async function backupVerification(
           action: 'rds:RestoreDBInstanceFromDBSnapshot + SQL checks + rds:DeleteDBInstance',
           params: {
             newestSnapshotMaxAge: p.maxSnapshotAge,
-            tempInstance: `verify-${t.dbInstance}-<timestamp>`,
+            tempInstance: `verify-${t.dbInstance.slice(0, 34)}…-<yyyymmddhhmm>-<hash of database and run>`,
             checks: t.dataChecks.checks.map((c) => c.name),
           },
         })),
@@ -113,11 +114,14 @@ export async function backupVerification(
         ? `${failed.length} of ${results.length} backup verification(s) FAILED: ${failed.map((r) => `${r.dbInstance} (${r.reasons.join('; ')})`).join('; ')}`
         : `all ${results.length} backup(s) verified: ${results.map((r) => `${r.dbInstance} (snapshot ${r.snapshot?.id}, ${r.snapshot?.ageSeconds !== undefined ? formatDuration(r.snapshot.ageSeconds * 1000) : '?'} old)`).join('; ')}`;
       const result: BackupVerificationResult = { passed: failed.length === 0, databases: results, summary };
-      const leftOver = results.filter((r) => r.tempInstance && !r.tempInstanceDeleted).map((r) => r.tempInstance);
+      // Children recorded before tempInstanceLeft existed: an instance not deleted counts as left.
+      const leftOver = results
+        .filter((r) => r.tempInstance && (r.tempInstanceLeft ?? !r.tempInstanceDeleted))
+        .map((r) => r.tempInstance);
       ctx.noteOnFailure(
         leftOver.length
           ? `Temporary instances NOT deleted: ${leftOver.join(', ')} — delete them by hand.`
-          : 'Every temporary instance was deleted.',
+          : 'No temporary instance of this run is left.',
       );
       if (failed.length) {
         // Visible: the run fails (red in the UI, non-zero in the CLI), with every database's result in the details.
@@ -128,6 +132,29 @@ export async function backupVerification(
   });
 }
 
+/** FNV-1a, 32 bits, as 8 hex digits: a short, deterministic fingerprint (no Node crypto in the workflow sandbox). */
+export function shortHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * The temporary instance's name: `verify-<database id, cut>-<yyyymmddhhmm>-<hash>`, at most 63 characters. The hash
+ * covers the whole database id and the child's run, so databases whose ids differ only past the cut (or two runs in
+ * one minute) never share a name.
+ */
+export function tempInstanceName(dbInstance: string, run: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:T]/g, '').slice(0, 12);
+  const hash = shortHash(`${dbInstance}\n${run}`);
+  // RDS ids may not end in a hyphen nor hold two in a row: trim what the cut leaves.
+  const prefix = `verify-${dbInstance}`.slice(0, 63 - stamp.length - hash.length - 2).replace(/-+$/, '');
+  return `${prefix}-${stamp}-${hash}`;
+}
+
 /** One database: newest snapshot → age check → temporary restore → SQL checks → always delete the temporary instance. */
 export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBackupResult> {
   const started = Date.now();
@@ -135,8 +162,11 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
   let snapshot: VerifyBackupResult['snapshot'];
   let temp: string | undefined;
   let tempInstanceDeleted = false;
+  let tempInstanceLeft = false;
   let checks: DataCheckSummary | undefined;
   const ref = { region: input.region, dbInstance: input.dbInstance };
+  // The temporary instance is tagged with this run, and only an instance with that tag is ever deleted.
+  const runId = `${workflowInfo().workflowId}/${workflowInfo().runId}`;
   try {
     const newest = (await aws.listSnapshots(ref))[0];
     if (!newest) {
@@ -155,9 +185,14 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
           `the newest snapshot ${newest.id} is ${ageSeconds !== undefined ? formatDuration(ageSeconds * 1000) : 'of unknown age'} old, older than maxSnapshotAge ${input.maxSnapshotAge}`,
         );
       } else {
-        const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
-        const prefix = `verify-${input.dbInstance}`;
-        temp = `${prefix.slice(0, 63 - stamp.length - 1)}-${stamp}`;
+        if (patched('verify-backup-unique-temp-name')) {
+          temp = tempInstanceName(input.dbInstance, runId, new Date());
+        } else {
+          // Runs started before: the name they restored under (shared by ids alike in their first 43 characters).
+          const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+          const prefix = `verify-${input.dbInstance}`;
+          temp = `${prefix.slice(0, 63 - stamp.length - 1)}-${stamp}`;
+        }
         const restored = await aws.restoreFromSnapshot({
           region: input.region,
           dbInstance: temp,
@@ -165,7 +200,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
           instanceClass: input.instanceClass,
           ...(input.subnetGroup ? { subnetGroup: input.subnetGroup } : {}),
           ...(input.securityGroupIds ? { securityGroupIds: input.securityGroupIds } : {}),
-          runId: `${workflowInfo().workflowId}/${workflowInfo().runId}`,
+          runId,
         });
         const db = await waits.waitForDbAvailable({
           region: input.region,
@@ -189,10 +224,22 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
       const name = temp;
       await CancellationScope.nonCancellable(async () => {
         try {
-          await aws.deleteDbInstance({ region: input.region, dbInstance: name });
-          tempInstanceDeleted = true;
+          // Only what this run created: under this name there may be another run's instance (its restore refused
+          // ours), which is not this run's to delete.
+          const out = await aws.deleteDbInstance({ region: input.region, dbInstance: name, createdBy: runId });
+          tempInstanceDeleted = out.deleted;
+          if (out.notCreatedBy) {
+            reasons.push(
+              `the temporary instance ${name} was not created by this run (runbook-run tag: ` +
+                `${out.notCreatedBy.createdBy ?? 'none'}): left alone`,
+            );
+          }
         } catch (err) {
-          reasons.push(`the temporary instance ${name} could not be deleted: ${errorMessage(err)} — delete it by hand`);
+          tempInstanceLeft = true;
+          reasons.push(
+            `the temporary instance ${name} could not be deleted: ${errorMessage(err)} — delete it by hand if its ` +
+              `runbook-run tag is ${runId}`,
+          );
         }
       });
     }
@@ -204,6 +251,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
     ...(snapshot ? { snapshot } : {}),
     ...(temp ? { tempInstance: temp } : {}),
     tempInstanceDeleted,
+    ...(temp ? { tempInstanceLeft } : {}),
     ...(checks ? { dataChecks: checks } : {}),
     durationMs: Date.now() - started,
   };

@@ -13,7 +13,7 @@ import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { describeRecordTarget, readRecord, sameTarget } from './lib/dns';
 import { fail } from './lib/errors';
-import { describeHealth, verifyHealth } from './lib/health';
+import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { runRunbook } from './lib/runbook';
 
 export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookReport<DnsFailoverResult>> {
@@ -117,9 +117,7 @@ export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookRepor
       }
 
       // 5. Verify the target's health. Failing it restores the saved records (compensation) and fails the run.
-      const health = await ctx.step('Verify the target is healthy', () => verifyHealth(p.verify), {
-        details: (h) => ({ healthy: h.healthy, summary: describeHealth(h) }),
-      });
+      const health = await ctx.step('Verify the target is healthy', () => verifyHealth(p.verify), healthStep);
       if (!health.healthy) {
         throw fail('HealthCheckFailed', `the new target failed its health check: ${describeHealth(health)}`);
       }

@@ -1,21 +1,29 @@
 // ecsRollback — seeds 000 "Rollback Procedure", 001 Runbook 2 "Quick Rollback (ECS)", 004 P0 "rollback if a recent
 // deployment": find the previous ACTIVE task-definition revision (or use the given one), approve (optional),
 // update the service, wait until stable, verify health, report.
+import { patched } from '@temporalio/workflow';
 import { parseDuration } from '../api/duration';
-import { ecsServiceKey } from '../api/runbooks/ecs';
+import { ecsServiceKey, shortName } from '../api/runbooks/ecs';
 import {
   ecsRollbackInput,
   ecsRollbackWorkflowId,
+  familyOf,
+  otherFamilyRefusal,
   type EcsRollbackInput,
   type EcsRollbackResult,
 } from '../api/runbooks/ecs-rollback';
 import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { fail } from './lib/errors';
-import { describeHealth, verifyHealth } from './lib/health';
+import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { runRunbook } from './lib/runbook';
 
 const revisionOf = (arn: string) => arn.split('/').pop() ?? arn;
+const otherFamily = (r: { current: { family: string }; target: { arn: string } }) =>
+  familyOf(r.target.arn) !== r.current.family;
+
+/** Runs recorded before toRevision had to be of the service's own family replay without the check. */
+const SAME_FAMILY_PATCH = 'ecs-rollback-same-family-v1';
 
 export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookReport<EcsRollbackResult>> {
   return runRunbook({
@@ -29,7 +37,7 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
       const ref = { region: p.region, cluster: p.cluster, service: p.service };
 
       // 1. Preflight (read only): the service, its current revision and the revision to go back to.
-      const { service, target } = await ctx.step(
+      const { service, current, target } = await ctx.step(
         'Preflight: find the revision to roll back to',
         async () => {
           const service = await aws.describeService(ref);
@@ -51,6 +59,17 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
                 'PreconditionFailed',
                 `the service already runs ${revisionOf(given.arn)}; nothing to roll back`,
               );
+            }
+            // Another family is another application: refused unless the input allows it with a reason. Runs that
+            // passed this preflight before the check existed replay without it (no marker in their history).
+            const refusal = otherFamilyRefusal({
+              field: 'toRevision',
+              given,
+              service: shortName(p.service),
+              runs: current.arn,
+            });
+            if (refusal && !p.allowOtherFamily && patched(SAME_FAMILY_PATCH)) {
+              throw fail('PreconditionFailed', refusal);
             }
             target = given;
           } else {
@@ -74,22 +93,41 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
             rollbackTo: revisionOf(r.target.arn),
             desiredCount: r.service.desiredCount,
             runningCount: r.service.runningCount,
+            ...(otherFamily(r)
+              ? {
+                  otherFamily: {
+                    runs: r.current.family,
+                    rollbackTo: familyOf(r.target.arn),
+                    reason: p.allowOtherFamily?.reason,
+                  },
+                }
+              : {}),
           }),
         },
       );
+      // Set only when the revision is of another family and the input allowed it: shown in the plan and to approvers.
+      const allowed = otherFamily({ current, target }) ? p.allowOtherFamily?.reason : undefined;
 
       const from = service.taskDefinition;
       ctx.planned([
         {
           step: 'Roll back the service',
           action: 'ecs:UpdateService',
-          params: { region: p.region, cluster: p.cluster, service: p.service, taskDefinition: target.arn, from },
+          params: {
+            region: p.region,
+            cluster: p.cluster,
+            service: p.service,
+            taskDefinition: target.arn,
+            from,
+            ...(allowed ? { allowOtherFamily: allowed } : {}),
+          },
         },
       ]);
 
       // 2. Approval (when the policy asks for it).
       await ctx.approval(
         `roll ${p.service} (${p.region}/${p.cluster}) back from ${revisionOf(from)} to ${revisionOf(target.arn)}` +
+          (allowed ? ` — another family (${familyOf(target.arn)}, not ${familyOf(from)}), allowed: ${allowed}` : '') +
           (p.reason ? ` — reason: ${p.reason}` : ''),
       );
 
@@ -117,9 +155,7 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
       let health;
       if (p.health) {
         const check = p.health;
-        health = await ctx.step('Verify health', () => verifyHealth(check), {
-          details: (h) => ({ healthy: h.healthy, summary: describeHealth(h) }),
-        });
+        health = await ctx.step('Verify health', () => verifyHealth(check), healthStep);
         if (!health.healthy) {
           ctx.warn(
             `health check failed after the rollback: ${describeHealth(health)}. The service was left on ` +

@@ -14,7 +14,7 @@ import {
 } from '../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
-import { describeHealth, verifyHealth } from './lib/health';
+import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { runRunbook } from './lib/runbook';
 
 /** Runs recorded before the runbook knew Application Auto Scaling replay without its calls. */
@@ -169,9 +169,7 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
       let health;
       if (p.health) {
         const check = p.health;
-        health = await ctx.step('Verify health', () => verifyHealth(check), {
-          details: (h) => ({ healthy: h.healthy, summary: describeHealth(h) }),
-        });
+        health = await ctx.step('Verify health', () => verifyHealth(check), healthStep);
         if (!health.healthy) {
           ctx.warn(`health check failed after scaling: ${describeHealth(health)}. The new count was kept.`);
         }

@@ -3,7 +3,7 @@
 // (wait, report lag), approval, pause writes in the secondary, promote the new replica (point of no return), repoint
 // the original region's app, restore the original service count and revision, restore the recorded DNS record sets
 // exactly, verify, put the secondary service back as it was, report.
-import { uuid4 } from '@temporalio/workflow';
+import { patched, uuid4 } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
 import type { RecordSet } from '../api/runbooks/dns-failover';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
@@ -26,6 +26,16 @@ import { runRunbook } from './lib/runbook';
 const short = (arn: string) => arn.split('/').pop() ?? arn;
 const describeSets = (sets: RecordSet[]) =>
   sets.map((r) => `${r.SetIdentifier ? `[${r.SetIdentifier}] ` : ''}${describeRecordTarget(r)}`).join('; ');
+
+/**
+ * The new replica's default id: `<original primary>-fb-<yyyymmddhhmmss>`, the primary's id cut (and any hyphen the
+ * cut leaves trimmed) so it fits RDS's 63 characters. To the second, so a failback started again right after a
+ * rejection (which deleted the first replica) does not reuse its name — nor its ReplicaLag datapoints.
+ */
+export function failbackReplicaId(primary: string, at: Date): string {
+  const suffix = `-fb-${at.toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+  return `${primary.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
+}
 
 export async function regionalFailback(input: RegionalFailbackInput): Promise<RunbookReport<RegionalFailbackResult>> {
   return runRunbook({
@@ -68,12 +78,12 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       const primaryService = fo.primary.ecs
         ? { region: fo.primary.region, cluster: fo.primary.ecs.cluster, service: fo.primary.ecs.service }
         : undefined;
-      const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
-      // RDS ids are at most 63 characters: shorten the original id so the suffix always fits.
-      const newReplica = {
-        region: original.region,
-        dbInstance: p.newReplicaId ?? `${fo.primary.dbInstance.slice(0, 63 - `-fb-${stamp}`.length)}-fb-${stamp}`,
-      };
+      // Runs started before the id had seconds keep the id (to the minute) they created their replica under.
+      const minute = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+      const defaultId = patched('failback-replica-id-seconds')
+        ? failbackReplicaId(fo.primary.dbInstance, new Date())
+        : `${fo.primary.dbInstance.slice(0, 63 - `-fb-${minute}`.length)}-fb-${minute}`;
+      const newReplica = { region: original.region, dbInstance: p.newReplicaId ?? defaultId };
       const recordLabel = `${normalizeDnsName(fo.dns.name)} ${fo.dns.type}`;
 
       const now = await ctx.step(
@@ -203,7 +213,8 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       const stableTimeoutMs = parseDuration(p.stableTimeout);
 
       // Create the replica in the original region and wait for it; compensated (deleted) until the point of no return.
-      await ctx.change(
+      const requestedAt = Date.now();
+      const createdReplica = await ctx.change(
         'Create a read replica of the promoted DB in the original region',
         () =>
           aws.createReadReplica({
@@ -227,9 +238,18 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       const replica = await ctx.step('Wait until the new replica is available', () =>
         waits.waitForDbAvailable({ ...newReplica, timeoutMs: parseDuration(p.replicaTimeout) }),
       );
+      // ReplicaLag is keyed by the instance's name: datapoints from before this replica existed (a deleted one of the
+      // same name, e.g. a rejected failback's) are not its lag. Lower bounds on when it came to exist: RDS's creation
+      // time, and — when this run created it (or RDS does not say) — the moment the run asked for it.
+      const bounds = [
+        ...(replica.createdAt ? [Date.parse(replica.createdAt)] : []),
+        ...(createdReplica.created || !replica.createdAt ? [requestedAt] : []),
+      ];
+      const replicaSince = new Date(Math.max(...bounds)).toISOString();
       const lag = await ctx.step(
         'Measure the new replica lag',
-        () => waits.waitForReplicaLag({ ...newReplica, timeoutMs: parseDuration(p.replicaTimeout) }),
+        () =>
+          waits.waitForReplicaLag({ ...newReplica, timeoutMs: parseDuration(p.replicaTimeout), since: replicaSince }),
         { details: (l) => ({ replicaLagSeconds: l.seconds, at: l.at }) },
       );
       await ctx.step('Safety check: RPO', async () => {
@@ -262,21 +282,37 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         'verify the public endpoint',
         'put the secondary service back',
       ];
-      const progress = () => ({ done: [...done], notDone: todo.filter((t) => !done.some((d) => d.startsWith(t))) });
+      // From the pause until DNS is restored, public traffic goes to the secondary region with no task running
+      // there: an outage, which an operator deciding between retryStep and abandon must see in the "done" list.
+      const secondaryCount = now.secondarySvc.desiredCount;
+      const paused = `paused writes: ${secondaryService.service} in ${secondaryService.region} scaled from ${secondaryCount} to 0`;
+      // (Not "scale it back up": past the promotion its DB is no longer the one the original region writes to.)
+      const outage =
+        ` — OUTAGE: DNS ${recordLabel} still sends traffic to ${secondaryService.region}, where ` +
+        `${secondaryService.service} runs no task, until DNS is restored`;
+      let dnsRestored = false;
+      const progress = () => ({
+        done: done.map((d) => (d === paused && !dnsRestored ? `${d}${outage}` : d)),
+        notDone: todo.filter((t) => !done.some((d) => d.startsWith(t))),
+      });
 
       // Pause writes in the secondary (compensated until the point of no return).
-      const secondaryCount = now.secondarySvc.desiredCount;
       await pauseWrites(ctx, {
         which: 'secondary',
         service: secondaryService,
         count: secondaryCount,
         stableTimeoutMs,
       });
+      done.push(paused);
 
       // Promote the new replica: the point of no return.
-      const lagBefore = await ctx.step('Measure replica lag before promotion', () => aws.getReplicaLag(newReplica), {
-        details: (l) => ({ replicaLagSeconds: l.seconds ?? '(no datapoint)', at: l.at }),
-      });
+      const lagBefore = await ctx.step(
+        'Measure replica lag before promotion',
+        () => aws.getReplicaLag({ ...newReplica, since: replicaSince }),
+        {
+          details: (l) => ({ replicaLagSeconds: l.seconds ?? '(no datapoint)', at: l.at }),
+        },
+      );
       await refuseStaleReplica(ctx, {
         lagSeconds: lagBefore.seconds,
         limitSeconds: p.maxReplicaLagSeconds,
@@ -409,6 +445,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           progress,
         );
       }
+      dnsRestored = true;
       done.push(`restore DNS: ${recordLabel} → ${describeSets(fo.dns.previousRecordSets)}`);
 
       const publicHealth = await ctx.critical(

@@ -3,9 +3,10 @@
 // the app — by task definition, by the DB secret, or by renaming (stop the app, source → <id>-old, restored → <id>,
 // start the app). Anything failing before the switch deletes the restored instance; a failure during the switch
 // reverts it. The safety snapshot is always kept.
-import { uuid4, workflowInfo } from '@temporalio/workflow';
+import { patched, uuid4, workflowInfo } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
 import {
+  renameSwapOldId,
   snapshotRestoreInput,
   snapshotRestoreWorkflowId,
   type SnapshotRestoreInput,
@@ -36,7 +37,10 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
       const fit = (suffix: string) => `${p.dbInstance.slice(0, 63 - suffix.length)}${suffix}`;
       const restoredId = p.newInstanceId ?? fit(`-restored-${stamp}`);
       const safetyId = fit(`-before-restore-${stamp}`);
+      const oldId = renameSwapOldId(p.dbInstance);
       const stableTimeoutMs = parseDuration(p.stableTimeout);
+      // Added after runs were recorded: the name checks are activities the preflight of older runs did not make.
+      const checkNames = patched('snapshot-restore-preflight-names');
 
       // 1. Preflight (read only): the source, what to restore (and its age), the app that will switch.
       const pre = await ctx.step(
@@ -83,6 +87,28 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
           }
           const app =
             p.switch.mode === 'none' ? undefined : await aws.describeService({ region: p.region, ...p.switch.ecs });
+          if (checkNames) {
+            // Every name the run will give an instance must be free now. Found taken later, it would cost a restore
+            // (and for rename-swap an outage: the app is stopped before the renames) for nothing.
+            const inTheWay = await aws.findDbInstance({ region: p.region, dbInstance: restoredId });
+            if (inTheWay) {
+              throw fail(
+                'PreconditionFailed',
+                `the restore would create ${restoredId}, but an instance named ${restoredId} already exists in ` +
+                  `${p.region} (${inTheWay.status}); set another newInstanceId, or delete it if it is a leftover`,
+              );
+            }
+            if (p.switch.mode === 'rename-swap') {
+              const old = await aws.findDbInstance({ region: p.region, dbInstance: oldId });
+              if (old) {
+                throw fail(
+                  'PreconditionFailed',
+                  `rename-swap would rename ${p.dbInstance} to ${oldId}, but an instance named ${oldId} already ` +
+                    `exists in ${p.region} (${old.status}); rename or delete it, or choose another switch mode`,
+                );
+              }
+            }
+          }
           return { db, snapshot, window, app };
         },
         {
@@ -218,7 +244,8 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
           details: (r) => ({ created: r.created }),
           undo: () => ({
             name: `delete the restored instance ${restoredId} (no final snapshot)`,
-            run: () => aws.deleteDbInstance({ region: p.region, dbInstance: restoredId }),
+            // Only if it is still the instance this run restored (tagged with the run).
+            run: () => aws.deleteDbInstance({ region: p.region, dbInstance: restoredId, createdBy: restoreOpts.runId }),
           }),
         },
       );
@@ -331,7 +358,6 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
           detail = `secret ${sw.secretId} version ${put.versionId} has ${sw.key}=${endpoint}; ${sw.ecs.service} redeployed`;
         } else {
           // rename-swap (seed 001 option 2): stop the app, source → <id>-old, restored → <id>, start the app.
-          const oldId = `${p.dbInstance.slice(0, 59)}-old`;
           const count = app.desiredCount;
           await ctx.change('Switch: stop the app', () => aws.updateService({ ...svc, desiredCount: 0 }), {
             undo: () => ({

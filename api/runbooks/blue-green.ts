@@ -13,6 +13,7 @@ import {
 import { durationString, parseDuration } from '../duration';
 import { dnsRecordRef } from './dns-failover';
 import { ecsServiceKey, shortName } from './ecs';
+import { allowOtherFamily } from './ecs-rollback';
 
 const ecsName = z
   .string()
@@ -112,6 +113,7 @@ export const blueGreenInput = z
     blueService: ecsName.describe('The service serving today'),
     greenService: ecsName.describe('The service that receives the new version'),
     version,
+    allowOtherFamily: allowOtherFamily.optional(),
     router: trafficRouter.describe('Where the traffic split lives: a Route 53 weighted pair or an ALB forward action'),
     steps: z
       .array(z.number().int().min(1).max(100))
@@ -171,7 +173,24 @@ export const blueGreenInput = z
       ctx.addIssue({
         code: 'custom',
         path: ['router', 'greenSetIdentifier'],
-        message: 'expected a set identifier other than blue’s',
+        message: `blue and green are the same record set (set identifier "${v.router.blueSetIdentifier}"); expected green’s own`,
+      });
+    }
+    // One target group for both colours: a split on it is no split (the router reads it as 50/50). Written two ways
+    // (name and ARN) it is found when the names are resolved, also before any change.
+    if (v.router.kind === 'alb-weighted' && v.router.blueTargetGroup === v.router.greenTargetGroup) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['router', 'greenTargetGroup'],
+        message: `blue and green are the same target group ${v.router.blueTargetGroup}; expected green’s own`,
+      });
+    }
+    // With an image, green's revision is registered from blue's own: there is no other family to allow.
+    if (v.allowOtherFamily && !('taskDefinition' in v.version)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowOtherFamily'],
+        message: 'only applies with version.taskDefinition (an image is registered in blue’s own family)',
       });
     }
     requireInitiatorWhenSecondPerson(v, ctx);

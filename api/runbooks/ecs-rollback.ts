@@ -10,6 +10,51 @@ import {
 import { durationString } from '../duration';
 import { ecsServiceKey, ecsServiceRef } from './ecs';
 
+/**
+ * The explicit override for a task-definition revision of another family than the service runs: another family is
+ * (nearly always) another application, so a slip of the keyboard in `toRevision` or `version.taskDefinition` would put
+ * that application on the service. Only a reason, in the input, lets it through.
+ */
+export const allowOtherFamily = z
+  .object({
+    reason: z.string().trim().min(1, { message: 'expected why a revision of another family is right here' }).max(2000),
+  })
+  .strict()
+  .describe(
+    'Allow a revision of another task-definition family than the service runs (another family is usually another ' +
+      'application): {"reason": "<why>"}',
+  );
+export type AllowOtherFamily = z.output<typeof allowOtherFamily>;
+
+/** `arn:…:task-definition/demo-api:3` or `demo-api:3` → `demo-api`. */
+export function familyOf(taskDefinition: string): string {
+  const tail = taskDefinition.split('/').pop() ?? taskDefinition;
+  return tail.replace(/:\d+$/, '');
+}
+
+/**
+ * The refusal when `given` (the revision a run would deploy) is of another family than the service runs, or undefined
+ * when the families match. It names both families and how to override.
+ */
+export function otherFamilyRefusal(a: {
+  /** The input field that named the revision, e.g. `toRevision`. */
+  field: string;
+  given: { arn: string; family: string };
+  service: string;
+  /** The task definition the service runs now. */
+  runs: string;
+}): string | undefined {
+  const runsFamily = familyOf(a.runs);
+  if (a.given.family === runsFamily) return undefined;
+  const short = (arn: string) => arn.split('/').pop() ?? arn;
+  return (
+    `${a.field} ${short(a.given.arn)} is a revision of ${a.given.family}, not of ${runsFamily} ` +
+    `(${a.service} runs ${short(a.runs)}): another family is usually another application, and its containers ` +
+    `would replace ${a.service}'s. Check ${a.field}; to use it on purpose, add ` +
+    `"allowOtherFamily": {"reason": "<why>"} to the input`
+  );
+}
+
 export const ecsRollbackInput = z
   .object({
     ...ecsServiceRef,
@@ -20,6 +65,7 @@ export const ecsRollbackInput = z
       })
       .optional()
       .describe('Revision to roll back to; default: the newest ACTIVE revision older than the current one'),
+    allowOtherFamily: allowOtherFamily.optional(),
     health: healthCheck.optional().describe('Health check after the rollback (N consecutive successful answers)'),
     stableTimeout: durationString({ min: '10s', max: '2h' })
       .default('15m')
@@ -28,7 +74,17 @@ export const ecsRollbackInput = z
     ...runbookCommon,
   })
   .strict()
-  .superRefine(requireInitiatorWhenSecondPerson);
+  .superRefine((v, ctx) => {
+    // Without toRevision the runbook picks an older revision of the service's own family: nothing to allow.
+    if (v.allowOtherFamily && !v.toRevision) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowOtherFamily'],
+        message: 'only applies with toRevision (without it the revision is of the service’s own family)',
+      });
+    }
+    requireInitiatorWhenSecondPerson(v, ctx);
+  });
 
 export type EcsRollbackInput = z.input<typeof ecsRollbackInput>;
 export type EcsRollbackParams = z.output<typeof ecsRollbackInput>;

@@ -30,6 +30,28 @@ export const dataCheck = z
       .strict()
       .refine((e) => e.min !== undefined || e.max !== undefined || e.equals !== undefined, {
         message: 'expected at least one of min, max, equals',
+      })
+      // Bounds no value can meet would only fail at the check, after a restore that may take an hour.
+      .superRefine((e, ctx) => {
+        if (e.min !== undefined && e.max !== undefined && e.max < e.min) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['max'],
+            message: `${e.max} is below min (${e.min}): no value could pass`,
+          });
+        }
+        if (e.equals === undefined) return;
+        const outside = [
+          ...(e.min !== undefined && e.equals < e.min ? [`min (${e.min})`] : []),
+          ...(e.max !== undefined && e.equals > e.max ? [`max (${e.max})`] : []),
+        ];
+        if (outside.length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['equals'],
+            message: `${e.equals} is outside ${outside.join(' and ')}: no value could pass`,
+          });
+        }
       }),
   })
   .strict();
@@ -91,6 +113,9 @@ export const switchMode = z.discriminatedUnion('mode', [
 ]);
 export type SwitchMode = z.output<typeof switchMode>;
 
+/** The name rename-swap gives the source (RDS ids are at most 63 characters). */
+export const renameSwapOldId = (dbInstance: string) => `${dbInstance.slice(0, 59)}-old`;
+
 export const snapshotRestoreInput = z
   .object({
     region: awsRegion,
@@ -118,6 +143,14 @@ export const snapshotRestoreInput = z
     }
     if (v.newInstanceId && v.newInstanceId.toLowerCase() === v.dbInstance.toLowerCase()) {
       ctx.addIssue({ code: 'custom', path: ['newInstanceId'], message: 'expected an id other than the source’s' });
+    }
+    const oldId = renameSwapOldId(v.dbInstance);
+    if (v.switch.mode === 'rename-swap' && v.newInstanceId?.toLowerCase() === oldId.toLowerCase()) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['newInstanceId'],
+        message: `expected an id other than ${oldId}, the name rename-swap gives the source`,
+      });
     }
     requireInitiatorWhenSecondPerson(v, ctx);
   });
@@ -176,7 +209,20 @@ export const backupVerificationInput = z
     if (v.databases?.length && v.tag) {
       ctx.addIssue({ code: 'custom', path: ['tag'], message: 'give databases or tag, not both' });
     }
+    // Each database gets one child workflow (its ID names the database) and one temporary instance: a second entry
+    // would collide with the first. RDS ids ignore case.
+    const seen = new Map<string, number>();
     for (const [i, d] of (v.databases ?? []).entries()) {
+      const first = seen.get(d.dbInstance.toLowerCase());
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['databases', i],
+          message: `listed twice (${d.dbInstance} is also input.databases.${first}; RDS ids ignore case)`,
+        });
+      } else {
+        seen.set(d.dbInstance.toLowerCase(), i);
+      }
       if (!d.dataChecks && !v.dataChecks) {
         ctx.addIssue({
           code: 'custom',
@@ -212,8 +258,12 @@ export interface VerifyBackupResult {
   passed: boolean;
   reasons: string[];
   snapshot?: { id: string; type: string; createdAt?: string; ageSeconds?: number };
+  /** The temporary instance's name (set once a restore was asked for). */
   tempInstance?: string;
+  /** What the cleanup's delete answered: true once RDS accepted the delete of the instance this run created. */
   tempInstanceDeleted: boolean;
+  /** The cleanup failed: an instance this run created may be left (delete it by hand). */
+  tempInstanceLeft?: boolean;
   dataChecks?: DataCheckSummary;
   durationMs: number;
 }

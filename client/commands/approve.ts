@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { approveUpdate, rejectUpdate } from '../../api/definitions';
 import { connect } from '../connection';
+import { endedMeanwhile, requireOpen, resolveRun, viaLockNote } from '../resolve';
 
 export function registerApproval(program: Command): void {
   program
@@ -15,10 +16,16 @@ export function registerApproval(program: Command): void {
     .action(async (workflowId: string, opts: { by: string; comment?: string; json?: boolean }) => {
       const conn = await connect();
       try {
-        const ack = await conn.client.workflow.getHandle(workflowId).executeUpdate(approveUpdate, {
-          args: [{ by: opts.by, ...(opts.comment ? { comment: opts.comment } : {}) }],
-        });
-        console.log(opts.json ? JSON.stringify(ack) : ack.message);
+        const run = await resolveRun(conn.client, workflowId);
+        await requireOpen(run, 'approve');
+        const ack = await run.handle
+          .executeUpdate(approveUpdate, {
+            args: [{ by: opts.by, ...(opts.comment ? { comment: opts.comment } : {}) }],
+          })
+          .catch((err: unknown) => endedMeanwhile(err, run, 'approve'));
+        console.log(
+          opts.json ? JSON.stringify({ ...ack, workflowId: run.workflowId }) : `${ack.message}${viaLockNote(run)}`,
+        );
       } finally {
         await conn.close();
       }
@@ -34,10 +41,14 @@ export function registerApproval(program: Command): void {
     .action(async (workflowId: string, opts: { by: string; reason: string; json?: boolean }) => {
       const conn = await connect();
       try {
-        const ack = await conn.client.workflow
-          .getHandle(workflowId)
-          .executeUpdate(rejectUpdate, { args: [{ by: opts.by, reason: opts.reason }] });
-        console.log(opts.json ? JSON.stringify(ack) : ack.message);
+        const run = await resolveRun(conn.client, workflowId);
+        await requireOpen(run, 'reject');
+        const ack = await run.handle
+          .executeUpdate(rejectUpdate, { args: [{ by: opts.by, reason: opts.reason }] })
+          .catch((err: unknown) => endedMeanwhile(err, run, 'reject'));
+        console.log(
+          opts.json ? JSON.stringify({ ...ack, workflowId: run.workflowId }) : `${ack.message}${viaLockNote(run)}`,
+        );
       } finally {
         await conn.close();
       }

@@ -11,6 +11,7 @@ import {
 } from '../../api/definitions';
 import { connect } from '../connection';
 import { UserError } from '../errors';
+import { requireOpen, resolveRun, viaLockNote } from '../resolve';
 
 interface Steer {
   command: string;
@@ -62,14 +63,20 @@ const STEERS: Steer[] = [
 async function send(workflowId: string, steer: Steer, payload: { by: string; reason?: string }, json?: boolean) {
   const conn = await connect();
   try {
-    const handle = conn.client.workflow.getHandle(workflowId);
+    const run = await resolveRun(conn.client, workflowId);
+    const { handle } = run;
     const status = await handle.query(statusQuery);
     if (status.runbook !== 'blueGreenDeploy')
-      throw new UserError(`refused: ${workflowId} is a ${status.runbook} run, not blueGreenDeploy`);
+      throw new UserError(`refused: ${run.workflowId} is a ${status.runbook} run, not blueGreenDeploy`);
     if (status.state === 'succeeded' || status.state === 'failed')
-      throw new UserError(`refused: ${workflowId} has already ${status.state}`);
+      throw new UserError(`refused: ${run.workflowId} has already ${status.state}`);
+    await requireOpen(run, steer.command);
     await handle.signal(steer.signal as SignalDefinition<[typeof payload]>, payload);
-    console.log(json ? JSON.stringify({ workflowId, signal: steer.signal.name, ...payload, sent: true }) : steer.said);
+    console.log(
+      json
+        ? JSON.stringify({ workflowId: run.workflowId, signal: steer.signal.name, ...payload, sent: true })
+        : `${steer.said}${viaLockNote(run)}`,
+    );
   } finally {
     await conn.close();
   }

@@ -6,6 +6,7 @@ import { abandonSignal, retryStepSignal, statusQuery } from '../../api/definitio
 import type { OperatorRequest } from '../../api/status';
 import { connect } from '../connection';
 import { UserError } from '../errors';
+import { requireOpen, resolveRun } from '../resolve';
 
 /** Run `send` against a run that is waiting for an operator; refuse any other. */
 async function answerOperator(
@@ -14,12 +15,13 @@ async function answerOperator(
 ): Promise<void> {
   const conn = await connect();
   try {
-    const handle = conn.client.workflow.getHandle(workflowId);
-    const status = await handle.query(statusQuery);
+    const run = await resolveRun(conn.client, workflowId);
+    const status = await run.handle.query(statusQuery);
     if (status.state !== 'needs-operator' || !status.operator) {
-      throw new UserError(`refused: ${workflowId} is ${status.state}, not waiting for an operator`);
+      throw new UserError(`refused: ${run.workflowId} is ${status.state}, not waiting for an operator`);
     }
-    await send(handle, status.operator);
+    await requireOpen(run, 'answer');
+    await send(run.handle, status.operator);
   } finally {
     await conn.close();
   }

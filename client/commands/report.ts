@@ -6,6 +6,7 @@ import { statusQuery } from '../../api/definitions';
 import type { RunbookReport } from '../../api/status';
 import { renderIncidentReport } from '../../workflows/lib/report';
 import { connect } from '../connection';
+import { resolveRun } from '../resolve';
 
 export function registerReport(program: Command): void {
   program
@@ -16,12 +17,12 @@ export function registerReport(program: Command): void {
     .action(async (workflowId: string, o: { json?: boolean }) => {
       const conn = await connect();
       try {
-        const handle = conn.client.workflow.getHandle(workflowId);
-        const description = await handle.describe();
+        const { handle, description } = await resolveRun(conn.client, workflowId);
+        const execution = description.status.name;
         let report: RunbookReport | undefined;
-        if (description.status.name === 'COMPLETED') {
+        if (execution === 'COMPLETED') {
           report = (await handle.result()) as RunbookReport;
-        } else if (description.status.name !== 'RUNNING') {
+        } else if (execution !== 'RUNNING') {
           try {
             await handle.result();
           } catch (err) {
@@ -34,16 +35,30 @@ export function registerReport(program: Command): void {
         if (report?.incidentReport) return console.log(report.incidentReport);
         const status = await handle.query(statusQuery);
         if (o.json) return console.log(JSON.stringify(status, null, 2));
+        // A run that ended without a report of its own (cancelled, terminated, timed out, a dry run) ended when
+        // Temporal closed it — not now; one still going has not ended at all.
+        const endedAt = report?.endedAt ?? description.closeTime?.toISOString() ?? status.endedAt;
+        const dryRun = report?.outcome === 'dry-run' || status.dryRun;
+        const plan = report?.plan ?? status.plan ?? [];
         console.log(
           renderIncidentReport(
             status,
             {
               title: status.reason ?? `${status.runbook} on ${status.target}`,
-              status: `${description.status.name} (${status.state})${status.error ? `: ${status.error}` : ''}`,
+              status: dryRun
+                ? 'Dry run: nothing was changed'
+                : `${execution}${execution === 'RUNNING' ? ` (${status.state})` : ` (runbook state ${status.state})`}` +
+                  (status.error ? `: ${status.error}` : ''),
               impact: [],
-              resolution: description.status.name === 'RUNNING' ? '_The run is still going._' : (status.error ?? ''),
+              resolution: dryRun
+                ? `A dry run: it read AWS and planned ${plan.length} change(s), and made none:\n\n` +
+                  plan.map((a) => `- ${a.step} (${a.action})`).join('\n')
+                : execution === 'RUNNING'
+                  ? '_The run is still going._'
+                  : (status.error ?? `The run was ${execution.toLowerCase()} before it finished.`),
             },
-            new Date().toISOString(),
+            endedAt ?? new Date().toISOString(),
+            { stillRunning: !endedAt },
           ),
         );
       } finally {

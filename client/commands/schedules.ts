@@ -3,7 +3,9 @@ import path from 'node:path';
 import Table from 'cli-table3';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
+import os from 'node:os';
 import { connect, uiLink } from '../connection';
+import { UserError } from '../errors';
 import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../schedules';
 
 export function registerSchedules(program: Command): void {
@@ -27,6 +29,9 @@ export function registerSchedules(program: Command): void {
         id: string;
         json?: boolean;
       }) => {
+        if (o.every && o.cron) {
+          throw new UserError('give --every or --cron, not both: a schedule runs on one of them', 2);
+        }
         const conn = await connect();
         try {
           const what = await applySchedule(conn.client, {
@@ -76,14 +81,26 @@ export function registerSchedules(program: Command): void {
 
   schedules
     .command('trigger')
-    .description('start a run now (overlap policy applies)')
+    .description('start a run now (overlap policy applies; refused while the schedule is paused)')
     .argument('[scheduleId]', 'schedule id', BACKUP_VERIFICATION_SCHEDULE)
+    .option('--even-if-paused', 'start a run although the schedule is paused (its note says why it is)')
     .option('--json', 'print the result as JSON')
-    .action(async (id: string, o: { json?: boolean }) => {
+    .action(async (id: string, o: { evenIfPaused?: boolean; json?: boolean }) => {
       const conn = await connect();
       try {
+        const handle = conn.client.schedule.getHandle(id);
+        // Temporal runs a triggered action even on a paused schedule; someone paused it for a reason.
+        const { state } = await handle.describe();
+        if (state.paused && !o.evenIfPaused) {
+          throw new UserError(
+            `refused: schedule ${id} is paused${state.note ? ` (${state.note})` : ''}; nothing was started. ` +
+              `Unpause it (npm run runbook -- schedules unpause) or trigger anyway with --even-if-paused`,
+          );
+        }
         // Skip, as the schedule itself does: a run still going is not joined by a second one.
-        await conn.client.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP);
+        await handle.trigger(ScheduleOverlapPolicy.SKIP);
+        if (state.paused && !o.json)
+          console.log(`note: ${id} is paused${state.note ? ` (${state.note})` : ''}; triggered anyway`);
         const ui = uiLink(conn, id).replace('/workflows/', '/schedules/');
         if (o.json) return console.log(JSON.stringify({ scheduleId: id, triggered: true, ui }));
         console.log(`triggered ${id}; see: npm run runbook -- list --runbook backupVerification`);
@@ -107,8 +124,12 @@ export function registerSchedules(program: Command): void {
         const conn = await connect();
         try {
           const handle = conn.client.schedule.getHandle(id);
-          if (pause) await handle.pause(o.note);
-          else await handle.unpause(o.note);
+          // Always a note of our own: without one the SDK writes its default, and the note is what tells the next
+          // person why the schedule is (not) paused.
+          const note =
+            o.note ?? `${pause ? 'paused' : 'unpaused'} by ${os.userInfo().username} with runbook schedules ${name}`;
+          if (pause) await handle.pause(note);
+          else await handle.unpause(note);
           console.log(
             o.json ? JSON.stringify({ scheduleId: id, paused: pause }) : `${id} ${pause ? 'paused' : 'unpaused'}`,
           );

@@ -4,6 +4,7 @@ import { statusQuery } from '../../api/definitions';
 import type { RunbookStatus } from '../../api/status';
 import { connect, uiLink } from '../connection';
 import { renderStatus } from '../format';
+import { resolveRun } from '../resolve';
 
 export function registerStatus(program: Command): void {
   program
@@ -14,15 +15,17 @@ export function registerStatus(program: Command): void {
     .action(async (workflowId: string, opts: { json?: boolean }) => {
       const conn = await connect();
       try {
-        const handle = conn.client.workflow.getHandle(workflowId);
-        const description = await handle.describe();
+        const run = await resolveRun(conn.client, workflowId);
+        const { handle, description } = run;
         const status: RunbookStatus = await handle.query(statusQuery);
         if (opts.json) {
-          console.log(JSON.stringify({ execution: description.status.name, ...status }, null, 2));
+          const lock = run.viaLock ? { lock: run.viaLock } : {};
+          console.log(JSON.stringify({ execution: description.status.name, ...lock, ...status }, null, 2));
           return;
         }
+        if (run.viaLock) console.log(`${run.viaLock} is a lock held by ${run.workflowId}:\n`);
         console.log(renderStatus(status));
-        console.log(`\nexecution: ${description.status.name}   UI: ${uiLink(conn, workflowId, description.runId)}`);
+        console.log(`\nexecution: ${description.status.name}   UI: ${uiLink(conn, run.workflowId, description.runId)}`);
       } finally {
         await conn.close();
       }

@@ -7,6 +7,7 @@ import type { RunbookStatus } from '../../api/status';
 import { connect } from '../connection';
 import { UserError } from '../errors';
 import { renderStatus } from '../format';
+import { resolveRun } from '../resolve';
 
 export function registerWatch(program: Command): void {
   program
@@ -23,7 +24,7 @@ export function registerWatch(program: Command): void {
       const printed = new Set<string>();
       let lastJson = '';
       try {
-        const handle = conn.client.workflow.getHandle(workflowId);
+        const { handle } = await resolveRun(conn.client, workflowId);
         for (;;) {
           const description = await handle.describe();
           let status: RunbookStatus | undefined;

@@ -14,9 +14,12 @@ import { statusQuery } from '../../api/definitions';
 import type { BackupVerificationInput, BackupVerificationResult } from '../../api/runbooks/restore';
 import type { RunbookReport } from '../../api/status';
 import { applySchedule } from '../../client/schedules';
+import { ensureDbInstance } from '../../scripts/lib/fixtures';
 import {
+  DB_SECRET,
   GOOD_CHECKS,
   GOOD_RESULTS,
+  activityInputs,
   activityRuns,
   dbInstance,
   instancesWithPrefix,
@@ -24,6 +27,7 @@ import {
   makeSourceDb,
   maxOverlap,
   startSnapshotAgingProxy,
+  tagOf,
   type SourceDb,
 } from '../helpers/restore-env';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
@@ -42,6 +46,24 @@ afterAll(closeConnections);
 type Report = RunbookReport<BackupVerificationResult>;
 type Activities = ReturnType<typeof createActivities>;
 type WaitInput = Parameters<Activities['waitForDbAvailable']>[0];
+
+/** Temporary restores that take 1.5 s (on AWS they take minutes), counting how many are in flight at once. */
+function slowTempRestores(inFlight: { now: number; max: number }) {
+  return (real: Activities) => ({
+    ...real,
+    async waitForDbAvailable(input: WaitInput) {
+      if (!input.dbInstance.startsWith('verify-')) return real.waitForDbAvailable(input);
+      inFlight.now++;
+      inFlight.max = Math.max(inFlight.max, inFlight.now);
+      try {
+        await sleep(1_500);
+        return await real.waitForDbAvailable(input);
+      } finally {
+        inFlight.now--;
+      }
+    },
+  });
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -93,8 +115,15 @@ function expectPassed(result: BackupVerificationResult['databases'][number] | un
   });
   expect(result?.snapshot?.ageSeconds).toBeGreaterThanOrEqual(0);
   expect(result?.snapshot?.ageSeconds).toBeLessThan(120);
-  expect(result?.tempInstance).toMatch(new RegExp(`^verify-${db.id}-\\d{12}$`));
+  expect(result?.tempInstance).toMatch(tempNamePattern(db.id));
 }
+
+/**
+ * `verify-<db id, cut to fit>-<yyyymmddhhmm>-<8 hex>`: the hex is a hash of the database and the child run, so two
+ * databases (or two runs) never share a temporary instance, however alike their ids.
+ */
+const tempNamePattern = (dbId: string) =>
+  new RegExp(`^verify-${dbId.slice(0, 34).replace(/-+$/, '')}-\\d{12}-[0-9a-f]{8}$`);
 
 describe('backupVerification', () => {
   it('three databases, two at a time: all pass, each reports its snapshot and age, no temporary instance is left', async () => {
@@ -137,22 +166,7 @@ describe('backupVerification', () => {
         expect(await tempInstances(region)).toEqual([]);
         for (const db of dbs) expect((await dbInstance(aws, region, db.id))?.DBInstanceStatus).toBe('available');
       },
-      {
-        activities: (real) => ({
-          ...real,
-          async waitForDbAvailable(input: WaitInput) {
-            if (!input.dbInstance.startsWith('verify-')) return real.waitForDbAvailable(input);
-            inFlight.now++;
-            inFlight.max = Math.max(inFlight.max, inFlight.now);
-            try {
-              await sleep(1_500);
-              return await real.waitForDbAvailable(input);
-            } finally {
-              inFlight.now--;
-            }
-          },
-        }),
-      },
+      { activities: slowTempRestores(inFlight) },
     );
   });
 
@@ -409,6 +423,105 @@ describe('backupVerification', () => {
       } finally {
         await handle.delete().catch(() => undefined);
       }
+    });
+  });
+
+  // Seen on call: two ids alike in their first 43 characters gave both children one temporary name; the second
+  // restore was refused, and its cleanup deleted the first child's instance while that one ran its checks.
+  it('two databases whose ids share their first 43 characters: each restores to a name of its own and deletes only that', async () => {
+    const region = 'ap-northeast-3';
+    const { aws } = await testClients();
+    const base = `${uid('orders')}-analytics-reporting-primary-pg-eu-cluster`;
+    const dbs = [
+      await makeSourceDb(aws, region, { id: `${base}-01` }),
+      await makeSourceDb(aws, region, { id: `${base}-02` }),
+    ];
+    expect(dbs[0]!.id.slice(0, 43)).toBe(dbs[1]!.id.slice(0, 43));
+    const secretId = await makeDbSecret(aws, region);
+    // Restores take minutes on AWS: here each temporary restore takes 1.5 s, so both children hold one at once.
+    const inFlight = { now: 0, max: 0 };
+    await withWorker(
+      async ({ client, taskQueue }) => {
+        const { workflowId, handle } = await start(client, taskQueue, verifyInput(region, secretId, dbs));
+        const report = (await handle.result()) as Report;
+        expect(report.outcome).toBe('succeeded');
+        const results = report.result!.databases;
+        dbs.forEach((db, i) => expectPassed(results[i], db));
+        expect(inFlight.max).toBe(2);
+        const names = results.map((r) => r.tempInstance!);
+        expect(new Set(names).size).toBe(2);
+        for (const name of names) expect(name.length).toBeLessThanOrEqual(63);
+        // Each child restored to its own name and deleted that one only; none is left.
+        for (const [i, db] of dbs.entries()) {
+          const child = client.workflow.getHandle(`${workflowId}/verify-${db.id}`);
+          expect(await activityInputs(child, 'restoreFromSnapshot')).toMatchObject([{ dbInstance: names[i] }]);
+          expect(await activityInputs(child, 'deleteDbInstance')).toMatchObject([{ dbInstance: names[i] }]);
+        }
+        expect(await tempInstances(region)).toEqual([]);
+        for (const db of dbs) expect((await dbInstance(aws, region, db.id))?.DBInstanceStatus).toBe('available');
+      },
+      { activities: slowTempRestores(inFlight) },
+    );
+  });
+
+  it('the temporary name is taken by an instance this run did not create: refused, and the cleanup leaves it alone', async () => {
+    const region = 'eu-west-2';
+    const { dbs, secretId } = await makeDatabases(region, 1);
+    const { aws } = await testClients();
+    const someoneElse = `${uid('verify-other')}/run`;
+    let taken: string | undefined;
+    await withWorker(
+      async ({ client, taskQueue }) => {
+        const { workflowId } = await start(client, taskQueue, verifyInput(region, secretId, dbs));
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type).toBe('BackupVerificationFailed');
+        // The other instance is still there, as it was.
+        expect(tagOf(await dbInstance(aws, region, taken!), 'runbook-run')).toBe(someoneElse);
+        expect(await tempInstances(region)).toEqual([taken]);
+        expect(taken).toMatch(tempNamePattern(dbs[0]!.id));
+        const result = (failure.report?.result as BackupVerificationResult | undefined)?.databases[0];
+        expect(result).toMatchObject({ dbInstance: dbs[0]!.id, passed: false, tempInstanceDeleted: false });
+        expect(result?.reasons).toEqual([
+          `an instance named ${taken} already exists in ${region} (created by ${someoneElse}); choose another id`,
+          `the temporary instance ${taken} was not created by this run (runbook-run tag: ${someoneElse}): left alone`,
+        ]);
+        // Not this run's: neither deleted nor named as left over for someone to delete by hand.
+        expect(failure.message).toContain('No temporary instance of this run is left.');
+      },
+      {
+        // Someone else's instance appears under the temporary name just before the restore.
+        activities: (real) => ({
+          ...real,
+          async restoreFromSnapshot(input: Parameters<Activities['restoreFromSnapshot']>[0]) {
+            taken = input.dbInstance;
+            await ensureDbInstance(aws, region, input.dbInstance, {
+              masterPassword: DB_SECRET.password,
+              tags: [{ Key: 'runbook-run', Value: someoneElse }],
+            });
+            return real.restoreFromSnapshot(input);
+          },
+        }),
+      },
+    );
+  });
+
+  it('a database listed twice: InvalidInput naming the second entry, no child started', async () => {
+    const region = 'ap-south-1';
+    await withWorker(async ({ client, taskQueue }) => {
+      const checks = { secretId: 'unused', checks: GOOD_CHECKS };
+      const { workflowId } = await start(client, taskQueue, {
+        region,
+        dataChecks: checks,
+        databases: [{ dbInstance: 'db-a' }, { dbInstance: 'DB-A' }, { dbInstance: 'db-b' }],
+      });
+      const failure = await expectFailure(client, workflowId);
+      expect(failure.type).toBe('InvalidInput');
+      expect(failure.message).toBe(
+        'invalid input: input.databases.1: listed twice (DB-A is also input.databases.0; RDS ids ignore case). ' +
+          'Nothing was changed.',
+      );
+      const status = await waitForStatus(client, workflowId, (s) => s.state === 'failed');
+      expect(status.steps).toEqual([]);
     });
   });
 

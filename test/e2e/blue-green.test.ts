@@ -27,6 +27,7 @@ import {
   type RouterKind,
   type RouterWatch,
 } from '../helpers/blue-green-env';
+import { ensureTaskDefinitions } from '../../scripts/lib/fixtures';
 import { cli } from '../helpers/cli';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
@@ -672,6 +673,12 @@ describe.concurrent('blueGreenDeploy: pause, resume, promote', () => {
         expect(failure.type).toBe('RolledBack');
         expect(failure.message).toContain('rolled back: paused by frank for longer than maxPause (2s)');
         await expectRolledBack(env, before, failure.report as Report);
+        // Rolled back, no longer paused: the traffic line says so (the status query and the CLI's `status`).
+        const status = await handle.query(statusQuery);
+        expect(status.traffic).toEqual({ blue: 100, green: 0, phase: 'rolled back' });
+        const shown = await cli('status', workflowId);
+        expect(shown.out).toContain('TRAFFIC: blue 100% / green 0%   rolled back');
+        expect(shown.out).not.toContain('PAUSED');
       }),
     );
   });
@@ -790,6 +797,81 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
           );
         }),
       ]),
+    );
+  });
+
+  it('version.taskDefinition of another family (another application) is refused naming both, dry run or not; allowOtherFamily lets it through', async () => {
+    await withWorker(({ client, taskQueue, aws }) =>
+      withBlueGreenEnv(aws, { router: 'alb' }, async (env) => {
+        const apiFamily = `${env.id}-api`;
+        await ensureTaskDefinitions(aws.ecs(env.region), apiFamily, ['example/api:1.0']);
+        const before = await env.snapshot();
+        const version = { taskDefinition: `${apiFamily}:1` };
+        const refusal =
+          `version.taskDefinition ${apiFamily}:1 is a revision of ${apiFamily}, not of ${env.family} ` +
+          `(${env.blue.service} runs ${env.family}:1)`;
+        for (const dryRun of [true, false]) {
+          const { workflowId } = await start(client, taskQueue, env.input({ version, dryRun }), uid('bg-family'));
+          const failure = await expectFailure(client, workflowId);
+          expect(failure.type, `dryRun ${dryRun}`).toBe('PreconditionFailed');
+          expect(failure.message).toContain(refusal);
+          expect(failure.message).toContain('"allowOtherFamily": {"reason": "<why>"}');
+          expect(failure.message).toContain('Nothing was changed');
+        }
+        expect(await env.snapshot()).toEqual(before);
+
+        // Said explicitly, with a reason: the plan deploys it to green, and says it is allowed.
+        const allowed = env.input({ version, dryRun: true, allowOtherFamily: { reason: 'web and api were merged' } });
+        const report = (await (await start(client, taskQueue, allowed, uid('bg-family'))).handle.result()) as Report;
+        expect(report.outcome).toBe('dry-run');
+        expect(report.plan?.find((a) => a.step === 'Deploy green')?.params).toMatchObject({
+          taskDefinition: `${apiFamily}:1`,
+          allowOtherFamily: 'web and api were merged',
+        });
+        expect(await env.snapshot()).toEqual(before);
+      }),
+    );
+  });
+
+  it('ALB: blue and green the same target group (by name and by ARN) is refused as such, not as a 50/50 split', async () => {
+    await withWorker(({ client, taskQueue, aws }) =>
+      withBlueGreenEnv(aws, { router: 'alb' }, async (env) => {
+        const r = env.router as { listenerArn: string; blueTargetGroup: string; blueArn: string };
+        const before = await env.snapshot();
+        // The same name twice: the input is refused before the run does anything.
+        const sameName = env.input({
+          router: {
+            kind: 'alb-weighted',
+            listener: r.listenerArn,
+            blueTargetGroup: r.blueTargetGroup,
+            greenTargetGroup: r.blueTargetGroup,
+          },
+        });
+        const byName = await start(client, taskQueue, sameName, uid('bg-same'));
+        const invalid = await expectFailure(client, byName.workflowId);
+        expect(invalid.type).toBe('InvalidInput');
+        expect(invalid.message).toContain(
+          `input.router.greenTargetGroup: blue and green are the same target group ${r.blueTargetGroup}`,
+        );
+        // Its name for blue, its ARN for green: found when the names are resolved, before any change.
+        const nameAndArn = env.input({
+          router: {
+            kind: 'alb-weighted',
+            listener: r.listenerArn,
+            blueTargetGroup: r.blueTargetGroup,
+            greenTargetGroup: r.blueArn,
+          },
+        });
+        const byArn = await start(client, taskQueue, nameAndArn, uid('bg-same'));
+        const failure = await expectFailure(client, byArn.workflowId);
+        expect(failure.type).toBe('PreconditionFailed');
+        expect(failure.message).toContain(
+          `blue and green are the same target group ${r.blueTargetGroup} (${r.blueArn})`,
+        );
+        expect(failure.message).not.toContain('blue is not serving 100 %');
+        expect(failure.message).toContain('Nothing was changed');
+        expect(await env.snapshot()).toEqual(before);
+      }),
     );
   });
 

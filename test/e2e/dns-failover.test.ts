@@ -1,7 +1,7 @@
 // dnsFailover end to end: real dev server, real worker, the zone's records read back through the SDK.
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveSignal, rejectSignal } from '../../api/definitions';
+import { approveSignal, rejectSignal, statusQuery } from '../../api/definitions';
 import type { DnsFailoverInput, DnsFailoverResult } from '../../api/runbooks/dns-failover';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
@@ -145,7 +145,7 @@ describe('dnsFailover', () => {
         const zone = await failoverZone(aws);
         const before = await zoneRecords(aws, zone.zoneId);
         const workflowId = uid('dns');
-        await client.workflow.start('dnsFailover', {
+        const handle = await client.workflow.start('dnsFailover', {
           taskQueue,
           workflowId,
           args: [
@@ -176,6 +176,16 @@ describe('dnsFailover', () => {
         expect(report?.compensations).toHaveLength(1);
         expect(report?.compensations[0]).toMatchObject({ outcome: 'succeeded' });
         expect(report?.compensations[0]?.name).toContain(`restore the saved api.${zone.zoneName} A record sets`);
+        // The step that found the target unhealthy is a failed step — in status (what `status` and `watch` show),
+        // in the report's timeline and in the incident report — not a succeeded one.
+        const status = await handle.query(statusQuery);
+        const verifyStep = status.steps.find((s) => s.name === 'Verify the target is healthy');
+        expect(verifyStep).toMatchObject({ outcome: 'failed', details: { healthy: false } });
+        expect(verifyStep?.error).toContain(`${sick.healthUrl} not healthy after`);
+        expect(report?.timeline.find((s) => s.name === 'Verify the target is healthy')?.outcome).toBe('failed');
+        expect(report?.incidentReport).toContain('| Verify the target is healthy: failed (');
+        expect(report?.incidentReport).not.toContain('Verify the target is healthy: succeeded');
+        expect(report?.incidentReport).toContain('- **Status:** Failed: the new target failed its health check');
 
         // Exactly as before, read back through the SDK.
         expect(await zoneRecords(aws, zone.zoneId)).toEqual(before);

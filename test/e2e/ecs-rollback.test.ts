@@ -120,6 +120,14 @@ describe('ecsRollback', () => {
         expect(report.warnings[0]).toContain(`left on ${svc.family}:1`);
         expect(report.warnings[0]).toContain('not rolled forward');
         expect(report.timeline.find((s) => s.name === 'Verify health')?.details).toMatchObject({ healthy: false });
+        // The step that found the service unhealthy is a failed step, in status and in the report.
+        const status = await handle.query(statusQuery);
+        expect(status.steps.find((s) => s.name === 'Verify health')?.outcome).toBe('failed');
+        expect(report.timeline.find((s) => s.name === 'Verify health')?.outcome).toBe('failed');
+        expect(report.incidentReport).toContain('| Verify health: failed (');
+        expect(report.incidentReport).toContain(
+          '- **Status:** Resolved with warnings: health check failed after the rollback',
+        );
         expect(report.compensations).toEqual([]);
         expect(sick.probes).toBeGreaterThan(0);
         // Not rolled forward: the service stays on revision 1.
@@ -128,6 +136,59 @@ describe('ecsRollback', () => {
     } finally {
       await sick.close();
     }
+  });
+
+  it("refuses a toRevision of another family (another application's task definition), naming both, changing nothing", async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const api = await makeService(aws); // the service to roll back, on its family's revision 2
+      const web = await makeService(aws, { revisions: 1 }); // another application: its family's revision 1
+      const before = await serviceState(aws, api);
+      const workflowId = uid('rb');
+      await client.workflow.start('ecsRollback', {
+        taskQueue,
+        workflowId,
+        args: [{ ...api.ref, toRevision: `${web.family}:1`, approval: { required: false } }],
+      });
+      const failure = await expectFailure(client, workflowId);
+      expect(failure.type).toBe('PreconditionFailed');
+      expect(failure.message).toContain(
+        `toRevision ${web.family}:1 is a revision of ${web.family}, not of ${api.family} ` +
+          `(${api.service} runs ${api.family}:2)`,
+      );
+      expect(failure.message).toContain('"allowOtherFamily": {"reason": "<why>"}');
+      expect(failure.message).toContain('Nothing was changed');
+      expect(failure.report?.timeline.find((s) => s.name.startsWith('Preflight'))?.outcome).toBe('failed');
+      expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
+      expect(await serviceState(aws, api)).toEqual(before);
+    });
+  });
+
+  it('rolls back to another family when the input says so with a reason (allowOtherFamily), and records it', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const api = await makeService(aws);
+      const web = await makeService(aws, { revisions: 1 });
+      const input: EcsRollbackInput = {
+        ...api.ref,
+        toRevision: `${web.family}:1`,
+        allowOtherFamily: { reason: 'the family was renamed; the old one is the last good build' },
+        initiatedBy: 'alice',
+        approval: { required: true, timeout: '1m' },
+      };
+      const workflowId = uid('rb');
+      const handle = await client.workflow.start('ecsRollback', { taskQueue, workflowId, args: [input] });
+      const waiting = await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
+      // The approver sees that the revision is of another family, and why that is allowed.
+      expect(waiting.pendingApproval?.summary).toContain(
+        `another family (${web.family}, not ${api.family}), allowed: the family was renamed`,
+      );
+      expect(waiting.steps.find((s) => s.name.startsWith('Preflight'))?.details).toMatchObject({
+        otherFamily: { runs: api.family, rollbackTo: web.family, reason: input.allowOtherFamily?.reason },
+      });
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+      const report = (await handle.result()) as RunbookReport<EcsRollbackResult>;
+      expect(report.outcome).toBe('succeeded');
+      expect((await serviceState(aws, api)).taskDefinition).toBe(web.revisions[0]);
+    });
   });
 
   it('fails with a clear message when there is no earlier revision, changing nothing', async () => {

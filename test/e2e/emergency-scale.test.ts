@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../activities/aws-clients';
-import { keepScaledSignal, approveSignal, rejectSignal } from '../../api/definitions';
+import { keepScaledSignal, approveSignal, rejectSignal, statusQuery } from '../../api/definitions';
 import type { EmergencyScaleInput, EmergencyScaleResult } from '../../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
@@ -84,6 +84,49 @@ describe('emergencyScale', () => {
       expect(after.desiredCount).toBe(5);
       expect(after.runningCount).toBe(5);
     });
+  });
+
+  it('health failing after scaling: the count is kept, the step is failed and the incident report is not just "Resolved"', async () => {
+    const sick = await startDemoApp('es-sick');
+    sick.setHealthy(false);
+    try {
+      await withWorker(async ({ client, taskQueue, aws }) => {
+        const svc = await makeService(aws, { desiredCount: 2 });
+        const workflowId = uid('es');
+        const handle = await client.workflow.start('emergencyScale', {
+          taskQueue,
+          workflowId,
+          args: [
+            {
+              ...svc.ref,
+              desiredCount: 4,
+              reason: 'traffic spike',
+              approval: { required: false },
+              health: { url: sick.healthUrl, consecutive: 2, interval: '100ms', timeout: '1s' },
+            } satisfies EmergencyScaleInput,
+          ],
+        });
+        const report = (await handle.result()) as RunbookReport<EmergencyScaleResult>;
+        expect(report.outcome).toBe('succeeded-with-warnings');
+        expect(report.warnings[0]).toContain('health check failed after scaling');
+        expect(sick.probes).toBeGreaterThan(0);
+        // The step that found the service unhealthy is failed, in status and in the report.
+        const status = await handle.query(statusQuery);
+        const verify = status.steps.find((s) => s.name === 'Verify health');
+        expect(verify).toMatchObject({ outcome: 'failed', details: { healthy: false } });
+        expect(verify?.error).toContain(`${sick.healthUrl} not healthy after`);
+        expect(report.timeline.find((s) => s.name === 'Verify health')?.outcome).toBe('failed');
+        expect(report.incidentReport).toContain(
+          '- **Status:** Resolved with warnings: health check failed after scaling',
+        );
+        expect(report.incidentReport).not.toMatch(/\*\*Status:\*\* Resolved$/m);
+        expect(report.incidentReport).toContain('Runbook finished: Resolved with warnings: health check failed');
+        // The capacity is kept.
+        expect((await serviceState(aws, svc)).desiredCount).toBe(4);
+      });
+    } finally {
+      await sick.close();
+    }
   });
 
   it('rejection changes nothing; the error names who rejected', async () => {

@@ -2,7 +2,8 @@
 // back exactly, the original region's service runs again on a revision pointing at the new primary (a replica of the
 // promoted DB, created in the original region and promoted), and the secondary service goes back as it was.
 import { afterAll, describe, expect, it } from 'vitest';
-import { approveSignal, statusQuery } from '../../api/definitions';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { abandonSignal, approveSignal, rejectSignal, statusQuery } from '../../api/definitions';
 import {
   regionalFailbackWorkflowId,
   regionalFailoverWorkflowId,
@@ -10,7 +11,7 @@ import {
   type RegionalFailbackResult,
   type RegionalFailoverResult,
 } from '../../api/runbooks/regional-failover';
-import type { RunbookReport } from '../../api/status';
+import type { RunbookReport, RunbookStatus } from '../../api/status';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
 import { serviceState, zoneRecords } from '../helpers/aws-fixtures';
 import {
@@ -18,6 +19,7 @@ import {
   SECONDARY_REGION,
   dbState,
   fastHealth,
+  stripDot,
   listRevisions,
   makeFailoverEnv,
   readSecret,
@@ -39,6 +41,19 @@ const failbackInput = (env: FailoverEnv, failoverWorkflowId: string): RegionalFa
   initiatedBy: 'alice',
   approval: { required: true, timeout: '1m' },
 });
+
+/** A planned failover of `env` (no approval), completed; returns its workflow ID. */
+async function failOver(client: Client, taskQueue: string, env: FailoverEnv): Promise<string> {
+  const input = env.input({ plannedSwitchover: { reason: 'DR drill' } });
+  const workflowId = regionalFailoverWorkflowId(input);
+  const handle = await client.workflow.start('regionalFailover', { taskQueue, workflowId, args: [input] });
+  expect(((await handle.result()) as RunbookReport<RegionalFailoverResult>).outcome).toBe('succeeded-with-warnings');
+  return workflowId;
+}
+
+/** The replica a failback created (named in its "Create a read replica" step). */
+const replicaOf = (status: RunbookStatus) =>
+  String(status.steps.find((s) => s.name.startsWith('Create a read replica'))?.details?.dbInstance);
 
 describe('regionalFailback', () => {
   it.each(['task-definition-env', 'secret'] as const)(
@@ -76,7 +91,7 @@ describe('regionalFailback', () => {
           // Before the approval only the new replica exists: a replica of the promoted DB, in the original region.
           const created = waiting.steps.find((s) => s.name.startsWith('Create a read replica'));
           const newId = String(created?.details?.dbInstance);
-          expect(newId).toMatch(new RegExp(`^${env.primaryDb.id}-fb-\\d{12}$`));
+          expect(newId).toMatch(new RegExp(`^${env.primaryDb.id}-fb-\\d{14}$`));
           expect(await dbState(aws, PRIMARY_REGION, newId)).toMatchObject({
             status: 'available',
             replicaSource: env.replica.arn,
@@ -153,6 +168,118 @@ describe('regionalFailback', () => {
       });
     },
   );
+
+  // Seen on call: rejected, then started again within the minute, the failback re-created a replica under the same
+  // name, and its RPO gate passed in 61 ms on a datapoint of the replica the rejection had deleted.
+  it('rejected, then started again at once: a replica with a name of its own, and a lag read only from after it was created', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const env = await makeFailoverEnv(aws);
+      const failoverId = await failOver(client, taskQueue, env);
+      const publisher = startReplicaLagPublisher(aws, { regions: [PRIMARY_REGION], intervalMs: 500 });
+      try {
+        const workflowId = regionalFailbackWorkflowId({ failoverWorkflowId: failoverId });
+        const untilApproval = async (over: Partial<RegionalFailbackInput> = {}) => {
+          const handle = await client.workflow.start('regionalFailback', {
+            taskQueue,
+            workflowId,
+            args: [{ ...failbackInput(env, failoverId), ...over }],
+          });
+          const status = await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
+          return { handle, status, replica: replicaOf(status) };
+        };
+        const reject = async (handle: WorkflowHandle) => {
+          await handle.signal(rejectSignal, { by: 'bob', reason: 'not now' });
+          expect((await expectFailure(client, workflowId)).type).toBe('ApprovalRejected');
+        };
+        /**
+         * The lag the RPO gate used: a datapoint from after this run's replica was created, i.e. after the step that
+         * created it began (the emulator reports a cross-region replica's InstanceCreateTime as its source's).
+         */
+        const expectLagReadAfterCreation = (status: RunbookStatus) => {
+          const created = status.steps.find((s) => s.name.startsWith('Create a read replica'));
+          const measured = status.steps.find((s) => s.name === 'Measure the new replica lag');
+          expect(measured?.details?.replicaLagSeconds).toBe(2); // what the publisher reports
+          expect(Date.parse(String(measured?.details?.at))).toBeGreaterThanOrEqual(Date.parse(created!.startedAt));
+        };
+
+        const first = await untilApproval();
+        await reject(first.handle);
+        expect(await dbState(aws, PRIMARY_REGION, first.replica)).toEqual({ status: 'not-found' });
+
+        const second = await untilApproval();
+        expect(second.replica).not.toBe(first.replica);
+        expect(second.replica).toMatch(new RegExp(`^${env.primaryDb.id}-fb-\\d{14}$`));
+        expectLagReadAfterCreation(second.status);
+        await reject(second.handle);
+
+        // Named after the deleted one on purpose (its datapoints are still in CloudWatch): they do not count.
+        const third = await untilApproval({ newReplicaId: first.replica });
+        expect(third.replica).toBe(first.replica);
+        expectLagReadAfterCreation(third.status);
+        await reject(third.handle);
+      } finally {
+        publisher.stop();
+      }
+    });
+  });
+
+  // Seen on call: abandoned after pausing the secondary, the run's "done" list did not say that DNS still sent
+  // everyone to the secondary region, whose service was at 0 tasks.
+  it('needs an operator after pausing the secondary, then abandoned: status and message name the outage', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const env = await makeFailoverEnv(aws);
+      const failoverId = await failOver(client, taskQueue, env);
+      const afterFailover = await env.snapshot();
+      const publisher = startReplicaLagPublisher(aws, { regions: [PRIMARY_REGION], intervalMs: 500 });
+      try {
+        env.apps.primary.setHealthy(false);
+        const workflowId = regionalFailbackWorkflowId({ failoverWorkflowId: failoverId });
+        const handle = await client.workflow.start('regionalFailback', {
+          taskQueue,
+          workflowId,
+          args: [
+            {
+              ...failbackInput(env, failoverId),
+              health: { ...failbackInput(env, failoverId).health, primaryApp: fastHealth(env.apps.primary, '2s') },
+              approval: { required: false },
+            },
+          ],
+        });
+        const status = await waitForStatus(client, workflowId, (s) => s.state === 'needs-operator', 40_000);
+        const record = `${stripDot(env.zone.recordName)} A`;
+        const svc = env.secondaryService.service;
+        const outage =
+          `paused writes: ${svc} in ${SECONDARY_REGION} scaled from 2 to 0 — OUTAGE: DNS ${record} still sends ` +
+          `traffic to ${SECONDARY_REGION}, where ${svc} runs no task, until DNS is restored`;
+        expect(status.operator?.failedStep).toBe('Verify the original region app');
+        expect(status.operator?.done).toEqual([
+          `created replica ${replicaOf(status)} in ${PRIMARY_REGION}`,
+          outage,
+          'promote the new replica: requested',
+          expect.stringMatching(/^promote the new replica: .* is standalone at /),
+          expect.stringMatching(/^repoint the app: /),
+          expect.stringMatching(/^restore the original service: 2 tasks on /),
+        ]);
+        expect(status.operator?.notDone).toEqual([
+          'verify the original app',
+          'restore DNS',
+          'verify the public endpoint',
+          'put the secondary service back',
+        ]);
+
+        await handle.signal(abandonSignal, { by: 'dave', reason: 'fixing the app by hand' });
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type).toBe('Abandoned');
+        expect(failure.message).toContain('Left as it is, nothing undone');
+        expect(failure.message).toContain(outage);
+        // What the message says is what AWS shows: DNS as the failover left it, the secondary at 0 tasks.
+        expect(await zoneRecords(aws, env.zone.zoneId)).toEqual(afterFailover.dns);
+        expect(await serviceState(aws, env.secondaryService)).toMatchObject({ desiredCount: 0 });
+      } finally {
+        publisher.stop();
+      }
+    });
+  });
 
   it('of a failover that did not complete: refused, nothing created or changed', async () => {
     await withWorker(async ({ client, taskQueue, aws }) => {

@@ -15,7 +15,9 @@ import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { makeService, serviceState } from '../helpers/aws-fixtures';
 import { listRevisions, readSecret, taskDefinitionEnv } from '../helpers/failover-env';
+import { ensureDbInstance } from '../../scripts/lib/fixtures';
 import {
+  DB_SECRET,
   GOOD_CHECKS,
   GOOD_RESULTS,
   activityInputs,
@@ -645,6 +647,81 @@ describe('snapshotRestore: refusals', () => {
       expect(failure.message).toBe(`DB snapshot ${missing} not found in ${REGION}. Nothing was changed.`);
       expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([]);
       expect(await snapshotsOf(aws, REGION, src.id)).toEqual(before);
+    });
+  });
+
+  // Seen on call: with demo-db-old left from an earlier swap, the run restored, stopped the app, failed on the name,
+  // started the app again and deleted the restore — an outage for nothing. Every name the run needs is checked first.
+  it('rename-swap when <id>-old (or the restored id) is taken: PreconditionFailed naming it, before any change', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const { src, secretId } = await makeSource(aws);
+      const svc = await makeService(aws, { desiredCount: 2 });
+      const swap = { mode: 'rename-swap' as const, ecs: { cluster: svc.cluster, service: svc.service } };
+      const oldId = `${src.id}-old`;
+      const taken = await ensureDbInstance(aws, REGION, oldId, { masterPassword: DB_SECRET.password });
+      const snapshotsBefore = await snapshotsOf(aws, REGION, src.id);
+
+      const first = await start(client, taskQueue, restoreInput(src, secretId, { switch: swap }));
+      const failure = await expectFailure(client, first.workflowId);
+      expect(failure.type).toBe('PreconditionFailed');
+      expect(failure.message).toBe(
+        `rename-swap would rename ${src.id} to ${oldId}, but an instance named ${oldId} already exists in ${REGION} ` +
+          `(available); rename or delete it, or choose another switch mode. Nothing was changed.`,
+      );
+      // Nothing changed: no safety snapshot, no restore, the app never stopped, the instance in the way untouched.
+      expect(failure.report?.timeline.map((s) => s.name)).toEqual([
+        'Acquire resource',
+        'Preflight: source, snapshot or restore window, app',
+      ]);
+      expect(await snapshotsOf(aws, REGION, src.id)).toEqual(snapshotsBefore);
+      expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([oldId]);
+      expect(await activityInputs(first.handle, 'updateService')).toEqual([]);
+      expect(await serviceState(aws, svc)).toEqual({
+        desiredCount: 2,
+        runningCount: 2,
+        taskDefinition: svc.revisions.at(-1),
+      });
+      expect((await dbInstance(aws, REGION, oldId))?.InstanceCreateTime).toEqual(taken.InstanceCreateTime);
+      expect(await sourceState(aws, src)).toEqual(ORIGINAL(src));
+
+      // The restored instance's id (here given as newInstanceId) is checked in the same place, for every mode.
+      const other = await makeSourceDb(aws, REGION);
+      const second = await start(
+        client,
+        taskQueue,
+        restoreInput(src, secretId, { newInstanceId: other.id }),
+        uid('restore-taken'),
+      );
+      const refused = await expectFailure(client, second.workflowId);
+      expect(refused.type).toBe('PreconditionFailed');
+      expect(refused.message).toBe(
+        `the restore would create ${other.id}, but an instance named ${other.id} already exists in ${REGION} ` +
+          `(available); set another newInstanceId, or delete it if it is a leftover. Nothing was changed.`,
+      );
+      expect(await snapshotsOf(aws, REGION, src.id)).toEqual(snapshotsBefore);
+      expect((await dbInstance(aws, REGION, other.id))?.InstanceCreateTime?.toISOString()).toBe(other.createdAt);
+    });
+  });
+
+  it('rename-swap with newInstanceId <id>-old: InvalidInput naming input.newInstanceId', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const { src, secretId } = await makeSource(aws);
+      const svc = await makeService(aws, { desiredCount: 2 });
+      const { workflowId } = await start(
+        client,
+        taskQueue,
+        restoreInput(src, secretId, {
+          newInstanceId: `${src.id}-old`,
+          switch: { mode: 'rename-swap', ecs: { cluster: svc.cluster, service: svc.service } },
+        }),
+      );
+      const failure = await expectFailure(client, workflowId);
+      expect(failure.type).toBe('InvalidInput');
+      expect(failure.message).toBe(
+        `invalid input: input.newInstanceId: expected an id other than ${src.id}-old, the name rename-swap gives ` +
+          `the source. Nothing was changed.`,
+      );
+      expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([]);
     });
   });
 

@@ -42,6 +42,12 @@ export function docCommands(repoRoot: string, file: string): DocCommand[] {
     const start = i;
     let text = raw;
     while (/\\\s*$/.test(text) && i + 1 < lines.length) text = text.replace(/\\\s*$/, ' ') + lines[++i]!.trim();
+    // A loop is one command: its lines up to `done`.
+    if (/^\s*(for|while|until)\s/.test(text)) {
+      while (!/(^|;|\s)done\s*$/.test(stripComment(text).trim()) && i + 1 < lines.length) {
+        text = `${stripComment(text).trim()}\n${lines[++i]!.trim()}`;
+      }
+    }
     text = stripComment(text).trim();
     if (!text) continue;
     out.push({ file, line: start + 1, text, commands: splitCommands(text) });
@@ -106,4 +112,30 @@ export function withoutAssignments(words: string[]): string[] {
   let i = 0;
   while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!)) i++;
   return words.slice(i);
+}
+
+/** `withoutOptionalGroups('start x [--as <you>] [--dry-run]')` → `start x`: a synopsis's optional parts, left out. */
+export function withoutOptionalGroups(text: string): string {
+  let out = '';
+  let quote: string | undefined;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      if (depth === 0) out += c;
+      continue;
+    }
+    if ((c === "'" || c === '"') && depth === 0) {
+      quote = c;
+      out += c;
+    } else if (c === '[' && (depth > 0 || i === 0 || /\s/.test(text[i - 1]!))) {
+      depth++;
+    } else if (c === ']' && depth > 0) {
+      depth--;
+    } else if (depth === 0) {
+      out += c;
+    }
+  }
+  return out.replace(/\s+/g, ' ').trim();
 }

@@ -43,13 +43,16 @@ export interface SourceDb {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A uniquely named PostgreSQL instance with `snapshots` manual snapshots (each stamped later than the one before). */
+/**
+ * A uniquely named PostgreSQL instance (or named `id`) with `snapshots` manual snapshots (each stamped later than the
+ * one before).
+ */
 export async function makeSourceDb(
   aws: AwsClients,
   region: string,
-  opts: { snapshots?: number; tags?: { Key: string; Value: string }[]; prefix?: string } = {},
+  opts: { snapshots?: number; tags?: { Key: string; Value: string }[]; prefix?: string; id?: string } = {},
 ): Promise<SourceDb> {
-  const id = uid(opts.prefix ?? 'db');
+  const id = opts.id ?? uid(opts.prefix ?? 'db');
   const db = await ensureDbInstance(aws, region, id, {
     masterPassword: DEMO_DB.password,
     ...(opts.tags ? { tags: opts.tags } : {}),

@@ -88,6 +88,16 @@ function cliProblems(args: string[]): string[] {
     .map((flag) => `runbook ${command.name()} has no option ${flag}`);
 }
 
+/** The required options of a `runbook` command that a usage line leaves out. */
+function requiredMissing(usage: string): string[] {
+  const words = usage.split(/\s+/);
+  const command = buildProgram().commands.find((c) => c.name() === words[0]);
+  if (!command) return [`${usage}: no command ${words[0]}`];
+  return command.options
+    .filter((o) => o.mandatory && !words.includes(o.long!) && !(o.short && words.includes(o.short)))
+    .map((o) => `${usage}: runbook ${command.name()} needs ${o.long}`);
+}
+
 describe('documented commands refer to what exists', () => {
   for (const file of docFiles(repoRoot)) {
     it(file, () => {
@@ -105,6 +115,19 @@ describe('documented commands refer to what exists', () => {
       ),
     );
     expect(problems).toEqual([]);
+  });
+
+  it('README.md: every usage in the CLI table names the command’s required options', () => {
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('**From the CLI**'), readme.indexOf('**Chat notifications.**'));
+    const usages = [...table.matchAll(/^\| (.+?) +\| /gm)]
+      .flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((u) => u[1]!))
+      .filter((u) => !u.includes('\\|') && !/^-/.test(u));
+    expect(usages.length).toBeGreaterThan(10);
+    const problems = usages.flatMap((u) => requiredMissing(u));
+    expect(problems).toEqual([]);
+    // It would have caught `retry <id>` without --by.
+    expect(requiredMissing('retry <id>')).toEqual(['retry <id>: runbook retry needs --by']);
   });
 
   it('the checker itself finds a wrong subcommand, flag, script, CLI option and file', () => {

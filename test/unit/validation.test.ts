@@ -5,6 +5,7 @@ import { approvePayload, describeZodError, rejectPayload } from '../../api/commo
 import { dnsFailoverInput } from '../../api/runbooks/dns-failover';
 import { ecsRollbackInput } from '../../api/runbooks/ecs-rollback';
 import { emergencyScaleInput } from '../../api/runbooks/emergency-scale';
+import { backupVerificationInput, snapshotRestoreInput } from '../../api/runbooks/restore';
 
 /** The message a user reads for an input that must be refused. */
 function refusal(schema: z.ZodType, input: unknown): string {
@@ -104,7 +105,9 @@ describe('emergencyScale input', () => {
         initiatedBy: 'alice',
         approval: { required: true, approvers: ['bob'], quorum: 2 },
       }),
-    ).toBe('input.approval.quorum: quorum is larger than the list of approvers: the run could never be approved');
+    ).toBe(
+      'input.approval.quorum: 2 approvals needed but only 1 distinct approver(s) listed: the run could never be approved',
+    );
     expect(
       accepted(emergencyScaleInput, {
         ...scale,
@@ -272,5 +275,89 @@ describe('approval payloads', () => {
 
   it('trims the name of who decides', () => {
     expect(approvePayload.parse({ by: '  bob ' })).toEqual({ by: 'bob' });
+  });
+});
+
+describe('approval policies that can never be met are refused', () => {
+  const base = { ...scale, initiatedBy: 'alice' };
+  it('the same approver twice in other case, for a quorum of 2', () => {
+    expect(
+      refusal(emergencyScaleInput, { ...base, approval: { required: true, approvers: ['bob', 'BOB'], quorum: 2 } }),
+    ).toBe(
+      'input.approval.approvers.1: BOB is listed twice (as bob; names compare case-insensitively); ' +
+        'input.approval.quorum: 2 approvals needed but only 1 distinct approver(s) listed: the run could never be approved',
+    );
+  });
+
+  it('the initiator as the only approver under the second-person rule', () => {
+    expect(refusal(dnsFailoverInput, { ...dns, initiatedBy: 'carol', approval: { approvers: ['carol'] } })).toBe(
+      'input.approval.approvers: carol started the run and may not approve it (requireSecondPerson), which leaves 0 ' +
+        'approver(s) for a quorum of 1: the run could never be approved; add approvers or have someone else start it',
+    );
+    // Another approver, or no second-person rule, makes it possible again.
+    accepted(dnsFailoverInput, { ...dns, initiatedBy: 'carol', approval: { approvers: ['carol', 'dave'] } });
+    accepted(dnsFailoverInput, {
+      ...dns,
+      initiatedBy: 'carol',
+      approval: { approvers: ['carol'], requireSecondPerson: false },
+    });
+  });
+
+  it('the initiator counted out of a quorum written in other case', () => {
+    expect(
+      refusal(ecsRollbackInput, {
+        ...ecsRef,
+        initiatedBy: 'Carol',
+        approval: { required: true, approvers: ['carol', 'dave'], quorum: 2 },
+      }),
+    ).toMatch(/^input\.approval\.approvers: Carol started the run .* leaves 1 approver\(s\) for a quorum of 2/);
+  });
+});
+
+describe('data check expect ranges', () => {
+  const check = (expect: Record<string, number>) => ({ name: 'users', sql: 'SELECT count(*) FROM users', expect });
+  const restore = (expect: Record<string, number>) => ({
+    region: 'us-east-1',
+    dbInstance: 'demo-db',
+    restore: { snapshot: 'latest' },
+    dataChecks: { secretId: 'demo/db', checks: [check({ min: 1 }), check(expect)] },
+    approval: { required: false },
+  });
+
+  it('refuses a min above max, naming the check and the field: no value could pass', () => {
+    expect(refusal(snapshotRestoreInput, restore({ min: 10, max: 5 }))).toBe(
+      'input.dataChecks.checks.1.expect.max: 5 is below min (10): no value could pass',
+    );
+  });
+
+  it('refuses an equals outside min…max', () => {
+    expect(refusal(snapshotRestoreInput, restore({ equals: 3, min: 5 }))).toBe(
+      'input.dataChecks.checks.1.expect.equals: 3 is outside min (5): no value could pass',
+    );
+    expect(refusal(snapshotRestoreInput, restore({ equals: 9, max: 5 }))).toBe(
+      'input.dataChecks.checks.1.expect.equals: 9 is outside max (5): no value could pass',
+    );
+  });
+
+  it('accepts a range of one value, and bounds that agree', () => {
+    accepted(snapshotRestoreInput, restore({ min: 5, max: 5 }));
+    accepted(snapshotRestoreInput, restore({ min: 1, max: 10, equals: 10 }));
+  });
+
+  it('backupVerification: in the input’s checks and in a database’s own', () => {
+    const checks = (expect: Record<string, number>) => ({ secretId: 'demo/db', checks: [check(expect)] });
+    expect(
+      refusal(backupVerificationInput, {
+        region: 'us-east-1',
+        tag: { key: 'backup-verify', value: 'true' },
+        dataChecks: checks({ min: 10, max: 5 }),
+      }),
+    ).toBe('input.dataChecks.checks.0.expect.max: 5 is below min (10): no value could pass');
+    expect(
+      refusal(backupVerificationInput, {
+        region: 'us-east-1',
+        databases: [{ dbInstance: 'db-a', dataChecks: checks({ min: 10, max: 5 }) }],
+      }),
+    ).toBe('input.databases.0.dataChecks.checks.0.expect.max: 5 is below min (10): no value could pass');
   });
 });

@@ -15,7 +15,13 @@ export interface IncidentFacts {
 
 const hhmmss = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 
-export function renderIncidentReport(s: RunbookStatus, facts: IncidentFacts, endedAt: string): string {
+/** `endedAt`: when the run ended — or, with `stillRunning`, when this report was made (the run goes on). */
+export function renderIncidentReport(
+  s: RunbookStatus,
+  facts: IncidentFacts,
+  endedAt: string,
+  opts: { stillRunning?: boolean } = {},
+): string {
   const rows: [string, string][] = [];
   if (facts.detectedAt) rows.push([facts.detectedAt, 'Incident detected']);
   rows.push([
@@ -35,7 +41,10 @@ export function renderIncidentReport(s: RunbookStatus, facts: IncidentFacts, end
     rows.push([step.endedAt ?? step.startedAt, `${step.name}: ${step.outcome}${step.error ? ` (${step.error})` : ''}`]);
   }
   for (const c of s.compensations) rows.push([c.startedAt, `Compensation: ${c.name}: ${c.outcome}`]);
-  rows.push([endedAt, `Runbook finished: ${facts.status}`]);
+  rows.push([
+    endedAt,
+    opts.stillRunning ? `Report made; the run is still going: ${facts.status}` : `Runbook finished: ${facts.status}`,
+  ]);
   rows.sort((a, b) => a[0].localeCompare(b[0]));
 
   const started = facts.detectedAt ?? s.startedAt;
@@ -44,7 +53,7 @@ export function renderIncidentReport(s: RunbookStatus, facts: IncidentFacts, end
     '',
     '## Summary',
     `- **Date:** ${started.slice(0, 10)}`,
-    `- **Duration:** ${formatDuration(Date.parse(endedAt) - Date.parse(started))}`,
+    `- **Duration:** ${formatDuration(Date.parse(endedAt) - Date.parse(started))}${opts.stillRunning ? ' so far' : ''}`,
     '- **Severity:** _to be set by the incident lead_',
     `- **Status:** ${facts.status}`,
     `- **Runbook run:** ${s.runbook} \`${s.workflowId}\` on \`${s.target}\``,

@@ -170,7 +170,7 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
     notifier.send(
       'finished',
       'finished',
-      `✅ RESOLVED: ${headline()} completed in ${formatDuration(done.durationMs)}` +
+      `${done.warnings.length ? '⚠️ RESOLVED WITH WARNINGS' : '✅ RESOLVED'}: ${headline()} completed in ${formatDuration(done.durationMs)}` +
         (rto !== undefined ? ` (RTO ${formatDuration(rto * 1000)})` : '') +
         (done.warnings.length ? `\nWarnings: ${done.warnings.join(' | ')}` : '') +
         `\nReport: npm run runbook -- report ${done.workflowId}`,
@@ -235,11 +235,20 @@ function incidentReportOf(
   if (r.rtoSeconds !== undefined) impact.push(['RTO', formatDuration(r.rtoSeconds * 1000)]);
   if (r.dataLossEstimateSeconds !== undefined)
     impact.push(['Data-loss estimate', `up to ${r.dataLossEstimateSeconds}s of writes`]);
+  // A run that finished with warnings (e.g. a health check that failed after the change) is not plainly resolved: the
+  // status says what is left to look at. A failed step without a warning of its own is named the same way.
+  const failedSteps = s.steps.filter((step) => step.outcome === 'failed').map((step) => `${step.name} failed`);
+  const caveats = s.warnings.length ? s.warnings : failedSteps;
   return renderIncidentReport(
     s,
     {
       title: s.reason ?? `${s.runbook} on ${s.target}`,
-      status: outcome === 'failed' ? `Failed: ${extra.error ?? s.error ?? ''}` : 'Resolved',
+      status:
+        outcome === 'failed'
+          ? `Failed: ${extra.error ?? s.error ?? ''}`
+          : caveats.length
+            ? `Resolved with warnings: ${caveats.join('; ')}`
+            : 'Resolved',
       impact,
       resolution:
         outcome === 'failed'

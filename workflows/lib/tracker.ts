@@ -14,8 +14,13 @@ export interface StepOptions<T> {
   params?: Record<string, unknown>;
   /** Details recorded from the step's result. */
   details?: (result: T) => Record<string, unknown>;
-  /** A step that returns (the run goes on) but did not succeed, e.g. one database of several that failed. */
+  /**
+   * A step that returns (the run goes on, or the runbook decides what follows) but did not succeed, e.g. one database
+   * of several that failed, or a health check that found the target unhealthy: never record such a step as succeeded.
+   */
   outcome?: (result: T) => 'succeeded' | 'failed';
+  /** Why a step that returned failed (see `outcome`): recorded as its error, as a thrown error would be. */
+  failure?: (result: T) => string;
 }
 
 const nowIso = () => new Date().toISOString();
@@ -92,6 +97,7 @@ export class Tracker {
     try {
       const result = await fn();
       record.outcome = opts.outcome ? opts.outcome(result) : 'succeeded';
+      if (record.outcome === 'failed' && opts.failure) record.error = opts.failure(result);
       if (opts.details) record.details = { ...record.details, ...opts.details(result) };
       return result;
     } catch (err) {
