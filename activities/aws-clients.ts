@@ -18,14 +18,27 @@ export interface AwsClients {
   autoscaling(region: string): ApplicationAutoScalingClient;
 }
 
-type Ctor<C> = new (config: { region: string; maxAttempts?: number; endpoint?: string }) => C;
+/** Explicit static credentials (e.g. one IAM user's access key in a test); normally the standard chain is used. */
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+type Ctor<C> = new (config: {
+  region: string;
+  maxAttempts?: number;
+  endpoint?: string;
+  credentials?: StaticCredentials;
+}) => C;
 
 /**
  * Lazily builds and caches one client per service and region. `endpoint` overrides AWS_ENDPOINT_URL for every
- * service (e.g. a fault-injecting proxy in tests); normally leave it unset.
+ * service (e.g. a fault-injecting proxy in tests); normally leave it unset. `credentials` replaces the standard
+ * credential chain (e.g. a least-privilege IAM user in tests); normally leave it unset too.
  */
 export function createAwsClients(
-  options: { maxAttempts?: number; endpoint?: string } = {},
+  options: { maxAttempts?: number; endpoint?: string; credentials?: StaticCredentials } = {},
 ): AwsClients & { destroy(): void } {
   const cache = new Map<string, { destroy(): void }>();
   function get<C extends { destroy(): void }>(ctor: Ctor<C>, service: string, region: string): C {
@@ -36,6 +49,7 @@ export function createAwsClients(
         region,
         ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
       });
       cache.set(key, client);
     }

@@ -135,7 +135,7 @@ export function createCloudWatchActivities(aws: AwsClients) {
           const lag = await activities.getReplicaLag({ ...input, lookbackMinutes: 5 });
           return { done: lag.seconds !== undefined, value: lag, progress: lag };
         },
-        { deadline: resumeDeadline(input.timeoutMs), initialDelayMs: 2_000, maxDelayMs: 10_000 },
+        { deadline: resumeDeadline(input.timeoutMs), region: input.region, initialDelayMs: 2_000, maxDelayMs: 10_000 },
       );
       if (!result.done) {
         throw new NotStable(

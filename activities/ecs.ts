@@ -2,17 +2,20 @@
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   ListTaskDefinitionsCommand,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
   type ContainerDefinition,
   type RegisterTaskDefinitionCommandInput,
   type Service,
+  type Task,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import type { AwsClients } from './aws-clients';
-import { NotStable, PreconditionFailed, ResourceNotFound } from './errors';
-import { abortSignal, pollUntil, resumeDeadline } from './poll';
+import { NotStable, PreconditionFailed, ResourceNotFound, ServiceDeploymentFailed } from './errors';
+import { abortSignal, pollUntil, resumeWait } from './poll';
 
 export interface ServiceRef {
   region: string;
@@ -36,12 +39,38 @@ export interface ServiceState {
     desiredCount: number;
     runningCount: number;
     rolloutState?: string;
+    rolloutStateReason?: string;
   }[];
   /**
    * The ALB/NLB target groups the service registers its tasks in (its `loadBalancers`). Absent from results recorded
    * before this field existed: workflows replaying those must not read it as "none".
    */
   targetGroupArns?: string[];
+  /**
+   * `deploymentController.type`: ECS (rolling updates through UpdateService), CODE_DEPLOY or EXTERNAL (AWS refuses a
+   * task-definition change or a forced deployment through UpdateService for those). Absent from results recorded
+   * before this field existed: read that as ECS, what those runs acted on.
+   */
+  deploymentController?: string;
+  /** CODE_DEPLOY and EXTERNAL services have task sets instead of deployments (absent when there are none). */
+  taskSets?: {
+    id: string;
+    status: string;
+    taskDefinition: string;
+    runningCount: number;
+    computedDesiredCount: number;
+    stabilityStatus?: string;
+  }[];
+}
+
+/** A stopped task of a service, as DescribeTasks shows it (times as ISO strings). */
+export interface StoppedTask {
+  arn: string;
+  taskDefinition: string;
+  stoppedAt?: string;
+  stopCode?: string;
+  stoppedReason?: string;
+  containers: { name: string; reason?: string; exitCode?: number }[];
 }
 
 export interface TaskDefinitionRevision {
@@ -69,6 +98,7 @@ function toState(s: Service): ServiceState {
     pendingCount: s.pendingCount ?? 0,
     taskDefinition: s.taskDefinition ?? '',
     targetGroupArns: (s.loadBalancers ?? []).flatMap((lb) => (lb.targetGroupArn ? [lb.targetGroupArn] : [])),
+    deploymentController: s.deploymentController?.type ?? 'ECS',
     deployments: (s.deployments ?? []).map((d) => ({
       id: d.id ?? '',
       status: d.status ?? '',
@@ -76,21 +106,173 @@ function toState(s: Service): ServiceState {
       desiredCount: d.desiredCount ?? 0,
       runningCount: d.runningCount ?? 0,
       ...(d.rolloutState ? { rolloutState: d.rolloutState } : {}),
+      ...(d.rolloutStateReason ? { rolloutStateReason: d.rolloutStateReason } : {}),
+    })),
+    ...(s.taskSets?.length
+      ? {
+          taskSets: s.taskSets.map((t) => ({
+            id: t.id ?? '',
+            status: t.status ?? '',
+            taskDefinition: t.taskDefinition ?? '',
+            runningCount: t.runningCount ?? 0,
+            computedDesiredCount: t.computedDesiredCount ?? 0,
+            ...(t.stabilityStatus ? { stabilityStatus: t.stabilityStatus } : {}),
+          })),
+        }
+      : {}),
+  };
+}
+
+function toStoppedTask(t: Task): StoppedTask {
+  const at = t.stoppedAt ?? t.stoppingAt;
+  return {
+    arn: t.taskArn ?? '',
+    taskDefinition: t.taskDefinitionArn ?? '',
+    ...(at ? { stoppedAt: at.toISOString() } : {}),
+    ...(t.stopCode ? { stopCode: t.stopCode } : {}),
+    ...(t.stoppedReason ? { stoppedReason: t.stoppedReason } : {}),
+    containers: (t.containers ?? []).map((c) => ({
+      name: c.name ?? '?',
+      ...(c.reason ? { reason: c.reason } : {}),
+      ...(c.exitCode !== undefined && c.exitCode !== null ? { exitCode: c.exitCode } : {}),
     })),
   };
 }
 
+/** `arn:…:task-definition/api:7` → `api:7`. */
+const revisionName = (ref: string) => ref.split('/').pop() ?? ref;
+const sameRevision = (a: string, b: string) => a === b || revisionName(a) === revisionName(b);
+
+/** Refusals of a read for lack of permission (ECS answers AccessDeniedException; some callers see AccessDenied). */
+const DENIED = ['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation'];
+
+/** How many stopped tasks of the new task definition (since the wait began) make a crash loop. */
+export const CRASH_LOOP_STOPS = 3;
+
+/** A task stopped on purpose — scale-in, replaced by a deployment, stopped by a person, a Spot reclaim — not a crash. */
+export function isDeliberateStop(t: StoppedTask): boolean {
+  if (t.stopCode && ['UserInitiated', 'SpotInterruption', 'TerminationNotice'].includes(t.stopCode)) return true;
+  return /^Scaling activity initiated by/i.test(t.stoppedReason ?? '');
+}
+
+/** Why a task stopped, as AWS says it: the task's reason, plus any container's reason it does not already contain. */
+export function stopReason(t: StoppedTask): string {
+  const main = t.stoppedReason ?? t.stopCode ?? 'stopped (no reason given)';
+  const extra = t.containers
+    .filter((c) => (c.reason ? !main.includes(c.reason) : c.exitCode !== undefined && c.exitCode !== 0))
+    .map((c) => `${c.name}: ${c.reason ?? `exit code ${c.exitCode}`}`);
+  return extra.length ? `${main} (${extra.join('; ')})` : main;
+}
+
+/** What one look at a service means for a wait (pure: unit-tested without AWS). */
+export type ServiceVerdict =
+  | { state: 'stable' }
+  | { state: 'waiting'; why: string }
+  /** The deployment failed (ServiceDeploymentFailed): `reason` says how, in AWS's words. */
+  | { state: 'failed'; reason: string };
+
 /**
- * Stable as the AWS CLI's `services-stable` waiter defines it: exactly one deployment and running == desired.
- * `expect` additionally pins the desired count / task definition we just set, so a concurrent change is not
- * mistaken for our own.
+ * Is the service stable with what we set (`expect` pins the desired count / task definition we just set, so a
+ * concurrent change is not mistaken for our own), still getting there, or failed?
+ *
+ * - Failed: the PRIMARY deployment's rolloutState is FAILED; a deployment of the expected task definition FAILED, or
+ *   the service is back on another one with a FAILED deployment (the circuit breaker rolled it back); or
+ *   `CRASH_LOOP_STOPS` tasks of the new task definition stopped since `since` for other reasons than a deliberate stop.
+ * - Stable (the AWS CLI's services-stable waiter, plus rolloutState): running == desired and, for the ECS controller,
+ *   exactly one deployment whose rolloutState (when AWS reports one) is COMPLETED; CODE_DEPLOY and EXTERNAL services
+ *   have no deployments: at most one task set, in STEADY_STATE.
  */
+export function serviceVerdict(
+  s: ServiceState,
+  expect: { desiredCount?: number; taskDefinition?: string } = {},
+  stopped: StoppedTask[] = [],
+  o: { since?: number; maxStopped?: number } = {},
+): ServiceVerdict {
+  const primary = s.deployments.find((d) => d.status === 'PRIMARY');
+  const reasonOf = (d: { rolloutStateReason?: string }) => `"${d.rolloutStateReason ?? 'AWS gave no reason'}"`;
+  if (primary?.rolloutState === 'FAILED') {
+    return {
+      state: 'failed',
+      reason: `deployment ${primary.id} of ${revisionName(primary.taskDefinition)} FAILED: ${reasonOf(primary)}`,
+    };
+  }
+  const wanted = expect.taskDefinition;
+  if (wanted) {
+    const failed =
+      s.deployments.find((d) => d.rolloutState === 'FAILED' && sameRevision(d.taskDefinition, wanted)) ??
+      (sameRevision(s.taskDefinition, wanted) ? undefined : s.deployments.find((d) => d.rolloutState === 'FAILED'));
+    if (failed) {
+      const back = primary && !sameRevision(primary.taskDefinition, wanted) ? primary.taskDefinition : s.taskDefinition;
+      return {
+        state: 'failed',
+        reason:
+          `the deployment of ${revisionName(wanted)} FAILED (${reasonOf(failed)})` +
+          (sameRevision(back, wanted) ? '' : ` and ECS rolled the service back to ${revisionName(back)}`),
+      };
+    }
+  }
+
+  const newRevision = wanted ?? primary?.taskDefinition ?? s.taskDefinition;
+  if ((expect.desiredCount ?? s.desiredCount) > 0) {
+    const since = o.since ?? 0;
+    const crashed = stopped
+      .filter((t) => sameRevision(t.taskDefinition, newRevision) && !isDeliberateStop(t))
+      .filter((t) => t.stoppedAt !== undefined && Date.parse(t.stoppedAt) >= since)
+      .sort((a, b) => Date.parse(b.stoppedAt!) - Date.parse(a.stoppedAt!));
+    if (crashed.length >= (o.maxStopped ?? CRASH_LOOP_STOPS)) {
+      const newest = [...new Set(crashed.map(stopReason))].slice(0, 2);
+      return {
+        state: 'failed',
+        reason:
+          `${crashed.length} tasks of ${revisionName(newRevision)} stopped since the wait began (they keep failing); ` +
+          `newest: ${newest.join(' | ')}`,
+      };
+    }
+  }
+
+  if (s.status !== 'ACTIVE') return { state: 'waiting', why: `the service is ${s.status}` };
+  if (expect.desiredCount !== undefined && s.desiredCount !== expect.desiredCount) {
+    return { state: 'waiting', why: `its desired count is ${s.desiredCount}, not ${expect.desiredCount}` };
+  }
+  if (wanted && !sameRevision(s.taskDefinition, wanted)) {
+    return { state: 'waiting', why: `it runs ${revisionName(s.taskDefinition)}, not ${revisionName(wanted)}` };
+  }
+  if (s.runningCount !== s.desiredCount) {
+    return { state: 'waiting', why: 'its running count is not its desired count yet' };
+  }
+  if ((s.deploymentController ?? 'ECS') === 'ECS') {
+    const [only, ...more] = s.deployments;
+    if (!only || more.length) return { state: 'waiting', why: `${s.deployments.length} deployments` };
+    // A deployment's rolloutState speaks for the tasks the service counts when its own counts are the service's, as
+    // AWS keeps them. A deployment record that lags the service's counts (the emulator never updates its
+    // deployments after CreateService; see the emulator notes) leaves the decision to the service's counts, as the
+    // AWS CLI's services-stable waiter makes it.
+    const inStep = only.runningCount === s.runningCount && only.desiredCount === s.desiredCount;
+    if (only.rolloutState && only.rolloutState !== 'COMPLETED' && inStep) {
+      return { state: 'waiting', why: `deployment ${only.id} is ${only.rolloutState}` };
+    }
+  } else {
+    const sets = s.taskSets ?? [];
+    if (sets.length > 1 || s.deployments.length > 1) {
+      return { state: 'waiting', why: `${Math.max(sets.length, s.deployments.length)} task sets` };
+    }
+    const settling = sets.find((t) => t.stabilityStatus && t.stabilityStatus !== 'STEADY_STATE');
+    if (settling) return { state: 'waiting', why: `task set ${settling.id} is ${settling.stabilityStatus}` };
+  }
+  return { state: 'stable' };
+}
+
+/** One look at a service as a wait's phase: the PRIMARY deployment's rollout state and running / desired tasks. */
+export function servicePhase(s: ServiceState): string {
+  const primary = s.deployments.find((d) => d.status === 'PRIMARY');
+  const rollout = primary?.rolloutState ?? (s.deployments.length > 1 ? 'deploying' : 'steady');
+  const draining = s.deployments.filter((d) => d.status !== 'PRIMARY' && d.runningCount > 0).length;
+  return `${rollout} ${s.runningCount}/${s.desiredCount}${draining ? ` (${draining} old draining)` : ''}`;
+}
+
+/** Stable with what we set (see serviceVerdict). */
 export function isStable(s: ServiceState, expect: { desiredCount?: number; taskDefinition?: string } = {}): boolean {
-  if (s.status !== 'ACTIVE') return false;
-  if (s.deployments.length !== 1 || s.runningCount !== s.desiredCount) return false;
-  if (expect.desiredCount !== undefined && s.desiredCount !== expect.desiredCount) return false;
-  if (expect.taskDefinition !== undefined && s.taskDefinition !== expect.taskDefinition) return false;
-  return true;
+  return serviceVerdict(s, expect).state === 'stable';
 }
 
 /** Container definitions with `variable` set to `value` wherever it is defined (or, if nowhere, in every container). */
@@ -175,6 +357,26 @@ export function createEcsActivities(aws: AwsClients) {
     }
     const out = await ecs.send(new RegisterTaskDefinitionCommand(registrable(wanted)), { abortSignal: abortSignal() });
     return { arn: out.taskDefinition!.taskDefinitionArn!, revision: out.taskDefinition!.revision ?? 0, created: true };
+  }
+
+  /** The service's stopped tasks that ECS still lists (about the last hour's). */
+  async function stoppedTasks(ref: ServiceRef): Promise<StoppedTask[]> {
+    const ecs = aws.ecs(ref.region);
+    const listed = await ecs.send(
+      new ListTasksCommand({
+        cluster: ref.cluster,
+        serviceName: ref.service.split('/').pop(),
+        desiredStatus: 'STOPPED',
+        maxResults: 100,
+      }),
+      { abortSignal: abortSignal() },
+    );
+    const arns = listed.taskArns ?? [];
+    if (!arns.length) return [];
+    const out = await ecs.send(new DescribeTasksCommand({ cluster: ref.cluster, tasks: arns.slice(0, 100) }), {
+      abortSignal: abortSignal(),
+    });
+    return (out.tasks ?? []).map(toStoppedTask);
   }
 
   async function describeService(ref: ServiceRef): Promise<ServiceState> {
@@ -315,35 +517,76 @@ export function createEcsActivities(aws: AwsClients) {
       return undefined;
     },
 
-    /** Poll (with backoff, heartbeating) until the service is stable with the expected count / revision. */
+    /**
+     * Poll (with backoff, heartbeating) until the service is stable with the expected count / revision. Stops at
+     * once when the deployment failed (ServiceDeploymentFailed, quoting AWS's reason): rolloutState FAILED, a
+     * circuit-breaker rollback, or new tasks that keep stopping (read from the service's stopped tasks while it is
+     * not stable).
+     */
     async waitForServiceStable(
       input: ServiceRef & { timeoutMs: number; expect?: { desiredCount?: number; taskDefinition?: string } },
-    ): Promise<ServiceState & { waitedMs: number; polls: number }> {
-      const started = Date.now();
-      const deadline = resumeDeadline(input.timeoutMs);
+    ): Promise<ServiceState & { waitedMs: number; polls: number; phases: string }> {
+      const { deadline, startedAt } = resumeWait(input.timeoutMs);
+      const where = `${input.region}/${input.cluster.split('/').pop()}`;
+      let why = '';
+      // Reading the stopped tasks needs ecs:ListTasks and ecs:DescribeTasks. Without them the wait still works (it only
+      // cannot see a crash loop before its deadline): a missing read permission must not fail a wait after a change.
+      let stoppedUnreadable: string | undefined;
       const result = await pollUntil(
         async () => {
           const state = await describeService(input);
+          if (state.status === 'DRAINING') {
+            throw new ResourceNotFound(
+              `ECS service ${input.service} (${where}) is DRAINING: it is being deleted, so it will not become stable`,
+            );
+          }
+          let verdict = serviceVerdict(state, input.expect);
+          // Not there yet: are the new tasks stopping? (Only then is it worth the two extra calls.)
+          if (
+            verdict.state === 'waiting' &&
+            !stoppedUnreadable &&
+            (input.expect?.desiredCount ?? state.desiredCount) > 0
+          ) {
+            try {
+              verdict = serviceVerdict(state, input.expect, await stoppedTasks(input), { since: startedAt });
+            } catch (err) {
+              if (!DENIED.includes((err as Error).name)) throw err;
+              stoppedUnreadable = `${(err as Error).name}: ${(err as Error).message}`;
+            }
+          }
+          if (verdict.state === 'failed') {
+            throw new ServiceDeploymentFailed(
+              `ECS service ${input.service} (${where}): ${verdict.reason}. Left as ECS has it; see its events: aws ecs ` +
+                `describe-services --region ${input.region} --cluster ${input.cluster} --services ${input.service} ` +
+                `--query 'services[0].events[:5]'`,
+            );
+          }
+          why = verdict.state === 'waiting' ? verdict.why : '';
           return {
-            done: isStable(state, input.expect),
+            done: verdict.state === 'stable',
             value: state,
             progress: {
               running: state.runningCount,
               desired: state.desiredCount,
               deployments: state.deployments.length,
+              ...(why ? { waitingFor: why } : {}),
+              ...(stoppedUnreadable ? { stoppedTasksUnreadable: stoppedUnreadable } : {}),
             },
+            phase: servicePhase(state),
           };
         },
-        { deadline, initialDelayMs: 1_000, maxDelayMs: 15_000 },
+        { deadline, startedAt, region: input.region, initialDelayMs: 1_000, maxDelayMs: 15_000 },
       );
       const s = result.value;
       if (!result.done) {
         throw new NotStable(
-          `ECS service ${input.service} did not become stable in time: ${s.runningCount} of ${s.desiredCount} tasks running, ` +
-            `${s.deployments.length} deployment(s), task definition ${s.taskDefinition}`,
+          `ECS service ${input.service} did not become stable in time${why ? ` (${why})` : ''}: ${s.runningCount} of ` +
+            `${s.desiredCount} tasks running, ${s.deployments.length} deployment(s), task definition ${s.taskDefinition}` +
+            (stoppedUnreadable ? `; its stopped tasks could not be read (${stoppedUnreadable})` : '') +
+            ` (seen: ${result.phases})`,
         );
       }
-      return { ...s, waitedMs: Date.now() - started, polls: result.attempts };
+      return { ...s, waitedMs: Date.now() - startedAt, polls: result.attempts, phases: result.phases };
     },
   };
 }

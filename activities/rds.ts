@@ -14,8 +14,8 @@ import {
   type DBSnapshot,
 } from '@aws-sdk/client-rds';
 import type { AwsClients } from './aws-clients';
-import { NotStable, PreconditionFailed, ResourceNotFound } from './errors';
-import { abortSignal, pollUntil, resumeDeadline } from './poll';
+import { DbInstanceFailed, NotStable, SnapshotFailed, PreconditionFailed, ResourceNotFound } from './errors';
+import { abortSignal, pollUntil, resumeDeadline, resumeWait } from './poll';
 
 export interface DbRef {
   region: string;
@@ -42,6 +42,8 @@ export interface DbState {
   /** When RDS created the instance (AWS reports it once the instance exists, not while it is being created). */
   createdAt?: string;
   latestRestorableTime?: string;
+  /** AWS's `StatusInfos` (e.g. read replication `error` with a message), when it reports any. */
+  statusInfos?: { type: string; status: string; normal: boolean; message?: string }[];
 }
 
 export interface SnapshotState {
@@ -61,6 +63,15 @@ const toSnapshot = (s: DBSnapshot): SnapshotState => ({
   status: s.Status ?? '',
   ...(s.SnapshotCreateTime ? { createdAt: s.SnapshotCreateTime.toISOString() } : {}),
 });
+
+/** A wait for an instance. */
+export interface DbWaitInput extends DbRef {
+  timeoutMs: number;
+  /** How the run calls the instance in messages ("restored instance", "new replica"); default "RDS instance". */
+  label?: string;
+  /** How long "not found" is taken for "not visible yet" (default DB_NOT_FOUND_GRACE_MS). */
+  notFoundGraceMs?: number;
+}
 
 /** Options shared by both kinds of restore. */
 export interface RestoreOptions {
@@ -93,7 +104,94 @@ function toState(region: string, db: DBInstance): DbState {
       : {}),
     ...(db.InstanceCreateTime ? { createdAt: db.InstanceCreateTime.toISOString() } : {}),
     ...(db.LatestRestorableTime ? { latestRestorableTime: db.LatestRestorableTime.toISOString() } : {}),
+    ...(db.StatusInfos?.length
+      ? {
+          statusInfos: db.StatusInfos.map((i) => ({
+            type: i.StatusType ?? '',
+            status: i.Status ?? '',
+            normal: i.Normal ?? true,
+            ...(i.Message ? { message: i.Message } : {}),
+          })),
+        }
+      : {}),
   };
+}
+
+/**
+ * RDS instance statuses that no wait sees turn into `available` by themselves, with what each means. (`stopped` is
+ * not here: someone may start it again.)
+ */
+export const TERMINAL_DB_STATES: Readonly<Record<string, string>> = {
+  failed: 'RDS could not create it or keep it running',
+  'incompatible-restore': 'AWS could not restore it',
+  'restore-error': 'the restore failed',
+  'incompatible-parameters': 'its DB parameter group holds values it cannot start with',
+  'incompatible-network': 'its subnet group or VPC cannot host it (no free IP address, or a subnet or the VPC is gone)',
+  'incompatible-option-group': 'its option group cannot be applied to it',
+  'storage-full': 'it has used all of its allocated storage',
+  'inaccessible-encryption-credentials': 'the KMS key it is encrypted with is disabled or cannot be reached',
+  'inaccessible-encryption-credentials-recoverable':
+    'the KMS key it is encrypted with is disabled or cannot be reached (re-enable the key within 7 days to recover it)',
+  'insufficient-capacity': 'AWS has no capacity for its instance class in its Availability Zone',
+  'delete-precheck': 'it is about to be deleted',
+  deleting: 'it is being deleted',
+};
+
+/** After a create, restore, replica or rename, RDS may not find the new name for a moment: how long a wait allows. */
+export const DB_NOT_FOUND_GRACE_MS = 60_000;
+
+/** What one look at an instance means for a wait (pure: unit-tested without AWS). */
+export type DbWaitVerdict =
+  | { state: 'done' }
+  | { state: 'waiting' }
+  /** A terminal state, or gone after the wait had seen it: DbInstanceFailed with `message`. */
+  | { state: 'failed'; message: string }
+  /** Never found, past the grace: ResourceNotFound with `message`. */
+  | { state: 'not-found'; message: string };
+
+export function dbWaitVerdict(
+  db: DbState | undefined,
+  done: (db: DbState) => boolean,
+  o: {
+    ref: DbRef;
+    /** How the run calls the instance ("restored instance"); default "RDS instance". */
+    label?: string | undefined;
+    elapsedMs: number;
+    /** The status the wait last saw, if it has seen the instance at all. */
+    lastSeen?: string | undefined;
+    graceMs?: number | undefined;
+  },
+): DbWaitVerdict {
+  const label = o.label ?? 'RDS instance';
+  const { region, dbInstance: id } = o.ref;
+  const events = `aws rds describe-events --region ${region} --source-type db-instance --source-identifier ${id}`;
+  if (!db) {
+    if (o.lastSeen !== undefined) {
+      return {
+        state: 'failed',
+        message: `${label} ${id} in ${region} is gone: RDS no longer finds it (it was ${o.lastSeen} when last seen). See why: ${events}`,
+      };
+    }
+    const grace = o.graceMs ?? DB_NOT_FOUND_GRACE_MS;
+    if (o.elapsedMs < grace) return { state: 'waiting' };
+    return {
+      state: 'not-found',
+      message: `RDS instance ${id} not found in ${region} (still not found ${Math.round(o.elapsedMs / 1000)}s after the wait began)`,
+    };
+  }
+  const meaning = TERMINAL_DB_STATES[db.status];
+  if (meaning) {
+    const infos = (db.statusInfos ?? [])
+      .filter((i) => !i.normal || i.message)
+      .map((i) => `${i.type} ${i.status}${i.message ? `: ${i.message}` : ''}`);
+    return {
+      state: 'failed',
+      message:
+        `${label} ${id} in ${region} is ${db.status}: ${meaning}${infos.length ? ` (${infos.join('; ')})` : ''}. ` +
+        `Waiting longer will not change it; see RDS's events for it: ${events}`,
+    };
+  }
+  return done(db) ? { state: 'done' } : { state: 'waiting' };
 }
 
 /** Does `source` (an id or ARN, as RDS reports it) name the instance `db`? */
@@ -139,26 +237,49 @@ export function createRdsActivities(aws: AwsClients) {
     return db;
   }
 
+  /**
+   * Poll until `done`, stopping at once at a terminal state (DbInstanceFailed) and allowing a freshly created or
+   * renamed instance a grace period to be found. Throttling and 5xx answers are ridden out by pollUntil.
+   */
   async function waitFor(
-    ref: DbRef & { timeoutMs: number },
+    ref: DbWaitInput,
     done: (db: DbState) => boolean,
     what: string,
-  ): Promise<DbState & { waitedMs: number }> {
-    const started = Date.now();
-    const result = await pollUntil(
+  ): Promise<DbState & { waitedMs: number; phases: string }> {
+    const { deadline, startedAt } = resumeWait(ref.timeoutMs);
+    let lastSeen: string | undefined;
+    const result = await pollUntil<DbState | undefined>(
       async () => {
-        const db = await describeDbInstance(ref);
-        return { done: done(db), value: db, progress: { status: db.status, replicaSource: db.replicaSource ?? null } };
+        const db = await find(ref);
+        const verdict = dbWaitVerdict(db, done, {
+          ref,
+          label: ref.label,
+          elapsedMs: Date.now() - startedAt,
+          lastSeen,
+          graceMs: ref.notFoundGraceMs,
+        });
+        if (verdict.state === 'failed') throw new DbInstanceFailed(verdict.message);
+        if (verdict.state === 'not-found') throw new ResourceNotFound(verdict.message);
+        if (db) lastSeen = db.status;
+        return {
+          done: verdict.state === 'done',
+          value: db,
+          progress: db ? { status: db.status, replicaSource: db.replicaSource ?? null } : { status: 'not found yet' },
+          phase: db ? `${db.status}${db.replicaSource ? ' (replica)' : ''}` : 'not found yet',
+        };
       },
-      { deadline: resumeDeadline(ref.timeoutMs), initialDelayMs: 2_000, maxDelayMs: 30_000 },
+      { deadline, startedAt, region: ref.region, initialDelayMs: 2_000, maxDelayMs: 30_000 },
     );
+    const db = result.value;
+    if (!db) throw new ResourceNotFound(`RDS instance ${ref.dbInstance} not found in ${ref.region}`);
     if (!result.done) {
       throw new NotStable(
-        `RDS instance ${ref.dbInstance} (${ref.region}) is not ${what} in time: status ${result.value.status}` +
-          (result.value.replicaSource ? `, still a replica of ${result.value.replicaSource}` : ''),
+        `RDS instance ${ref.dbInstance} (${ref.region}) is not ${what} in time: status ${db.status}` +
+          (db.replicaSource ? `, still a replica of ${db.replicaSource}` : '') +
+          ` (seen: ${result.phases})`,
       );
     }
-    return { ...result.value, waitedMs: Date.now() - started };
+    return { ...db, waitedMs: Date.now() - startedAt, phases: result.phases };
   }
 
   return {
@@ -192,11 +313,11 @@ export function createRdsActivities(aws: AwsClients) {
     },
 
     /** Wait until the instance is `available` and no longer a replica (what AWS shows once a promotion finished). */
-    waitForDbStandalone(ref: DbRef & { timeoutMs: number }) {
+    waitForDbStandalone(ref: DbWaitInput) {
       return waitFor(ref, (db) => db.status === 'available' && !db.replicaSource, 'available as a standalone instance');
     },
 
-    waitForDbAvailable(ref: DbRef & { timeoutMs: number }) {
+    waitForDbAvailable(ref: DbWaitInput) {
       return waitFor(ref, (db) => db.status === 'available', 'available');
     },
 
@@ -317,7 +438,7 @@ export function createRdsActivities(aws: AwsClients) {
       region: string;
       snapshotId: string;
       timeoutMs: number;
-    }): Promise<SnapshotState> {
+    }): Promise<SnapshotState & { phases: string }> {
       const result = await pollUntil(
         async () => {
           const out = await aws
@@ -326,12 +447,26 @@ export function createRdsActivities(aws: AwsClients) {
               abortSignal: abortSignal(),
             });
           const snap = toSnapshot(out.DBSnapshots![0]!);
-          return { done: snap.status === 'available', value: snap, progress: snap.status };
+          if (['failed', 'error', 'deleting', 'deleted'].includes(snap.status)) {
+            throw new SnapshotFailed(
+              `RDS snapshot ${input.snapshotId} in ${input.region} is ${snap.status}: it will not become available. ` +
+                `See why: aws rds describe-events --region ${input.region} --source-type db-snapshot ` +
+                `--source-identifier ${input.snapshotId}`,
+            );
+          }
+          return { done: snap.status === 'available', value: snap, progress: snap.status, phase: snap.status };
         },
-        { deadline: resumeDeadline(input.timeoutMs), initialDelayMs: 2_000, maxDelayMs: 30_000 },
+        {
+          deadline: resumeDeadline(input.timeoutMs),
+          region: input.region,
+          initialDelayMs: 2_000,
+          maxDelayMs: 30_000,
+        },
       );
-      if (!result.done) throw new NotStable(`snapshot ${input.snapshotId} is still ${result.value.status}`);
-      return result.value;
+      if (!result.done) {
+        throw new NotStable(`snapshot ${input.snapshotId} is still ${result.value.status} (seen: ${result.phases})`);
+      }
+      return { ...result.value, phases: result.phases };
     },
 
     /** The window a point-in-time restore may use. */

@@ -12,8 +12,9 @@ import {
 } from '@aws-sdk/client-route-53';
 import type { RecordSet } from '../api/runbooks/dns-failover';
 import type { AwsClients } from './aws-clients';
-import { NotStable, PreconditionFailed, ResourceNotFound } from './errors';
-import { abortSignal, pollUntil, resumeDeadline } from './poll';
+import { formatDuration } from '../api/duration';
+import { ChangeStillPending, PreconditionFailed, ResourceNotFound } from './errors';
+import { abortSignal, pollUntil, resumeWait } from './poll';
 
 const norm = (name: string) => name.toLowerCase().replace(/\.$/, '');
 /** Route 53 escapes `*` and some characters as \ooo in names it returns. */
@@ -150,24 +151,34 @@ export function createRoute53Activities(aws: AwsClients) {
       return submit(input.hostedZoneId, input.comment, input.changes);
     },
 
-    /** Poll GetChange until INSYNC. */
+    /**
+     * Poll GetChange until INSYNC. Still PENDING at the deadline: ChangeStillPending, naming the change and how long
+     * it was waited for (the change itself was accepted and may still be applied).
+     */
     async waitForChangeInsync(input: {
       changeId: string;
       timeoutMs: number;
-    }): Promise<{ status: string; waitedMs: number }> {
-      const started = Date.now();
+    }): Promise<{ status: string; waitedMs: number; phases: string }> {
+      const { deadline, startedAt } = resumeWait(input.timeoutMs);
       const result = await pollUntil(
         async () => {
           const out = await aws
             .route53()
             .send(new GetChangeCommand({ Id: input.changeId }), { abortSignal: abortSignal() });
           const status = out.ChangeInfo?.Status ?? 'PENDING';
-          return { done: status === 'INSYNC', value: status, progress: status };
+          return { done: status === 'INSYNC', value: status, progress: status, phase: status };
         },
-        { deadline: resumeDeadline(input.timeoutMs), initialDelayMs: 2_000, maxDelayMs: 10_000 },
+        { deadline, startedAt, region: 'Route 53', initialDelayMs: 2_000, maxDelayMs: 10_000 },
       );
-      if (!result.done) throw new NotStable(`Route 53 change ${input.changeId} is still ${result.value}`);
-      return { status: result.value, waitedMs: Date.now() - started };
+      const waitedMs = Date.now() - startedAt;
+      if (!result.done) {
+        throw new ChangeStillPending(
+          `Route 53 change ${input.changeId} is still ${result.value} after ${formatDuration(waitedMs)}: Route 53 ` +
+            `accepted it but has not applied it on all of its name servers yet. The records are as submitted; check ` +
+            `the change with: aws route53 get-change --id ${input.changeId}`,
+        );
+      }
+      return { status: result.value, waitedMs, phases: result.phases };
     },
 
     /**

@@ -15,6 +15,8 @@ import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../client/schedules
 import { commandLine, assertPortsFree, type PortHolder } from './lib/ports';
 import { onParentGone, startProcess, stopAll, waitFor, type Managed } from './lib/processes';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
+import { startRealisticLayer, type RealisticLayer } from './realistic/layer';
+import { FAULTS } from './realistic/machines';
 import { obtainTemporalCli, onPath } from './lib/temporal-cli';
 
 // RUNBOOKS_STATE_DIR: where history (temporal.db), logs and the demo description go (tests use their own).
@@ -61,6 +63,9 @@ async function main(): Promise<void> {
         { port: temporalPort, what: 'Temporal frontend', env: 'TEMPORAL_PORT' },
         { port: uiPort, what: 'Temporal Web UI', env: 'TEMPORAL_UI_PORT' },
         { port: motoPort, what: 'AWS emulator', env: 'MOTO_PORT' },
+        ...(process.argv.includes('--realistic')
+          ? [{ port: num('REALISTIC_PORT', motoPort + 1), what: 'realistic AWS layer', env: 'REALISTIC_PORT' }]
+          : []),
         { port: pgPort, what: 'PostgreSQL', env: 'PG_PORT' },
         ...names.map((n, i) => ({ port: base + i, what: `demo app ${n}`, env: 'DEMO_APP_PORT' })),
       ],
@@ -104,6 +109,18 @@ async function main(): Promise<void> {
     const pg = await startPostgres({ port: pgPort, logDir, log: (l) => console.log(l) });
     const dbOverrides = JSON.stringify({ '*.rds.amazonaws.com': `127.0.0.1:${pg.port}` });
 
+    // --realistic: the worker reaches AWS through the realistic layer (AWS's phases, timings and faults on demand);
+    // the seeding above went straight to moto.
+    let realistic: RealisticLayer | undefined;
+    if (process.argv.includes('--realistic')) {
+      realistic = await startRealisticLayer({
+        upstream: moto.endpoint,
+        port: num('REALISTIC_PORT', motoPort + 1),
+        minuteMs: num('RUNBOOKS_REALISTIC_MINUTE_MS', 2_000),
+      });
+      console.log(`Realistic AWS layer on ${realistic.endpoint} in front of the emulator`);
+    }
+
     console.log('Starting the worker …');
     const worker = startProcess('worker', process.execPath, [require.resolve('tsx/cli'), 'worker/main.ts'], {
       logDir,
@@ -115,6 +132,7 @@ async function main(): Promise<void> {
       env: {
         ...process.env,
         ...awsEnv,
+        ...(realistic ? { AWS_ENDPOINT_URL: realistic.endpoint } : {}),
         TEMPORAL_ADDRESS: temporal.address,
         RUNBOOKS_DB_ENDPOINT_OVERRIDES: dbOverrides,
         TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',
@@ -145,6 +163,7 @@ async function main(): Promise<void> {
       ui: temporal.uiUrl!,
       address: temporal.address,
       moto: moto.endpoint,
+      ...(realistic ? { realistic: { endpoint: realistic.endpoint, minuteMs: realistic.minuteMs } } : {}),
       apps: appUrls,
       zoneId: demo.hostedZone.id,
     });
@@ -222,6 +241,7 @@ function printReady(s: {
   ui: string;
   address: string;
   moto: string;
+  realistic?: { endpoint: string; minuteMs: number };
   apps: Record<string, string>;
   zoneId: string;
 }): void {
@@ -235,6 +255,15 @@ function printReady(s: {
     ` Temporal address  ${s.address} (namespace "default")`,
     ` Task queue        ${TASK_QUEUE}`,
     ` AWS emulator      ${s.moto}  (AWS_ENDPOINT_URL; credentials test/test)`,
+    ...(s.realistic
+      ? [
+          ` Realistic layer   ${s.realistic.endpoint}  (the worker's AWS: one AWS minute takes ${s.realistic.minuteMs / 1000}s;` +
+            ' RUNBOOKS_REALISTIC_MINUTE_MS)',
+          '                   switch a fault on (it replaces the ones on; DELETE switches all off; GET shows them):',
+          `                   curl -X PUT ${s.realistic.endpoint}/_realistic/faults -d '[{"name":"restore-fails"}]'`,
+          ...Object.entries(FAULTS).map(([name, what]) => `                     ${name.padEnd(22)} ${what}`),
+        ]
+      : []),
     ` Demo apps         ${Object.entries(s.apps)
       .map(([k, v]) => `${k} ${v}`)
       .join(' · ')}`,

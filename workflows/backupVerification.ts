@@ -206,6 +206,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
           region: input.region,
           dbInstance: temp,
           timeoutMs: parseDuration(input.restoreTimeout),
+          label: 'temporary restored instance',
         });
         checks = await runDataChecks(
           input.region,

@@ -16,7 +16,7 @@ import {
   type BlueGreenResult,
   type RouterWeights,
 } from '../api/runbooks/blue-green';
-import { ecsServiceKey, shortName } from '../api/runbooks/ecs';
+import { deploymentControllerRefusal, ecsServiceKey, shortName } from '../api/runbooks/ecs';
 import { familyOf, otherFamilyRefusal } from '../api/runbooks/ecs-rollback';
 import type { RecordSet } from '../api/runbooks/dns-failover';
 import type { GateReading, PlannedAction, RunbookReport } from '../api/status';
@@ -292,6 +292,20 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
           async () => {
             const blue = await aws.describeService(blueRef);
             const green = await aws.describeService(greenRef);
+            // Green gets the new revision; blue is green in the next release. Neither takes a task-definition change
+            // through UpdateService when CodeDeploy (or an external controller) deploys it: refuse before any change.
+            for (const [s, ref, label, action] of [
+              [green, greenRef, 'green service', 'deploy the new revision to it'],
+              [blue, blueRef, 'blue service', 'deploy the next release to it (the colours swap every release)'],
+            ] as const) {
+              const refusal = deploymentControllerRefusal({
+                label,
+                ref,
+                deploymentController: s.deploymentController,
+                action,
+              });
+              if (refusal) throw fail('PreconditionFailed', refusal);
+            }
             const opened = await openRouter(p, ctx.workflowId);
             const alarms = p.gates.alarms.length
               ? await aws.describeAlarms({ region: p.region, names: p.gates.alarms })

@@ -3,7 +3,7 @@
 // update the service, wait until stable, verify health, report.
 import { patched } from '@temporalio/workflow';
 import { parseDuration } from '../api/duration';
-import { ecsServiceKey, shortName } from '../api/runbooks/ecs';
+import { deploymentControllerRefusal, ecsServiceKey, shortName } from '../api/runbooks/ecs';
 import {
   ecsRollbackInput,
   ecsRollbackWorkflowId,
@@ -41,6 +41,14 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
         'Preflight: find the revision to roll back to',
         async () => {
           const service = await aws.describeService(ref);
+          // A CODE_DEPLOY or EXTERNAL service takes no task-definition change through UpdateService: refuse now.
+          const controlled = deploymentControllerRefusal({
+            label: 'service',
+            ref,
+            deploymentController: service.deploymentController,
+            action: `roll it back from ${revisionOf(service.taskDefinition)} to an earlier task definition`,
+          });
+          if (controlled) throw fail('PreconditionFailed', controlled);
           const current = await aws.describeTaskDefinition({
             region: p.region,
             taskDefinition: service.taskDefinition,

@@ -7,6 +7,7 @@ import { patched, uuid4 } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
 import type { RecordSet } from '../api/runbooks/dns-failover';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
+import { deploymentControllerRefusal } from '../api/runbooks/ecs';
 import {
   regionalFailbackInput,
   regionalFailbackWorkflowId,
@@ -109,6 +110,30 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           }
           const primarySvc = primaryService ? await aws.describeService(primaryService) : undefined;
           const secondarySvc = await aws.describeService(secondaryService);
+          // After the promotion (the point of no return) both services are put back on a task definition (the
+          // original one with a forced deployment in secret mode): AWS refuses that through UpdateService for a
+          // CODE_DEPLOY or EXTERNAL service. Refused here, before anything is created.
+          const pnr = ', after the promotion (the point of no return)';
+          for (const [state, ref, label, action] of [
+            [
+              primarySvc,
+              primaryService,
+              'original service',
+              `deploy the recorded revision with the new endpoint to it${fo.appConfig.mode === 'secret' ? ' (a forced deployment)' : ''}${pnr}`,
+            ],
+            [
+              secondarySvc,
+              secondaryService,
+              'secondary service',
+              `put it back on its revision from before the failover${pnr}`,
+            ],
+          ] as const) {
+            const refusal =
+              state && ref
+                ? deploymentControllerRefusal({ label, ref, deploymentController: state.deploymentController, action })
+                : undefined;
+            if (refusal) throw fail('PreconditionFailed', refusal);
+          }
           const records = await aws.listRecordSets({
             hostedZoneId: fo.dns.hostedZoneId,
             name: fo.dns.name,
@@ -236,7 +261,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         },
       );
       const replica = await ctx.step('Wait until the new replica is available', () =>
-        waits.waitForDbAvailable({ ...newReplica, timeoutMs: parseDuration(p.replicaTimeout) }),
+        waits.waitForDbAvailable({ ...newReplica, timeoutMs: parseDuration(p.replicaTimeout), label: 'new replica' }),
       );
       // ReplicaLag is keyed by the instance's name: datapoints from before this replica existed (a deleted one of the
       // same name, e.g. a rejected failback's) are not its lag. Lower bounds on when it came to exist: RDS's creation
@@ -327,7 +352,12 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       done.push('promote the new replica: requested');
       const promoted = await ctx.critical(
         'Wait until the new primary is available as a standalone instance',
-        () => waits.waitForDbStandalone({ ...newReplica, timeoutMs: parseDuration(p.promoteTimeout) }),
+        () =>
+          waits.waitForDbStandalone({
+            ...newReplica,
+            timeoutMs: parseDuration(p.promoteTimeout),
+            label: 'promoted new replica',
+          }),
         progress,
         { details: (d) => ({ endpoint: d.endpoint }) },
       );

@@ -5,6 +5,7 @@
 import { uuid4 } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
+import { deploymentControllerRefusal } from '../api/runbooks/ecs';
 import {
   regionalFailoverInput,
   regionalFailoverWorkflowId,
@@ -96,6 +97,20 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
 
       // Safety checks: RPO and "nobody fails over a healthy primary by accident".
       await ctx.step('Safety checks: replica, RPO, primary health', async () => {
+        // The app is repointed after the promotion, the point of no return, by a new task definition or a forced
+        // deployment: AWS refuses both through UpdateService for a CODE_DEPLOY or EXTERNAL service. Found now, it
+        // costs nothing; found then, it would leave a promoted database with no app on it.
+        const controlled = deploymentControllerRefusal({
+          label: 'secondary service',
+          ref: secondaryService,
+          deploymentController: pre.service.deploymentController,
+          action:
+            (p.appConfig.mode === 'task-definition-env'
+              ? 'deploy a task definition with the promoted endpoint to it'
+              : 'force a new deployment of it so that its tasks read the promoted endpoint from the secret') +
+            ', after the promotion (the point of no return)',
+        });
+        if (controlled) throw fail('PreconditionFailed', controlled);
         const r = pre.replica;
         if (!r.replicaSource) {
           throw fail(
@@ -285,7 +300,12 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
       done.push(`promote the replica: ${p.secondary.dbInstance} promotion requested`);
       const promoted = await ctx.critical(
         'Wait until the promoted DB is available as a standalone instance',
-        () => waits.waitForDbStandalone({ ...replicaDb, timeoutMs: parseDuration(p.promoteTimeout) }),
+        () =>
+          waits.waitForDbStandalone({
+            ...replicaDb,
+            timeoutMs: parseDuration(p.promoteTimeout),
+            label: 'promoted replica',
+          }),
         progress,
         { details: (d) => ({ status: d.status, endpoint: d.endpoint, waitedMs: d.waitedMs }) },
       );

@@ -12,6 +12,7 @@ import {
   type SnapshotRestoreInput,
   type SnapshotRestoreResult,
 } from '../api/runbooks/restore';
+import { deploymentControllerRefusal } from '../api/runbooks/ecs';
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeChecks, failedChecks, runDataChecks } from './lib/datachecks';
 import { fail } from './lib/errors';
@@ -87,6 +88,21 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
           }
           const app =
             p.switch.mode === 'none' ? undefined : await aws.describeService({ region: p.region, ...p.switch.ecs });
+          // Both of these switches deploy the app (a new revision, or a forced deployment to re-read the secret):
+          // AWS refuses that through UpdateService for a CODE_DEPLOY or EXTERNAL service. (rename-swap only changes
+          // the count.) Refused before the safety snapshot and the restore.
+          if (app && (p.switch.mode === 'task-definition-env' || p.switch.mode === 'secret')) {
+            const refusal = deploymentControllerRefusal({
+              label: 'app service',
+              ref: { region: p.region, ...p.switch.ecs },
+              deploymentController: app.deploymentController,
+              action:
+                p.switch.mode === 'task-definition-env'
+                  ? 'deploy a revision with the restored endpoint to it (switch.mode task-definition-env)'
+                  : 'force a new deployment of it so that it reads the restored endpoint from the secret (switch.mode secret)',
+            });
+            if (refusal) throw fail('PreconditionFailed', refusal);
+          }
           if (checkNames) {
             // Every name the run will give an instance must be free now. Found taken later, it would cost a restore
             // (and for rename-swap an outage: the app is stopped before the renames) for nothing.
@@ -256,6 +272,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
             region: p.region,
             dbInstance: restoredId,
             timeoutMs: parseDuration(p.restoreTimeout),
+            label: 'restored instance',
           }),
         { details: (d) => ({ endpoint: d.endpoint }) },
       );
@@ -384,6 +401,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
               region: p.region,
               dbInstance: oldId,
               timeoutMs: parseDuration(p.restoreTimeout),
+              label: 'renamed source instance',
             }),
           );
           await ctx.change(
@@ -397,7 +415,11 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
             },
           );
           await ctx.step(`Wait until ${p.dbInstance} (the restored DB) is available`, () =>
-            waits.waitForDbAvailable({ ...source, timeoutMs: parseDuration(p.restoreTimeout) }),
+            waits.waitForDbAvailable({
+              ...source,
+              timeoutMs: parseDuration(p.restoreTimeout),
+              label: 'renamed restored instance',
+            }),
           );
           await ctx.change('Switch: start the app', () => aws.updateService({ ...svc, desiredCount: count }));
           await ctx.step('Wait until the app is stable', () =>

@@ -72,6 +72,8 @@ export async function startPostgres(opts: {
   const keepLog: [string, string] = [path.join(dir, 'postgres.log'), logFile];
   // From here on the directory goes when the stack stops, even if the start fails half-way.
   guard({ name: 'postgres', removeDir: dir, saveLog: keepLog }, opts.logDir);
+  // Whose it is (the stack's log folder): several stacks may run side by side, each must find only its own.
+  writeFileSync(path.join(dir, 'owner'), `${opts.logDir}\n`);
   const dataDir = path.join(dir, 'data');
   const pwFile = path.join(dir, 'pw');
   const superPassword = 'postgres-local-only';

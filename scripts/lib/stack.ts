@@ -85,7 +85,13 @@ export interface Emulator {
   process: Managed;
 }
 
-export async function startMoto(opts: { port?: number; logDir: string; log?: Log }): Promise<Emulator> {
+export async function startMoto(opts: {
+  port?: number;
+  logDir: string;
+  log?: Log;
+  /** Extra environment for moto (e.g. INITIAL_NO_AUTH_ACTION_COUNT to switch its IAM enforcement on). */
+  env?: Record<string, string>;
+}): Promise<Emulator> {
   const port = opts.port ?? (await freePort());
   await assertPortsFree([{ port, what: 'AWS emulator', env: 'MOTO_PORT' }]);
   const { command } = motoCommand(opts.log);
@@ -93,7 +99,7 @@ export async function startMoto(opts: { port?: number; logDir: string; log?: Log
   const launcher = path.join(repoRoot, 'scripts', 'moto', 'server.py');
   const proc = startProcess('moto', command, [launcher, '-H', '127.0.0.1', '-p', String(port)], {
     logDir: opts.logDir,
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    env: { ...process.env, PYTHONUNBUFFERED: '1', ...opts.env },
   });
   const endpoint = `http://127.0.0.1:${port}`;
   await waitFor('AWS emulator (moto)', () => httpOk(`${endpoint}/moto-api/`), 60_000, proc);

@@ -1,9 +1,10 @@
 // ECS activities called directly (no worker) with real SDK clients against the emulator; every test builds its own
 // uniquely named cluster, task-definition family and service.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAwsClients } from '../../activities/aws-clients';
 import { createEcsActivities } from '../../activities/ecs';
 import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { startAwsProxy } from '../helpers/fault-proxy';
 import { uid } from '../helpers/temporal';
 import { rejection } from '../helpers/assert';
 
@@ -137,5 +138,104 @@ describe('waitForServiceStable', () => {
     const svc = await makeService(aws, { revisions: 1 });
     const err = await rejection(ecs.waitForServiceStable({ ...svc.ref, service: uid('gone'), timeoutMs: 1_000 }));
     expect(err.name).toBe('ResourceNotFound');
+  });
+});
+
+describe('waitForServiceStable: what AWS says', () => {
+  it('records the deployment controller; a CODE_DEPLOY service (no deployments) is stable once its count is reached', async () => {
+    const svc = await makeService(aws, { desiredCount: 2, deploymentController: 'CODE_DEPLOY' });
+    expect(await ecs.describeService(svc.ref)).toMatchObject({ deploymentController: 'CODE_DEPLOY', deployments: [] });
+    expect((await ecs.describeService((await makeService(aws, { revisions: 1 })).ref)).deploymentController).toBe(
+      'ECS',
+    );
+    await ecs.updateService({ ...svc.ref, desiredCount: 3 });
+    const state = await ecs.waitForServiceStable({ ...svc.ref, timeoutMs: 5_000, expect: { desiredCount: 3 } });
+    expect(state).toMatchObject({ desiredCount: 3, runningCount: 3, polls: 1 });
+  });
+
+  it('a new revision whose tasks keep stopping: ServiceDeploymentFailed quoting the newest stoppedReason, read from ListTasks/DescribeTasks', async () => {
+    const svc = await makeService(aws, { desiredCount: 2, revisions: 2, onRevision: 1 });
+    const [rev1, rev2] = svc.revisions as [string, string];
+    await ecs.updateService({ ...svc.ref, taskDefinition: rev2 });
+    // AWS's answers while the deployment of revision 2 cannot start its tasks (the emulator's deployments never fail
+    // and it runs no tasks): revision 1 still serving beside an IN_PROGRESS deployment, and the stopped tasks.
+    const arns = [1, 2, 3].map((i) => `arn:aws:ecs:us-east-1:123456789012:task/${svc.cluster}/stopped${i}`);
+    const proxy = await startAwsProxy(inject('awsEndpoint'), (call) => {
+      if (call.operation === 'DescribeServices') {
+        return {
+          rewrite: (text) => {
+            const out = JSON.parse(text) as { services: Record<string, unknown>[] };
+            const s = out.services[0]!;
+            s.deployments = [
+              {
+                id: 'ecs-svc/2',
+                status: 'PRIMARY',
+                taskDefinition: rev2,
+                desiredCount: 2,
+                runningCount: 0,
+                rolloutState: 'IN_PROGRESS',
+              },
+              {
+                id: 'ecs-svc/1',
+                status: 'ACTIVE',
+                taskDefinition: rev1,
+                desiredCount: 2,
+                runningCount: 2,
+                rolloutState: 'COMPLETED',
+              },
+            ];
+            return JSON.stringify(out);
+          },
+        };
+      }
+      const json = (body: unknown) => ({
+        answer: { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(body) },
+      });
+      if (call.operation === 'ListTasks') return json({ taskArns: arns });
+      if (call.operation === 'DescribeTasks') {
+        const now = Date.now() / 1000;
+        return json({
+          failures: [],
+          tasks: arns.map((taskArn, i) => ({
+            taskArn,
+            taskDefinitionArn: rev2,
+            lastStatus: 'STOPPED',
+            desiredStatus: 'STOPPED',
+            stopCode: 'TaskFailedToStart',
+            stoppedAt: now + i,
+            stoppedReason: `CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref example/app:2.0 (${i + 1})`,
+            containers: [
+              {
+                name: 'app',
+                lastStatus: 'STOPPED',
+                reason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)',
+              },
+            ],
+          })),
+        });
+      }
+      return undefined;
+    });
+    const through = createAwsClients({ endpoint: proxy.endpoint });
+    try {
+      const started = Date.now();
+      const err = await rejection(
+        createEcsActivities(through).waitForServiceStable({
+          ...svc.ref,
+          timeoutMs: 600_000,
+          expect: { taskDefinition: rev2 },
+        }),
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(err.name).toBe('ServiceDeploymentFailed');
+      expect(err.message).toContain(
+        `ECS service ${svc.service} (us-east-1/${svc.cluster}): 3 tasks of ${svc.family}:2 stopped since the wait began ` +
+          `(they keep failing); newest: CannotPullContainerError: pull image manifest has been retried 5 time(s): ` +
+          `failed to resolve ref example/app:2.0 (3)`,
+      );
+    } finally {
+      through.destroy();
+      await proxy.close();
+    }
   });
 });

@@ -9,6 +9,8 @@ import { ensureHealthCheck } from '../../scripts/lib/fixtures';
 import { makeZone, zoneRecords, type TestZone } from '../helpers/aws-fixtures';
 import { uid } from '../helpers/temporal';
 import { rejection } from '../helpers/assert';
+import { inject } from 'vitest';
+import { startAwsProxy, withChangePending } from '../helpers/fault-proxy';
 
 let aws: ReturnType<typeof createAwsClients>;
 let r53: ReturnType<typeof createRoute53Activities>;
@@ -253,5 +255,47 @@ describe('restoreRecordSets', () => {
     expect(await r53.listRecordSets({ hostedZoneId: zone.zoneId, name, type: 'A' })).toEqual([]);
     expect(await zoneRecords(aws, zone.zoneId)).toEqual(before);
     expect(await r53.restoreRecordSets(restore)).toEqual({ upserted: 0, deleted: 0 });
+  });
+});
+
+describe('waitForChangeInsync', () => {
+  it('a change Route 53 still shows PENDING at the timeout: ChangeStillPending naming the change and the wait', async () => {
+    const zone = await makeZone(aws, (z) => [
+      { Name: `api.${z}`, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '192.0.2.1' }] },
+    ]);
+    const { changeId } = await r53.changeRecordSets({
+      hostedZoneId: zone.zoneId,
+      comment: 'test',
+      changes: [
+        {
+          action: 'UPSERT',
+          recordSet: { Name: zone.recordName, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '192.0.2.2' }] },
+        },
+      ],
+    });
+    // The emulator's changes are INSYNC at once; AWS's take a while, sometimes long: its GetChange answers PENDING.
+    let getChanges = 0;
+    const proxy = await startAwsProxy(inject('awsEndpoint'), (call) => {
+      if (call.method !== 'GET' || !call.path.endsWith(`/change/${changeId}`)) return undefined;
+      getChanges++;
+      return { rewrite: withChangePending };
+    });
+    const slow = createAwsClients({ endpoint: proxy.endpoint });
+    try {
+      const err = await rejection(createRoute53Activities(slow).waitForChangeInsync({ changeId, timeoutMs: 2_500 }));
+      expect(err.name).toBe('ChangeStillPending');
+      expect(err.message).toMatch(
+        new RegExp(
+          `^Route 53 change ${changeId} is still PENDING after [23]s: Route 53 accepted it but has not applied it`,
+        ),
+      );
+      expect(err.message).toContain(`check the change with: aws route53 get-change --id ${changeId}`);
+      expect(getChanges).toBeGreaterThanOrEqual(2);
+      // Through the emulator itself, the same change is INSYNC.
+      expect(await r53.waitForChangeInsync({ changeId, timeoutMs: 2_000 })).toMatchObject({ status: 'INSYNC' });
+    } finally {
+      slow.destroy();
+      await proxy.close();
+    }
   });
 });

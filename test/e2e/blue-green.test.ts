@@ -28,6 +28,7 @@ import {
   type RouterWatch,
 } from '../helpers/blue-green-env';
 import { ensureTaskDefinitions } from '../../scripts/lib/fixtures';
+import { makeControlledService, serviceState } from '../helpers/aws-fixtures';
 import { cli } from '../helpers/cli';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
@@ -953,4 +954,42 @@ describe('blueGreenDeploy: durability', () => {
       }
     });
   }, 120_000);
+});
+
+describe('blueGreenDeploy: what AWS says', () => {
+  it('a green (or blue) service deployed by CodeDeploy is refused before any change, naming the service', async () => {
+    await withWorker(({ client, taskQueue, aws }) =>
+      withBlueGreenEnv(aws, { router: 'route53' }, async (env) => {
+        const [td] = env.revisions as [string];
+        for (const [colour, count, action] of [
+          ['green', 0, 'deploy the new revision to it'],
+          ['blue', 2, 'deploy the next release to it (the colours swap every release)'],
+        ] as const) {
+          const cd = await makeControlledService(aws, {
+            region: env.region,
+            cluster: env.cluster,
+            taskDefinition: td,
+            desiredCount: count,
+            controller: 'CODE_DEPLOY',
+          });
+          const before = await env.snapshot();
+          const cdBefore = await serviceState(aws, cd);
+          const input = env.input(colour === 'green' ? { greenService: cd.service } : { blueService: cd.service });
+          const { workflowId } = await start(client, taskQueue, input, uid('bg-cd'));
+          const failure = await expectFailure(client, workflowId);
+          expect(failure.type, colour).toBe('PreconditionFailed');
+          expect(failure.message).toBe(
+            `${colour} service ${cd.service} (${env.region}/${env.cluster}/${cd.service}) uses the CODE_DEPLOY ` +
+              `deployment controller, and AWS refuses a task-definition change or a forced deployment through ` +
+              `UpdateService for such a service: this runbook would ${action}. To change it, deploy it through ` +
+              `CodeDeploy (aws deploy create-deployment --application-name … --deployment-group-name …), or run this ` +
+              `runbook on an ECS-controlled service. Nothing was changed.`,
+          );
+          expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
+          expect(await env.snapshot()).toEqual(before); // router, blue, green, revisions
+          expect(await serviceState(aws, cd)).toEqual(cdBefore);
+        }
+      }),
+    );
+  });
 });

@@ -26,13 +26,23 @@ const GONE_MS = 15_000;
 let ports: DevPorts;
 let stateDir: string;
 const sessions: DevSession[] = [];
-const pgDirs = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith('runbooks-pg-'));
+/** PostgreSQL temp folders of this test's stacks (others — the docs test's stack, another suite — run meanwhile). */
+const pgDirs = () =>
+  readdirSync(os.tmpdir())
+    .filter((n) => n.startsWith('runbooks-pg-'))
+    .filter((n) => {
+      try {
+        return readFileSync(path.join(os.tmpdir(), n, 'owner'), 'utf8').startsWith(stateDir);
+      } catch {
+        return false; // gone meanwhile, or not written yet by a stack that is only starting
+      }
+    });
 let pgDirsBefore: string[] = [];
 
 beforeAll(async () => {
-  pgDirsBefore = pgDirs();
   ports = await devPorts();
   stateDir = mkdtempSync(path.join(os.tmpdir(), 'runbooks-dev-state-'));
+  pgDirsBefore = pgDirs();
 });
 
 afterAll(() => {

@@ -4,8 +4,9 @@ import { approveUpdate, rejectUpdate, statusQuery } from '../../api/definitions'
 import type { EcsRollbackInput, EcsRollbackResult } from '../../api/runbooks/ecs-rollback';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
-import { closeConnections, expectFailure, uid, waitForStatus, withWorker } from '../helpers/temporal';
+import { deploymentControllerOf, makeService, serviceState } from '../helpers/aws-fixtures';
+import { withInterceptingWorker, withPrimaryDeploymentFailed } from '../helpers/fault-proxy';
+import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;
 beforeAll(async () => {
@@ -282,6 +283,75 @@ describe('ecsRollback', () => {
       expect(failure.message).toContain('Nothing was changed');
       expect(failure.report?.outcome).toBe('failed');
       expect(await serviceState(aws, svc)).toEqual(before);
+    });
+  });
+});
+
+describe('ecsRollback: what AWS says', () => {
+  it("the rollback deployment FAILED: fails at once naming AWS's reason, not after stableTimeout", async () => {
+    const { aws } = await testClients();
+    const svc = await makeService(aws); // revisions 1 and 2, on 2
+    // AWS's answers once the rollback is deployed: its PRIMARY deployment FAILED (the emulator never fails one).
+    let updated = false;
+    await withInterceptingWorker(
+      (call) => {
+        if (call.operation === 'UpdateService') updated = true;
+        return call.operation === 'DescribeServices' && updated
+          ? {
+              rewrite: (text) =>
+                withPrimaryDeploymentFailed(text, 'ECS deployment circuit breaker: tasks failed to start.'),
+            }
+          : undefined;
+      },
+      async ({ client, taskQueue }) => {
+        const workflowId = uid('rb');
+        const started = Date.now();
+        await client.workflow.start('ecsRollback', {
+          taskQueue,
+          workflowId,
+          args: [{ ...svc.ref, stableTimeout: '30m' }],
+        });
+        const failure = await expectFailure(client, workflowId);
+        expect(Date.now() - started).toBeLessThan(20_000);
+        expect(failure.type).toBe('ServiceDeploymentFailed');
+        expect(failure.message).toMatch(
+          new RegExp(
+            `^ECS service ${svc.service} \\(us-east-1/${svc.cluster}\\): deployment ecs-svc/\\d+ of ${svc.family}:1 FAILED: ` +
+              `"ECS deployment circuit breaker: tasks failed to start\\."\\. Left as ECS has it; see its events: aws ecs describe-services`,
+          ),
+        );
+        const wait = failure.report?.timeline.find((s) => s.name === 'Wait until the service is stable');
+        expect(wait?.outcome).toBe('failed');
+        // No rollback of the rollback: the service is left on revision 1, as the run said.
+        expect((await serviceState(aws, svc)).taskDefinition).toBe(svc.revisions[0]);
+      },
+    );
+  });
+
+  it('a service deployed by CodeDeploy (or an external controller) is refused before any change', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      for (const controller of ['CODE_DEPLOY', 'EXTERNAL'] as const) {
+        const svc = await makeService(aws, { deploymentController: controller });
+        expect(await deploymentControllerOf(aws, svc)).toBe(controller);
+        const before = await serviceState(aws, svc);
+        const workflowId = uid('rb');
+        await client.workflow.start('ecsRollback', { taskQueue, workflowId, args: [{ ...svc.ref }] });
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type).toBe('PreconditionFailed');
+        expect(failure.message).toContain(
+          `service ${svc.service} (us-east-1/${svc.cluster}/${svc.service}) uses the ${controller} deployment controller, ` +
+            `and AWS refuses a task-definition change or a forced deployment through UpdateService for such a service: ` +
+            `this runbook would roll it back from ${svc.family}:2 to an earlier task definition.`,
+        );
+        expect(failure.message).toContain(
+          controller === 'CODE_DEPLOY'
+            ? 'deploy it through CodeDeploy (aws deploy create-deployment'
+            : 'aws ecs create-task-set',
+        );
+        expect(failure.message).toContain('or run this runbook on an ECS-controlled service. Nothing was changed.');
+        expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
+        expect(await serviceState(aws, svc)).toEqual(before);
+      }
     });
   });
 });

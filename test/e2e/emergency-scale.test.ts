@@ -9,8 +9,13 @@ import { keepScaledSignal, approveSignal, rejectSignal, statusQuery } from '../.
 import type { EmergencyScaleInput, EmergencyScaleResult } from '../../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { makeService, serviceState, type TestService } from '../helpers/aws-fixtures';
-import { accessDenied, withFaultyWorker } from '../helpers/fault-proxy';
+import { deploymentControllerOf, makeService, serviceState, type TestService } from '../helpers/aws-fixtures';
+import {
+  accessDenied,
+  withFaultyWorker,
+  withInterceptingWorker,
+  withPrimaryDeploymentFailed,
+} from '../helpers/fault-proxy';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;
@@ -270,5 +275,61 @@ describe('emergencyScale with Application Auto Scaling (seed 001: min 2 / max 10
     });
     expect(await scalableRange(aws, svc)).toEqual({ min: 2, max: 10 });
     expect((await serviceState(aws, svc)).desiredCount).toBe(2);
+  });
+});
+
+describe('emergencyScale: what AWS says', () => {
+  it('the scaled-up deployment FAILED: fails at once naming the reason, and the count is put back', async () => {
+    const { aws } = await testClients();
+    const svc = await makeService(aws, { desiredCount: 2 });
+    // AWS's answer while the service is at the new count: the deployment FAILED (its new tasks cannot start).
+    await withInterceptingWorker(
+      (call) =>
+        call.operation === 'DescribeServices'
+          ? {
+              rewrite: (text) =>
+                (JSON.parse(text) as { services?: { desiredCount?: number }[] }).services?.[0]?.desiredCount === 5
+                  ? withPrimaryDeploymentFailed(text, 'ECS deployment circuit breaker: tasks failed to start.')
+                  : text,
+            }
+          : undefined,
+      async ({ client, taskQueue }) => {
+        const workflowId = uid('es');
+        const started = Date.now();
+        await client.workflow.start('emergencyScale', {
+          taskQueue,
+          workflowId,
+          args: [{ ...svc.ref, desiredCount: 5, reason: 'spike', stableTimeout: '30m', approval: { required: false } }],
+        });
+        const failure = await expectFailure(client, workflowId);
+        expect(Date.now() - started).toBeLessThan(20_000);
+        expect(failure.type).toBe('ServiceDeploymentFailed');
+        expect(failure.message).toContain(`ECS service ${svc.service} (us-east-1/${svc.cluster}): deployment ecs-svc/`);
+        expect(failure.message).toContain(
+          `of ${svc.family}:2 FAILED: "ECS deployment circuit breaker: tasks failed to start."`,
+        );
+        expect(failure.message).toContain(`Compensated: restore desired count of ${svc.service} to 2.`);
+        expect(failure.report?.compensations).toMatchObject([
+          { name: `restore desired count of ${svc.service} to 2`, outcome: 'succeeded' },
+        ]);
+      },
+    );
+    expect(await serviceState(aws, svc)).toMatchObject({ desiredCount: 2, runningCount: 2 });
+  });
+
+  it('a service deployed by CodeDeploy is still scaled (a count change is what AWS allows for it)', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws, { desiredCount: 2, deploymentController: 'CODE_DEPLOY' });
+      expect(await deploymentControllerOf(aws, svc)).toBe('CODE_DEPLOY');
+      const handle = await client.workflow.start('emergencyScale', {
+        taskQueue,
+        workflowId: uid('es'),
+        args: [{ ...svc.ref, desiredCount: 4, reason: 'spike', stableTimeout: '10s', approval: { required: false } }],
+      });
+      const report = (await handle.result()) as RunbookReport<EmergencyScaleResult>;
+      expect(report.outcome).toBe('succeeded');
+      expect(report.result).toMatchObject({ previousCount: 2, desiredCount: 4, runningCount: 4 });
+      expect(await serviceState(aws, svc)).toMatchObject({ desiredCount: 4, runningCount: 4 });
+    });
   });
 });

@@ -5,7 +5,7 @@ import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
 import type { RunbookReport } from '../../api/status';
 import { makeService, serviceState } from '../helpers/aws-fixtures';
-import { accessDenied, startFaultProxy, withFaultyWorker } from '../helpers/fault-proxy';
+import { accessDenied, startFaultProxy, withFaultyWorker, withInterceptingWorker } from '../helpers/fault-proxy';
 import { closeConnections, expectFailure, testClients, uid, withWorker } from '../helpers/temporal';
 
 afterAll(closeConnections);
@@ -65,5 +65,55 @@ describe('AWS faults', () => {
     );
     expect(calls.get('UpdateService')).toEqual({ faulted: 1, passed: 0 });
     expect((await serviceState(aws, svc)).desiredCount).toBe(2);
+  });
+
+  it('a throttling burst during a wait is ridden out inside the wait: no failed attempt, the run completes', async () => {
+    const { aws } = await testClients();
+    const svc = await makeService(aws, { desiredCount: 2 });
+    // Once the service is scaled, 5 DescribeServices in a row are throttled: more than the SDK's own 3 attempts, so
+    // the wait's poll sees the error itself.
+    let scaled = false;
+    let throttles = 0;
+    await withInterceptingWorker(
+      (call) => {
+        if (call.operation === 'UpdateService') scaled = true;
+        if (call.operation !== 'DescribeServices' || !scaled || throttles >= 5) return undefined;
+        throttles++;
+        return {
+          answer: {
+            status: 400,
+            headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'ThrottlingException' },
+            body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }),
+          },
+        };
+      },
+      async ({ client, taskQueue }) => {
+        const handle = await client.workflow.start('emergencyScale', {
+          taskQueue,
+          workflowId: uid('throttle-wait'),
+          args: [{ ...svc.ref, desiredCount: 4, reason: 'throttled wait', stableTimeout: '1m' }],
+        });
+        const report = (await handle.result()) as RunbookReport;
+        expect(report.outcome).toBe('succeeded');
+        expect(report.timeline.find((s) => s.name === 'Wait until the service is stable')?.outcome).toBe('succeeded');
+        // The wait activity ran once: the throttled polls were retried inside it, not by failing it.
+        const history = await handle.fetchHistory();
+        const scheduled = new Map(
+          (history.events ?? [])
+            .filter((e) => e.activityTaskScheduledEventAttributes)
+            .map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType?.name]),
+        );
+        const waitAttempts = (history.events ?? [])
+          .filter((e) => e.activityTaskStartedEventAttributes)
+          .filter(
+            (e) =>
+              scheduled.get(String(e.activityTaskStartedEventAttributes!.scheduledEventId)) === 'waitForServiceStable',
+          )
+          .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+        expect(waitAttempts).toEqual([1]);
+      },
+    );
+    expect(throttles).toBe(5);
+    expect((await serviceState(aws, svc)).desiredCount).toBe(4);
   });
 });

@@ -13,7 +13,9 @@ import {
 } from '../../api/runbooks/regional-failover';
 import type { RunbookReport, RunbookStatus } from '../../api/status';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
-import { serviceState, zoneRecords } from '../helpers/aws-fixtures';
+import { makeControlledService, serviceState, zoneRecords } from '../helpers/aws-fixtures';
+import { instancesWithPrefix } from '../helpers/restore-env';
+import { callParam, withDbStatus, withInterceptingWorker } from '../helpers/fault-proxy';
 import {
   PRIMARY_REGION,
   SECONDARY_REGION,
@@ -26,7 +28,7 @@ import {
   taskDefinitionEnv,
   type FailoverEnv,
 } from '../helpers/failover-env';
-import { closeConnections, expectFailure, uid, waitForStatus, withWorker } from '../helpers/temporal';
+import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 afterAll(closeConnections);
 
@@ -303,5 +305,102 @@ describe('regionalFailback', () => {
       expect((await client.workflow.getHandle(workflowId).query(statusQuery)).plan).toBeUndefined();
       expect(await env.snapshot()).toEqual(before);
     });
+  });
+});
+
+describe('regionalFailback: what AWS says', () => {
+  it.each(['task-definition-env', 'secret'] as const)(
+    '%s: an original-region service deployed by CodeDeploy is refused before the replica is created',
+    async (mode) => {
+      await withWorker(async ({ client, taskQueue, aws }) => {
+        const env = await makeFailoverEnv(aws);
+        // The primary region's app is deployed by CodeDeploy: a failover only pauses it (a count change, allowed);
+        // failing back would put it on a revision again, which AWS refuses through UpdateService.
+        const cd = await makeControlledService(aws, {
+          region: PRIMARY_REGION,
+          cluster: env.primaryService.cluster,
+          taskDefinition: env.baseRevisions.primary.at(-1)!,
+          desiredCount: 2,
+          controller: 'CODE_DEPLOY',
+        });
+        const base = env.input();
+        const failoverInput = env.input({
+          plannedSwitchover: { reason: 'DR drill' },
+          primary: { ...base.primary, ecs: { cluster: cd.cluster, service: cd.service } },
+          ...(mode === 'secret' ? { appConfig: { mode, secretId: env.secret.name } } : {}),
+        });
+        const failoverId = regionalFailoverWorkflowId(failoverInput);
+        const failover = await client.workflow.start('regionalFailover', {
+          taskQueue,
+          workflowId: failoverId,
+          args: [failoverInput],
+        });
+        expect(((await failover.result()) as RunbookReport<RegionalFailoverResult>).outcome).toBe(
+          'succeeded-with-warnings',
+        );
+        expect((await serviceState(aws, cd)).desiredCount).toBe(0); // paused by the failover
+        const before = await env.snapshot();
+        const cdBefore = await serviceState(aws, cd);
+
+        const workflowId = uid('failback');
+        await client.workflow.start('regionalFailback', {
+          taskQueue,
+          workflowId,
+          args: [{ ...failbackInput(env, failoverId), approval: { required: false } }],
+        });
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type).toBe('PreconditionFailed');
+        expect(failure.message).toBe(
+          `original service ${cd.service} (${PRIMARY_REGION}/${cd.cluster}/${cd.service}) uses the CODE_DEPLOY ` +
+            `deployment controller, and AWS refuses a task-definition change or a forced deployment through ` +
+            `UpdateService for such a service: this runbook would deploy the recorded revision with the new endpoint ` +
+            `to it${mode === 'secret' ? ' (a forced deployment)' : ''}, after the promotion (the point of no return). ` +
+            `To change it, deploy it through CodeDeploy (aws deploy create-deployment --application-name … ` +
+            `--deployment-group-name …), or run this runbook on an ECS-controlled service. Nothing was changed.`,
+        );
+        expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
+        // No replica created in the original region; DNS, both services, secrets and revisions as the failover left them.
+        expect(await instancesWithPrefix(aws, PRIMARY_REGION, `${env.primaryDb.id}-fb-`)).toEqual([]);
+        expect(await env.snapshot()).toEqual(before);
+        expect(await serviceState(aws, cd)).toEqual(cdBefore);
+      });
+    },
+  );
+
+  it('the new replica ends incompatible-network (before the point of no return): fails at once, the replica deleted', async () => {
+    const { aws } = await testClients();
+    const env = await makeFailoverEnv(aws);
+    // AWS's answer for the failback's new replica (the emulator's replicas are available at once).
+    const fb = `${env.primaryDb.id}-fb-`;
+    await withInterceptingWorker(
+      (call) => {
+        const id = call.operation === 'DescribeDBInstances' ? String(callParam(call, 'DBInstanceIdentifier')) : '';
+        return id.startsWith(fb) ? { rewrite: (xml) => withDbStatus(xml, id, 'incompatible-network') } : undefined;
+      },
+      async ({ client, taskQueue }) => {
+        const failoverId = await failOver(client, taskQueue, env);
+        const before = await env.snapshot();
+        const workflowId = uid('failback');
+        const started = Date.now();
+        await client.workflow.start('regionalFailback', {
+          taskQueue,
+          workflowId,
+          args: [{ ...failbackInput(env, failoverId), replicaTimeout: '2h', approval: { required: false } }],
+        });
+        const failure = await expectFailure(client, workflowId);
+        expect(Date.now() - started).toBeLessThan(30_000);
+        expect(failure.type).toBe('DbInstanceFailed');
+        const replica = String(
+          failure.report?.timeline.find((s) => s.name.startsWith('Create a read replica'))?.details?.dbInstance,
+        );
+        expect(replica.startsWith(fb)).toBe(true);
+        expect(failure.message).toContain(
+          `new replica ${replica} in ${PRIMARY_REGION} is incompatible-network: its subnet group or VPC cannot host it`,
+        );
+        expect(failure.message).toContain(`Compensated: delete the new replica ${replica}.`);
+        expect(await instancesWithPrefix(aws, PRIMARY_REGION, fb)).toEqual([]);
+        expect(await env.snapshot()).toEqual(before); // nothing else touched: DNS, services, secrets as the failover left them
+      },
+    );
   });
 });

@@ -13,8 +13,8 @@ import {
   type RegionalFailoverResult,
 } from '../../api/runbooks/regional-failover';
 import type { RunbookReport, RunbookStatus } from '../../api/status';
-import { serviceState, zoneRecords } from '../helpers/aws-fixtures';
-import { startFaultProxy } from '../helpers/fault-proxy';
+import { makeControlledService, serviceState, zoneRecords } from '../helpers/aws-fixtures';
+import { callParam, startFaultProxy, withDbStatus, withInterceptingWorker } from '../helpers/fault-proxy';
 import {
   ALB_ZONE,
   SECONDARY_REGION,
@@ -694,4 +694,111 @@ describe('regionalFailover: failures', () => {
       for (const w of workers) await w.kill();
     }
   }, 90_000);
+});
+
+describe('regionalFailover: what AWS says', () => {
+  it('a secondary service deployed by CodeDeploy is refused before any change, in both app-config modes', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const env = await makeFailoverEnv(aws);
+      const cd = await makeControlledService(aws, {
+        region: SECONDARY_REGION,
+        cluster: env.secondaryService.cluster,
+        taskDefinition: env.baseRevisions.secondary.at(-1)!,
+        desiredCount: 0,
+        controller: 'CODE_DEPLOY',
+      });
+      const before = await env.snapshot();
+      const cdBefore = await serviceState(aws, cd);
+      for (const [appConfig, action] of [
+        [
+          { mode: 'task-definition-env' as const, variable: 'DATABASE_HOST' },
+          'deploy a task definition with the promoted endpoint to it',
+        ],
+        [
+          { mode: 'secret' as const, secretId: env.secret.name },
+          'force a new deployment of it so that its tasks read the promoted endpoint from the secret',
+        ],
+      ] as const) {
+        const base = env.input();
+        const input = env.input({
+          ...planned,
+          appConfig,
+          secondary: { ...base.secondary, ecs: { cluster: cd.cluster, service: cd.service, desiredCount: 2 } },
+        });
+        const { workflowId } = await start(client, taskQueue, input);
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type, appConfig.mode).toBe('PreconditionFailed');
+        expect(failure.message).toBe(
+          `secondary service ${cd.service} (${SECONDARY_REGION}/${cd.cluster}/${cd.service}) uses the CODE_DEPLOY ` +
+            `deployment controller, and AWS refuses a task-definition change or a forced deployment through ` +
+            `UpdateService for such a service: this runbook would ${action}, after the promotion (the point of no ` +
+            `return). To change it, deploy it through CodeDeploy (aws deploy create-deployment --application-name … ` +
+            `--deployment-group-name …), or run this runbook on an ECS-controlled service. Nothing was changed.`,
+        );
+        expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
+      }
+      // The replica is still a replica, the primary not paused, DNS and the secrets as they were; the service too.
+      expect(await env.snapshot()).toEqual(before);
+      expect(await serviceState(aws, cd)).toEqual(cdBefore);
+    });
+  });
+
+  it('the promoted replica goes to a failed state after the point of no return: needs-operator at once, with AWS’s status', async () => {
+    const { aws } = await testClients();
+    const env = await makeFailoverEnv(aws);
+    const before = await env.snapshot();
+    // AWS's answers once the promotion was requested: the instance is failed (the emulator's promotions succeed).
+    let promoted = false;
+    await withInterceptingWorker(
+      (call) => {
+        if (call.operation === 'PromoteReadReplica') promoted = true;
+        const id = call.operation === 'DescribeDBInstances' ? callParam(call, 'DBInstanceIdentifier') : undefined;
+        if (!promoted || id !== env.replica.id) return undefined;
+        const infos = [
+          { type: 'read replication', status: 'error', normal: false, message: 'Replication has stopped.' },
+        ];
+        return { rewrite: (xml) => withDbStatus(xml, env.replica.id, 'failed', infos) };
+      },
+      async ({ client, taskQueue }) => {
+        const { workflowId, handle } = await start(
+          client,
+          taskQueue,
+          env.input({ ...planned, promoteTimeout: '2h' }), // not waited out: the wait ends at the failed state
+        );
+        try {
+          const status = await waitForStatus(client, workflowId, (s) => s.state === 'needs-operator', 30_000);
+          const error =
+            `promoted replica ${env.replica.id} in ${SECONDARY_REGION} is failed: RDS could not create it or keep it ` +
+            `running (read replication error: Replication has stopped.)`;
+          expect(status.operator?.failedStep).toBe('Wait until the promoted DB is available as a standalone instance');
+          expect(status.operator?.error).toContain(error);
+          expect(status.operator?.done).toEqual([
+            `paused writes: ${env.primaryService.service} in us-east-1 scaled from 2 to 0`,
+            `promote the replica: ${env.replica.id} promotion requested`,
+          ]);
+          expect(status.operator?.notDone).toEqual([
+            'repoint the app',
+            'scale up the secondary service',
+            'verify the secondary app',
+            'switch DNS',
+            'verify the public endpoint',
+          ]);
+          // Past the point of no return nothing is undone: the primary stays paused, DNS and the secondary untouched.
+          expect((await serviceState(aws, env.primaryService)).desiredCount).toBe(0);
+          expect((await env.snapshot()).dns).toEqual(before.dns);
+          expect(await serviceState(aws, env.secondaryService)).toEqual(before.secondaryService);
+
+          await handle.signal(abandonSignal, { by: 'dave', reason: 'restoring the DB by hand' });
+          const failure = await expectFailure(client, workflowId);
+          expect(failure.type).toBe('Abandoned');
+          expect(failure.message).toContain(
+            `abandoned by dave (restoring the DB by hand) after "Wait until the promoted DB is available as a standalone instance" failed: ${error}`,
+          );
+          expect(failure.report?.compensations).toEqual([]);
+        } finally {
+          await handle.terminate('test cleanup').catch(() => undefined);
+        }
+      },
+    );
+  });
 });

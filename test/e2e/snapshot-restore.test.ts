@@ -14,6 +14,7 @@ import {
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { callParam, withDbStatus, withInterceptingWorker } from '../helpers/fault-proxy';
 import { listRevisions, readSecret, taskDefinitionEnv } from '../helpers/failover-env';
 import { ensureDbInstance } from '../../scripts/lib/fixtures';
 import {
@@ -31,7 +32,7 @@ import {
   tagOf,
   type SourceDb,
 } from '../helpers/restore-env';
-import { closeConnections, expectFailure, uid, waitForStatus, withWorker } from '../helpers/temporal';
+import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 const REGION = 'us-east-1';
 type Report = RunbookReport<SnapshotRestoreResult>;
@@ -810,6 +811,92 @@ describe('snapshotRestore: refusals', () => {
       await first.handle.signal(rejectSignal, { by: 'bob', reason: 'test over' });
       expect((await expectFailure(client, first.workflowId)).type).toBe('ApprovalRejected');
       expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([]);
+    });
+  });
+});
+
+describe('snapshotRestore: what AWS says', () => {
+  it('the restored instance ends incompatible-restore: DbInstanceFailed at once (not after restoreTimeout), the restored instance deleted', async () => {
+    const { aws } = await testClients();
+    const { src, secretId } = await makeSource(aws);
+    // AWS's answer for the restored instance (the emulator's restores always succeed): incompatible-restore.
+    await withInterceptingWorker(
+      (call) => {
+        const id = call.operation === 'DescribeDBInstances' ? String(callParam(call, 'DBInstanceIdentifier')) : '';
+        if (!restoredPattern(src).test(id)) return undefined;
+        const infos = [
+          { type: 'read replication', status: 'error', normal: false, message: 'the snapshot cannot be read' },
+        ];
+        return { rewrite: (xml) => withDbStatus(xml, id, 'incompatible-restore', infos) };
+      },
+      async ({ client, taskQueue }) => {
+        const started = Date.now();
+        const { workflowId } = await start(client, taskQueue, restoreInput(src, secretId, { restoreTimeout: '2h' }));
+        const failure = await expectFailure(client, workflowId);
+        expect(Date.now() - started).toBeLessThan(30_000);
+        expect(failure.type).toBe('DbInstanceFailed');
+        const restoredId = restoredIdOf(failure.report, src);
+        expect(failure.message).toContain(
+          `restored instance ${restoredId} in ${REGION} is incompatible-restore: AWS could not restore it ` +
+            `(read replication error: the snapshot cannot be read). Waiting longer will not change it; see RDS's ` +
+            `events for it: aws rds describe-events --region ${REGION} --source-type db-instance --source-identifier ${restoredId}.`,
+        );
+        expect(failure.message).toContain(
+          `Compensated: delete the restored instance ${restoredId} (no final snapshot).`,
+        );
+        expect(
+          failure.report?.timeline.find((s) => s.name === 'Wait until the restored instance is available'),
+        ).toMatchObject({ outcome: 'failed' });
+        expect(failure.report?.compensations).toMatchObject([
+          { name: `delete the restored instance ${restoredId} (no final snapshot)`, outcome: 'succeeded' },
+        ]);
+        expect(await dbInstance(aws, REGION, restoredId)).toBeUndefined();
+        await expectCleanedUp(aws, src, failure.message);
+      },
+    );
+  });
+
+  it('an app deployed by CodeDeploy: task-definition-env and secret are refused before the safety snapshot and the restore', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const { src, secretId } = await makeSource(aws);
+      const svc = await makeService(aws, { desiredCount: 2, deploymentController: 'CODE_DEPLOY' });
+      const ecs = { cluster: svc.cluster, service: svc.service };
+      const service = await serviceState(aws, svc);
+      const snapshots = await snapshotsOf(aws, REGION, src.id);
+      const secret = await readSecret(aws, REGION, secretId);
+      for (const [mode, sw, action] of [
+        [
+          'task-definition-env',
+          { mode: 'task-definition-env' as const, ecs, variable: 'DATABASE_HOST' },
+          'deploy a revision with the restored endpoint to it (switch.mode task-definition-env)',
+        ],
+        [
+          'secret',
+          { mode: 'secret' as const, ecs, secretId },
+          'force a new deployment of it so that it reads the restored endpoint from the secret (switch.mode secret)',
+        ],
+      ] as const) {
+        const { workflowId } = await start(client, taskQueue, restoreInput(src, secretId, { switch: sw }));
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type, mode).toBe('PreconditionFailed');
+        expect(failure.message).toBe(
+          `app service ${svc.service} (${REGION}/${svc.cluster}/${svc.service}) uses the CODE_DEPLOY deployment ` +
+            `controller, and AWS refuses a task-definition change or a forced deployment through UpdateService for ` +
+            `such a service: this runbook would ${action}. To change it, deploy it through CodeDeploy (aws deploy ` +
+            `create-deployment --application-name … --deployment-group-name …), or run this runbook on an ` +
+            `ECS-controlled service. Nothing was changed.`,
+        );
+        expect(failure.report?.timeline.map((s) => s.name)).toEqual([
+          'Acquire resource',
+          'Preflight: source, snapshot or restore window, app',
+        ]);
+      }
+      // AWS as it was: no safety snapshot, no restored instance, the app and its secret untouched.
+      expect(await snapshotsOf(aws, REGION, src.id)).toEqual(snapshots);
+      expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([]);
+      expect(await serviceState(aws, svc)).toEqual(service);
+      expect(await listRevisions(aws, REGION, svc.family)).toEqual(svc.revisions);
+      expect(await readSecret(aws, REGION, secretId)).toEqual(secret);
     });
   });
 });

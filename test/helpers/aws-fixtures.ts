@@ -1,5 +1,5 @@
 // Uniquely named AWS resources for one test, built in the emulator with the same idempotent builders as the demo.
-import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { CreateServiceCommand, DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { AwsClients } from '../../activities/aws-clients';
 import {
@@ -21,10 +21,19 @@ export interface TestService {
   ref: { region: string; cluster: string; service: string };
 }
 
-/** A cluster + service on the newest of `revisions` task-definition revisions, with `desiredCount` tasks. */
+/**
+ * A cluster + service on the newest of `revisions` task-definition revisions, with `desiredCount` tasks; deployed by
+ * `deploymentController` (default ECS).
+ */
 export async function makeService(
   aws: AwsClients,
-  opts: { region?: string; desiredCount?: number; revisions?: number; onRevision?: number } = {},
+  opts: {
+    region?: string;
+    desiredCount?: number;
+    revisions?: number;
+    onRevision?: number;
+    deploymentController?: 'ECS' | 'CODE_DEPLOY' | 'EXTERNAL';
+  } = {},
 ): Promise<TestService> {
   const region = opts.region ?? 'us-east-1';
   const id = uid('svc');
@@ -35,8 +44,58 @@ export async function makeService(
   const images = Array.from({ length: opts.revisions ?? 2 }, (_, i) => `example/app:${i + 1}.0`);
   const revisions = await ensureTaskDefinitions(ecs, family, images, [{ name: 'DATABASE_HOST', value: 'db.example' }]);
   const on = revisions[(opts.onRevision ?? revisions.length) - 1]!;
-  await ensureService(ecs, { cluster, service: id, taskDefinition: on, desiredCount: opts.desiredCount ?? 2 });
+  const desiredCount = opts.desiredCount ?? 2;
+  if (opts.deploymentController && opts.deploymentController !== 'ECS') {
+    await makeControlledService(aws, {
+      region,
+      cluster,
+      service: id,
+      taskDefinition: on,
+      desiredCount,
+      controller: opts.deploymentController,
+    });
+  } else {
+    await ensureService(ecs, { cluster, service: id, taskDefinition: on, desiredCount });
+  }
   return { region, cluster, service: id, family, revisions, ref: { region, cluster, service: id } };
+}
+
+/**
+ * A service in an existing cluster whose deployment controller is CODE_DEPLOY or EXTERNAL (the emulator takes it in
+ * CreateService, and — unlike AWS — would then take a task-definition change too), running `desiredCount` tasks.
+ */
+export async function makeControlledService(
+  aws: AwsClients,
+  o: {
+    region: string;
+    cluster: string;
+    service?: string;
+    taskDefinition: string;
+    desiredCount: number;
+    controller: 'CODE_DEPLOY' | 'EXTERNAL';
+  },
+): Promise<{ region: string; cluster: string; service: string }> {
+  const service = o.service ?? uid('cd-svc');
+  const ecs = aws.ecs(o.region);
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: o.cluster,
+      serviceName: service,
+      taskDefinition: o.taskDefinition,
+      desiredCount: o.desiredCount,
+      launchType: 'FARGATE',
+      deploymentController: { type: o.controller },
+    }),
+  );
+  // The emulator starts a service with no task running; a count update makes running == desired, as in ensureService.
+  await ecs.send(new UpdateServiceCommand({ cluster: o.cluster, service, desiredCount: o.desiredCount }));
+  return { region: o.region, cluster: o.cluster, service };
+}
+
+/** A service's deployment controller, as DescribeServices shows it. */
+export async function deploymentControllerOf(aws: AwsClients, s: { region: string; cluster: string; service: string }) {
+  const out = await aws.ecs(s.region).send(new DescribeServicesCommand({ cluster: s.cluster, services: [s.service] }));
+  return out.services?.[0]?.deploymentController?.type;
 }
 
 export async function serviceState(aws: AwsClients, s: { region: string; cluster: string; service: string }) {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
-import { withWorker, type TestContext } from './temporal';
+import { testClients, testDbOverrides, withWorker, type TestContext } from './temporal';
 
 export interface Fault {
   /** The operation, e.g. "UpdateService" (X-Amz-Target) or "PromoteReadReplica" (query protocol `Action=`). */
@@ -39,6 +39,29 @@ function operationOf(req: http.IncomingMessage, body: Buffer): { operation: stri
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/**
+ * One call as the proxy shows it to an intercept: its operation (empty for REST protocols: Route 53) and protocol,
+ * and — to pick the calls to rewrite — its method, path (Route 53's GetChange is `GET /2013-04-01/change/<id>`) and
+ * body as text.
+ */
+export interface ProxiedCall {
+  operation: string;
+  protocol: 'json' | 'query';
+  method: string;
+  path: string;
+  body: string;
+}
+
+/** A request parameter: `Name=` in a query-protocol body, a top-level field of a JSON-protocol body. */
+export function callParam(call: ProxiedCall, name: string): unknown {
+  if (call.protocol === 'query') return new URLSearchParams(call.body).get(name) ?? undefined;
+  try {
+    return (JSON.parse(call.body || '{}') as Record<string, unknown>)[name];
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the proxy does with one call: answer it itself, forward it and rewrite the answer, or (undefined) pass it. */
 export type Intercept =
   | { answer: { status: number; headers: http.OutgoingHttpHeaders; body: string } }
@@ -55,14 +78,19 @@ export interface AwsProxy {
  */
 export function startAwsProxy(
   upstream: string,
-  intercept: (call: { operation: string; protocol: 'json' | 'query' }) => Intercept | undefined,
+  intercept: (call: ProxiedCall) => Intercept | undefined,
 ): Promise<AwsProxy> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const action = intercept(operationOf(req, body));
+      const action = intercept({
+        ...operationOf(req, body),
+        method: req.method ?? 'GET',
+        path: new URL(req.url ?? '/', 'http://proxy').pathname,
+        body: body.toString('utf8'),
+      });
       if (action && 'answer' in action) {
         res.writeHead(action.answer.status, action.answer.headers);
         res.end(action.answer.body);
@@ -174,3 +202,83 @@ export async function withFaultyWorker(
     await proxy.close();
   }
 }
+
+/**
+ * `fn` with a worker whose activities reach AWS through a proxy that shows every call to `intercept` (answer it,
+ * rewrite its answer, or pass it); the test's own `aws` clients still reach the emulator directly. The proxy and its
+ * clients are torn down afterwards.
+ */
+export async function withInterceptingWorker<T>(
+  intercept: (call: ProxiedCall) => Intercept | undefined,
+  fn: (ctx: TestContext) => Promise<T>,
+): Promise<T> {
+  const proxy = await startAwsProxy(inject('awsEndpoint'), intercept);
+  const through = createAwsClients({ endpoint: proxy.endpoint });
+  const { client } = await testClients();
+  try {
+    return await withWorker(fn, {
+      activities: () => createActivities({ aws: through, temporal: client, dbEndpointOverrides: testDbOverrides() }),
+    });
+  } finally {
+    through.destroy();
+    await proxy.close();
+  }
+}
+
+/**
+ * A DescribeDBInstances answer (query-protocol XML) with `dbInstance` in `status` — a state the emulator never
+ * shows (`incompatible-restore`, `failed`, `storage-full` …) — and, when given, AWS's StatusInfos for it.
+ */
+export function withDbStatus(
+  xml: string,
+  dbInstance: string,
+  status: string,
+  infos: { type: string; status: string; normal: boolean; message?: string }[] = [],
+): string {
+  return xml.replace(/<DBInstance>[\s\S]*?<\/DBInstance>/g, (block) => {
+    if (!block.includes(`<DBInstanceIdentifier>${dbInstance}</DBInstanceIdentifier>`)) return block;
+    const statusInfos = infos.length
+      ? `<StatusInfos>${infos
+          .map(
+            (i) =>
+              `<DBInstanceStatusInfo><StatusType>${xmlEscape(i.type)}</StatusType><Normal>${i.normal}</Normal>` +
+              `<Status>${xmlEscape(i.status)}</Status>${i.message ? `<Message>${xmlEscape(i.message)}</Message>` : ''}` +
+              `</DBInstanceStatusInfo>`,
+          )
+          .join('')}</StatusInfos>`
+      : '';
+    return block
+      .replace(
+        /<DBInstanceStatus>[^<]*<\/DBInstanceStatus>/,
+        `<DBInstanceStatus>${xmlEscape(status)}</DBInstanceStatus>`,
+      )
+      .replace(/<\/DBInstance>$/, `${statusInfos}</DBInstance>`);
+  });
+}
+
+/**
+ * A DescribeServices answer (JSON) whose services' PRIMARY deployment — of the service's task definition, at its
+ * desired count, as AWS shows the deployment it started (the emulator never updates its deployments) — FAILED with
+ * AWS's `reason`, none of its tasks running.
+ */
+export function withPrimaryDeploymentFailed(json: string, reason: string): string {
+  const out = JSON.parse(json) as {
+    services?: { taskDefinition?: string; desiredCount?: number; deployments?: Record<string, unknown>[] }[];
+  };
+  for (const svc of out.services ?? []) {
+    for (const d of svc.deployments ?? []) {
+      if (d.status !== 'PRIMARY') continue;
+      Object.assign(d, {
+        taskDefinition: svc.taskDefinition,
+        desiredCount: svc.desiredCount,
+        runningCount: 0,
+        rolloutState: 'FAILED',
+        rolloutStateReason: reason,
+      });
+    }
+  }
+  return JSON.stringify(out);
+}
+
+/** A Route 53 GetChange answer (REST XML) that says the change is still PENDING. */
+export const withChangePending = (xml: string) => xml.replace(/<Status>INSYNC<\/Status>/, '<Status>PENDING</Status>');

@@ -28,11 +28,21 @@ export function fail(type: string, message: string, details: unknown[] = []): Ap
   return ApplicationFailure.create({ type, message, nonRetryable: true, details });
 }
 
+/** Non-retryable outcomes of a wait: what AWS showed, not a refused call. */
+const WAIT_OUTCOMES = [
+  'NotStable',
+  'DbInstanceFailed',
+  'ServiceDeploymentFailed',
+  'ChangeStillPending',
+  'RegionUnavailable',
+  'SnapshotFailed',
+];
+
 /**
  * A failure that says the call itself was refused (permissions, bad parameters, missing resource) as opposed to a
  * region that did not answer. The activity retry policy lists these types as non-retryable.
  */
 export function isClientError(err: unknown): boolean {
   const type = rootFailure(err).type;
-  return type !== undefined && NON_RETRYABLE_ERRORS.includes(type) && type !== 'NotStable';
+  return type !== undefined && NON_RETRYABLE_ERRORS.includes(type) && !WAIT_OUTCOMES.includes(type);
 }

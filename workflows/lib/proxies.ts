@@ -10,6 +10,11 @@ export const NON_RETRYABLE_ERRORS = [
   'ResourceNotFound',
   'PreconditionFailed',
   'NotStable',
+  'DbInstanceFailed',
+  'ServiceDeploymentFailed',
+  'ChangeStillPending',
+  'RegionUnavailable',
+  'SnapshotFailed',
   // AWS: client-side mistakes and permissions
   'AccessDenied',
   'AccessDeniedException',

@@ -38,7 +38,11 @@ export function renderIncidentReport(
   for (const step of s.steps) {
     if (step.name === 'Acquire resource') continue;
     // Listed when the step ended: that is when its outcome (and, for an approval, the decision) was known.
-    rows.push([step.endedAt ?? step.startedAt, `${step.name}: ${step.outcome}${step.error ? ` (${step.error})` : ''}`]);
+    const phases = typeof step.details?.phases === 'string' ? ` — ${step.details.phases}` : '';
+    rows.push([
+      step.endedAt ?? step.startedAt,
+      `${step.name}: ${step.outcome}${step.error ? ` (${step.error})` : phases}`,
+    ]);
   }
   for (const c of s.compensations) rows.push([c.startedAt, `Compensation: ${c.name}: ${c.outcome}`]);
   rows.push([

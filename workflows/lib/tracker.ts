@@ -99,6 +99,10 @@ export class Tracker {
       record.outcome = opts.outcome ? opts.outcome(result) : 'succeeded';
       if (record.outcome === 'failed' && opts.failure) record.error = opts.failure(result);
       if (opts.details) record.details = { ...record.details, ...opts.details(result) };
+      // A wait's result says which phases AWS went through ("modifying @0s → backing-up @12s → available @31s"):
+      // the timeline shows them.
+      const phases = (result as { phases?: unknown } | undefined)?.phases;
+      if (typeof phases === 'string' && phases) record.details = { ...record.details, phases };
       return result;
     } catch (err) {
       record.outcome = 'failed';

@@ -1,0 +1,254 @@
+// One driver per runbook for the chaos suite and the realistic fast subset: builds a uniquely named environment in
+// the emulator, gives a valid input that needs no approval, and says what AWS must look like after a good run.
+// Fixtures and checks use the plain emulator clients; the runbook's own calls go through the realistic layer.
+import type { Client } from '@temporalio/client';
+import type { AwsClients } from '../../activities/aws-clients';
+import { regionalFailoverWorkflowId } from '../../api/runbooks/regional-failover';
+import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
+import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
+import { makeService, makeZone, serviceState, zoneRecords } from '../helpers/aws-fixtures';
+import { makeBlueGreenEnv } from '../helpers/blue-green-env';
+import { fastHealth, makeFailoverEnv, PRIMARY_REGION } from '../helpers/failover-env';
+import { GOOD_CHECKS, instancesWithPrefix, makeDbSecret, makeSourceDb } from '../helpers/restore-env';
+
+export interface Prepared {
+  input: Record<string, unknown>;
+  /** Checks AWS after a run that completed (throws with what is wrong). */
+  verify(aws: AwsClients): Promise<void>;
+  /** Everything the run may change, for "nothing changed" / "compensated" comparisons. */
+  snapshot(aws: AwsClients): Promise<unknown>;
+  /** Things the world can do to the run's resources mid-run (FaultExpectation.act). */
+  actions?: Record<string, (aws: AwsClients) => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface Driver {
+  runbook: string;
+  /** `client`/`taskQueue`: for runbooks that need an earlier run (a failback needs its failover). */
+  prepare(aws: AwsClients, ctx: { client: Client; taskQueue: string }): Promise<Prepared>;
+}
+
+const expectEqual = (what: string, actual: unknown, expected: unknown) => {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+};
+
+const health = (app: DemoApp) => ({ url: app.healthUrl, consecutive: 2, interval: '100ms', timeout: '20s' });
+
+export const DRIVERS: Driver[] = [
+  {
+    runbook: 'emergencyScale',
+    async prepare(aws) {
+      const svc = await makeService(aws, { desiredCount: 2 });
+      return {
+        input: {
+          ...svc.ref,
+          desiredCount: 4,
+          reason: 'chaos: traffic spike',
+          approval: { required: false },
+          stableTimeout: '2m',
+        },
+        verify: async (a) => expectEqual('desiredCount', (await serviceState(a, svc)).desiredCount, 4),
+        snapshot: (a) => serviceState(a, svc),
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'ecsRollback',
+    async prepare(aws) {
+      const svc = await makeService(aws, { desiredCount: 2, revisions: 2 });
+      return {
+        input: { ...svc.ref, reason: 'chaos: bad release', approval: { required: false }, stableTimeout: '2m' },
+        verify: async (a) =>
+          expectEqual('taskDefinition', (await serviceState(a, svc)).taskDefinition, svc.revisions[0]),
+        snapshot: (a) => serviceState(a, svc),
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'dnsFailover',
+    async prepare(aws) {
+      const app = await startDemoApp('chaos-dns');
+      const zone = await makeZone(aws, (z) => [
+        { Name: `api.${z}`, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '192.0.2.10' }] },
+      ]);
+      return {
+        input: {
+          hostedZone: zone.zoneName,
+          record: { name: zone.recordName, type: 'A' },
+          target: { values: ['203.0.113.20'] },
+          verify: health(app),
+          insyncTimeout: '2m',
+          reason: 'chaos: primary down',
+          approval: { required: false },
+        },
+        verify: async (a) => {
+          const api = (await zoneRecords(a, zone.zoneId)).find((r) => r.Name?.startsWith('api.'));
+          expectEqual('api record', api?.ResourceRecords, [{ Value: '203.0.113.20' }]);
+        },
+        snapshot: (a) => zoneRecords(a, zone.zoneId),
+        close: () => app.close(),
+      };
+    },
+  },
+  {
+    runbook: 'blueGreenDeploy',
+    async prepare(aws) {
+      const env = await makeBlueGreenEnv(aws, { router: 'route53' });
+      let errors: NodeJS.Timeout | undefined;
+      return {
+        input: env.input({ steps: [50, 100], bakeTime: '2s', stableTimeout: '2m' }) as unknown as Record<
+          string,
+          unknown
+        >,
+        verify: async () => expectEqual('router', await env.weights(), { blue: 0, green: 100 }),
+        // Registered task-definition revisions stay (AWS keeps them); the router and both services must come back.
+        snapshot: async () => {
+          const { router, blue, green } = await env.snapshot();
+          return { router, blue, green };
+        },
+        // Green starts answering 5xx and keeps doing so: 40 a minute, over the alarm's threshold of 5 in each of its
+        // three evaluation periods (the layer evaluates the alarm; one bad minute would not fire it). The minutes
+        // before are filled in, and the current one is written every 2 s, so whichever minute the check falls in
+        // has its datapoint.
+        actions: {
+          'green-5xx': async () => {
+            for (const ago of [60_000, 120_000, 180_000]) await env.putMetric(40, ago);
+            await env.putMetric(40, 0);
+            errors = setInterval(() => void env.putMetric(40, 0).catch(() => undefined), 2_000);
+          },
+        },
+        close: async () => {
+          clearInterval(errors);
+          await env.close();
+        },
+      };
+    },
+  },
+  {
+    runbook: 'regionalFailover',
+    async prepare(aws) {
+      const env = await makeFailoverEnv(aws, { lag: [3, 4, 5] });
+      return {
+        input: env.input({
+          plannedSwitchover: { reason: 'chaos drill' },
+          promoteTimeout: '2m',
+          stableTimeout: '2m',
+          insyncTimeout: '2m',
+        }) as unknown as Record<string, unknown>,
+        verify: async (a) =>
+          expectEqual('secondary count', (await serviceState(a, env.secondaryService)).desiredCount, 2),
+        snapshot: () => env.snapshot(),
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'regionalFailback',
+    async prepare(aws, { client, taskQueue }) {
+      const env = await makeFailoverEnv(aws, { lag: [3, 4, 5] });
+      const failover = env.input({
+        plannedSwitchover: { reason: 'chaos drill' },
+        promoteTimeout: '2m',
+        stableTimeout: '2m',
+        insyncTimeout: '2m',
+      });
+      const failoverWorkflowId = regionalFailoverWorkflowId(failover);
+      await client.workflow.execute('regionalFailover', {
+        taskQueue,
+        workflowId: failoverWorkflowId,
+        args: [failover],
+      });
+      const dnsBefore = (await env.snapshot()).dns;
+      // RDS publishes ReplicaLag for the replica the failback creates; the emulator does not.
+      const publisher = startReplicaLagPublisher(aws, { regions: [PRIMARY_REGION], intervalMs: 500 });
+      return {
+        input: {
+          failoverWorkflowId,
+          health: {
+            primaryApp: fastHealth(env.apps.primary, '20s'),
+            publicEndpoint: fastHealth(env.apps.public, '20s'),
+          },
+          replicaTimeout: '3m',
+          promoteTimeout: '3m',
+          stableTimeout: '2m',
+          insyncTimeout: '2m',
+          reason: 'chaos: fail back',
+          approval: { required: false },
+        },
+        verify: async (a) => {
+          expectEqual('primary count', (await serviceState(a, env.primaryService)).desiredCount, 2);
+          if ((await zoneRecords(a, env.zone.zoneId)).length === 0) throw new Error('no DNS records left');
+          void dnsBefore;
+        },
+        snapshot: () => env.snapshot(),
+        close: async () => publisher.stop(),
+      };
+    },
+  },
+  {
+    runbook: 'snapshotRestore',
+    async prepare(aws) {
+      const region = 'ap-southeast-1';
+      const src = await makeSourceDb(aws, region, { snapshots: 1 });
+      const secretId = await makeDbSecret(aws, region);
+      return {
+        input: {
+          region,
+          dbInstance: src.id,
+          restore: { snapshot: src.snapshots.at(-1)! },
+          dataChecks: { secretId, checks: GOOD_CHECKS, timeout: '20s' },
+          approval: { required: false },
+          snapshotTimeout: '3m',
+          restoreTimeout: '3m',
+          stableTimeout: '2m',
+          reason: 'chaos: restore the last good snapshot',
+        },
+        verify: async (a) => {
+          // Switch mode none: the restored instance is left for people, next to the untouched source.
+          const ids = await instancesWithPrefix(a, region, src.id);
+          if (!ids.includes(src.id) || ids.length !== 2) throw new Error(`instances: ${ids.join(', ')}`);
+        },
+        // The source and whatever a run restored from it (named after it).
+        snapshot: (a) => instancesWithPrefix(a, region, src.id),
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'backupVerification',
+    async prepare(aws) {
+      const region = 'ap-southeast-2';
+      const dbs = [
+        await makeSourceDb(aws, region, { snapshots: 1 }),
+        await makeSourceDb(aws, region, { snapshots: 1 }),
+      ];
+      const secretId = await makeDbSecret(aws, region);
+      return {
+        input: {
+          region,
+          databases: dbs.map((d) => ({ dbInstance: d.id })),
+          dataChecks: { secretId, checks: GOOD_CHECKS, timeout: '20s' },
+          maxSnapshotAge: '1h',
+          maxConcurrent: 2,
+          restoreTimeout: '3m',
+          reason: 'chaos: nightly restore test',
+        },
+        // No temporary instance is left (they are named verify-<database>-…).
+        verify: async (a) => {
+          const left = await instancesWithPrefix(a, region, 'verify-');
+          const mine = left.filter((id) => dbs.some((d) => id.startsWith(`verify-${d.id.slice(0, 20)}`)));
+          if (mine.length) throw new Error(`temporary instances left: ${mine.join(', ')}`);
+        },
+        snapshot: async (a) =>
+          (await instancesWithPrefix(a, region, '')).filter((id) => dbs.some((d) => id.includes(d.id.slice(0, 20)))),
+        close: async () => undefined,
+      };
+    },
+  },
+];
+
+export const driver = (runbook: string) => DRIVERS.find((d) => d.runbook === runbook)!;

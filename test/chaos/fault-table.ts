@@ -1,0 +1,151 @@
+// What each runbook does under each AWS fault — the documented outcomes the chaos suite checks (and its fast subset in
+// `npm test`). Generic faults apply to every runbook; the realistic ones to the runbooks whose AWS calls meet them.
+import type { FaultExpectation } from './scenarios';
+
+/** The first change a run makes: refused, the run must fail at once and leave AWS as it was. */
+const FIRST_CHANGE: Record<string, { operation: string; type: string | RegExp; message?: RegExp }> = {
+  emergencyScale: { operation: 'UpdateService', type: 'AccessDeniedException' },
+  ecsRollback: { operation: 'UpdateService', type: 'AccessDeniedException' },
+  dnsFailover: { operation: 'ChangeResourceRecordSets', type: 'AccessDenied' },
+  blueGreenDeploy: { operation: 'RegisterTaskDefinition', type: 'AccessDeniedException' },
+  regionalFailover: { operation: 'UpdateService', type: 'AccessDeniedException' },
+  regionalFailback: { operation: 'CreateDBInstanceReadReplica', type: 'AccessDenied' },
+  snapshotRestore: { operation: 'CreateDBSnapshot', type: 'AccessDenied' },
+  backupVerification: {
+    operation: 'RestoreDBInstanceFromDBSnapshot',
+    type: 'BackupVerificationFailed',
+    message: /not authorized to perform: rds:RestoreDBInstanceFromDBSnapshot/,
+  },
+};
+
+export function genericFaults(runbook: string): FaultExpectation[] {
+  const first = FIRST_CHANGE[runbook]!;
+  return [
+    {
+      scenario: 'throttle-storm: 30 % of calls Throttling / 503',
+      faults: [{ name: 'throttle-storm', rate: 0.3 }],
+      expect: { outcome: 'succeeded' },
+    },
+    {
+      scenario: `AccessDenied on ${first.operation}`,
+      faults: [{ name: 'access-denied', operation: first.operation, times: 1000 }],
+      expect: {
+        outcome: 'failed',
+        type: first.type,
+        message: first.message ?? /not authorized to perform/,
+        compensated: 'snapshot',
+      },
+    },
+  ];
+}
+
+export const REALISTIC_FAULTS: Record<string, FaultExpectation[]> = {
+  emergencyScale: [],
+  ecsRollback: [
+    {
+      scenario: 'tasks-crash-loop',
+      faults: [{ name: 'tasks-crash-loop' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /CannotPullContainerError/,
+        compensated: 'n/a',
+      },
+    },
+    {
+      scenario: 'deploy-circuit-breaker',
+      faults: [{ name: 'deploy-circuit-breaker' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /circuit breaker|FAILED/,
+        compensated: 'n/a',
+      },
+    },
+  ],
+  dnsFailover: [
+    {
+      scenario: 'route53-slow (the change stays PENDING past insyncTimeout)',
+      faults: [{ name: 'route53-slow', times: 1 }],
+      input: { insyncTimeout: '10s' },
+      timeoutBased: true,
+      expect: { outcome: 'failed', type: 'ChangeStillPending', message: /PENDING/, compensated: 'snapshot' },
+    },
+  ],
+  blueGreenDeploy: [
+    {
+      scenario: "green's 5xx rise mid-bake (the alarm evaluated from the metric data)",
+      faults: [],
+      after: 'Bake 50%',
+      act: 'green-5xx',
+      input: { bakeTime: '30s', checkInterval: '2s' },
+      expect: {
+        outcome: 'failed',
+        type: 'GateFailed',
+        message: /read ALARM \[not ALARM\] at 50% green: Threshold Crossed: 3 out of the last 3 datapoints \[\d+ \(/,
+        compensated: 'snapshot',
+      },
+    },
+    {
+      scenario: 'deploy-circuit-breaker on green',
+      faults: [{ name: 'deploy-circuit-breaker' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /circuit breaker|FAILED/,
+        compensated: 'snapshot',
+      },
+    },
+    {
+      scenario: 'tasks-crash-loop on green',
+      faults: [{ name: 'tasks-crash-loop' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /CannotPullContainerError/,
+        compensated: 'snapshot',
+      },
+    },
+  ],
+  regionalFailover: [
+    {
+      scenario: 'region-outage of the secondary region after the promotion',
+      faults: [{ name: 'region-outage', region: 'us-west-1' }],
+      after: 'Point of no return',
+      expect: { outcome: 'needs-operator', message: /ServiceUnavailable|not answering|unavailable/i },
+    },
+    {
+      scenario: 'promote-stuck (modifying past promoteTimeout)',
+      faults: [{ name: 'promote-stuck' }],
+      input: { promoteTimeout: '30s' },
+      timeoutBased: true,
+      expect: { outcome: 'needs-operator', message: /modifying/ },
+    },
+  ],
+  regionalFailback: [
+    {
+      scenario: 'restore-fails (the new replica ends incompatible-restore)',
+      faults: [{ name: 'restore-fails' }],
+      expect: { outcome: 'failed', type: 'DbInstanceFailed', message: /incompatible-restore/, compensated: 'snapshot' },
+    },
+  ],
+  snapshotRestore: [
+    {
+      scenario: 'restore-fails',
+      faults: [{ name: 'restore-fails' }],
+      expect: { outcome: 'failed', type: 'DbInstanceFailed', message: /incompatible-restore/, compensated: 'snapshot' },
+    },
+  ],
+  backupVerification: [
+    {
+      scenario: 'restore-fails for one database',
+      faults: [{ name: 'restore-fails', times: 1 }],
+      expect: {
+        outcome: 'failed',
+        type: 'BackupVerificationFailed',
+        message: /incompatible-restore/,
+        compensated: 'snapshot',
+      },
+    },
+  ],
+};

@@ -1,0 +1,16 @@
+// `npm run chaos`: every runbook under the realistic AWS layer's faults, a killed worker, a restarted Temporal
+// server and generated bad inputs; writes docs/reliability.md. Not part of `npm test` (its fast subset is).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/chaos/**/*.chaos.ts'],
+    globalSetup: ['test/helpers/global-setup.ts', 'test/chaos/report-setup.ts'],
+    setupFiles: ['test/helpers/setup-env.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
+    reporters: ['default'],
+  },
+});
