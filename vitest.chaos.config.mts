@@ -9,6 +9,8 @@ export default defineConfig({
     setupFiles: ['test/helpers/setup-env.ts'],
     pool: 'forks',
     maxWorkers: 2,
+    // describe.concurrent tests (the crash scenarios: mostly waiting for timeouts) run eight at a time in their file.
+    maxConcurrency: 8,
     testTimeout: 300_000,
     hookTimeout: 300_000,
     reporters: ['default'],

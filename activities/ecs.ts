@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { AwsClients } from './aws-clients';
 import { NotStable, PreconditionFailed, ResourceNotFound, ServiceDeploymentFailed } from './errors';
-import { abortSignal, pollUntil, resumeWait } from './poll';
+import { abortSignal, activityContext, pollUntil, resumeWait } from './poll';
 
 export interface ServiceRef {
   region: string;
@@ -40,6 +40,8 @@ export interface ServiceState {
     runningCount: number;
     rolloutState?: string;
     rolloutStateReason?: string;
+    /** When ECS began it (ISO). */
+    createdAt?: string;
   }[];
   /**
    * The ALB/NLB target groups the service registers its tasks in (its `loadBalancers`). Absent from results recorded
@@ -107,6 +109,7 @@ function toState(s: Service): ServiceState {
       runningCount: d.runningCount ?? 0,
       ...(d.rolloutState ? { rolloutState: d.rolloutState } : {}),
       ...(d.rolloutStateReason ? { rolloutStateReason: d.rolloutStateReason } : {}),
+      ...(d.createdAt ? { createdAt: d.createdAt.toISOString() } : {}),
     })),
     ...(s.taskSets?.length
       ? {
@@ -446,9 +449,25 @@ export function createEcsActivities(aws: AwsClients) {
      * leaves the same service. (A forced new deployment is the one non-idempotent option; it is only sent when
      * asked for.)
      */
+    /**
+     * UpdateService. Effective once: a retry (the worker died after AWS took the call but before Temporal heard of it)
+     * first reads the service and does not call again when it already is as asked — the count and revision set, or,
+     * for a forced deployment, a PRIMARY deployment begun since the activity was first scheduled.
+     */
     async updateService(
       input: ServiceRef & { desiredCount?: number; taskDefinition?: string; forceNewDeployment?: boolean },
     ): Promise<ServiceState> {
+      const info = activityContext()?.info;
+      if (info && info.attempt > 1) {
+        const now = await describeService(input);
+        const primary = now.deployments.find((d) => d.status === 'PRIMARY');
+        const done =
+          (input.desiredCount === undefined || now.desiredCount === input.desiredCount) &&
+          (input.taskDefinition === undefined || sameRevision(now.taskDefinition, input.taskDefinition)) &&
+          (!input.forceNewDeployment ||
+            (primary?.createdAt !== undefined && Date.parse(primary.createdAt) >= info.scheduledTimestampMs));
+        if (done) return now;
+      }
       const out = await aws.ecs(input.region).send(
         new UpdateServiceCommand({
           cluster: input.cluster,

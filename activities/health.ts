@@ -40,7 +40,7 @@ export function createHealthActivities(fetchImpl: typeof fetch = fetch) {
           lastError = (err as Error).cause ? String((err as Error & { cause: unknown }).cause) : (err as Error).message;
           consecutiveOk = 0;
         }
-        ctx?.heartbeat({ deadline, attempts, consecutiveOk, lastStatus });
+        ctx?.heartbeat({ deadline, at: Date.now(), attempts, consecutiveOk, lastStatus });
         const base = { url: input.url, attempts, consecutiveOk, elapsedMs: Date.now() - started };
         const last = { ...(lastStatus !== undefined ? { lastStatus } : {}), ...(lastError ? { lastError } : {}) };
         if (consecutiveOk >= input.consecutive) return { ...base, ...last, healthy: true };

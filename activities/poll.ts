@@ -22,11 +22,18 @@ export interface PollOptions {
   outageAfter?: number;
 }
 
-/** The deadline for this wait: from the last heartbeat if this is a retry, else now + timeout. */
+/**
+ * The deadline for this wait: now + timeout, or — when this is a retry of a wait that heartbeated — its deadline,
+ * moved on by the time since its last heartbeat (`at`): while no worker was watching (one died, the next one had not
+ * taken over yet) the wait's time does not run out, so a retry after a crash still gets the time the first attempt
+ * had left, instead of finding its deadline passed.
+ */
 export function resumeDeadline(timeoutMs: number): number {
   const ctx = activityContext();
-  const previous = ctx?.info.heartbeatDetails as { deadline?: number } | undefined;
-  return typeof previous?.deadline === 'number' ? previous.deadline : Date.now() + timeoutMs;
+  const previous = ctx?.info.heartbeatDetails as { deadline?: number; at?: number } | undefined;
+  if (typeof previous?.deadline !== 'number') return Date.now() + timeoutMs;
+  const unwatched = typeof previous.at === 'number' ? Math.max(0, Date.now() - previous.at) : 0;
+  return previous.deadline + unwatched;
 }
 
 /** The deadline and the start of this wait: both from the last heartbeat if this is a retry, else now (+ timeout). */
@@ -131,6 +138,7 @@ export async function pollUntil<T>(
     }
     ctx?.heartbeat({
       deadline: options.deadline,
+      at: Date.now(),
       ...(options.startedAt !== undefined ? { startedAt: options.startedAt } : {}),
       attempts,
       phases,

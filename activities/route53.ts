@@ -14,7 +14,7 @@ import type { RecordSet } from '../api/runbooks/dns-failover';
 import type { AwsClients } from './aws-clients';
 import { formatDuration } from '../api/duration';
 import { ChangeStillPending, PreconditionFailed, ResourceNotFound } from './errors';
-import { abortSignal, pollUntil, resumeWait } from './poll';
+import { abortSignal, activityContext, pollUntil, resumeWait } from './poll';
 
 const norm = (name: string) => name.toLowerCase().replace(/\.$/, '');
 /** Route 53 escapes `*` and some characters as \ooo in names it returns. */
@@ -72,6 +72,16 @@ export function createRoute53Activities(aws: AwsClients) {
       changeId: (out.ChangeInfo?.Id ?? '').replace('/change/', ''),
       status: out.ChangeInfo?.Status ?? 'PENDING',
     };
+  }
+
+  /** Is every change of the batch already in place (UPSERT/CREATE: the record as given; DELETE: no such record)? */
+  async function alreadyApplied(hostedZoneId: string, changes: RecordChange[]): Promise<boolean> {
+    for (const c of changes) {
+      const current = await listRecordSets({ hostedZoneId, name: c.recordSet.Name, type: c.recordSet.Type });
+      const now = current.find((r) => sameRecord(r, c.recordSet));
+      if (c.action === 'DELETE' ? now !== undefined : !now || !recordSetsEqual(now, c.recordSet)) return false;
+    }
+    return true;
   }
 
   async function listRecordSets(input: { hostedZoneId: string; name: string; type: string }): Promise<RecordSet[]> {
@@ -142,12 +152,20 @@ export function createRoute53Activities(aws: AwsClients) {
       };
     },
 
-    /** Submit a change batch. UPSERTs are idempotent; the caller builds DELETEs from records it just read. */
+    /**
+     * Submit a change batch. Effective once: a retry (the worker died after Route 53 took the batch but before
+     * Temporal heard of it) first reads the records, and when every change is already in place submits nothing and
+     * returns the change id '' (the earlier attempt's id was lost with its worker; waitForChangeInsync takes '' as
+     * nothing left to wait for).
+     */
     async changeRecordSets(input: {
       hostedZoneId: string;
       comment: string;
       changes: RecordChange[];
     }): Promise<{ changeId: string; status: string }> {
+      if ((activityContext()?.info.attempt ?? 1) > 1 && (await alreadyApplied(input.hostedZoneId, input.changes))) {
+        return { changeId: '', status: 'INSYNC' };
+      }
       return submit(input.hostedZoneId, input.comment, input.changes);
     },
 
@@ -159,6 +177,9 @@ export function createRoute53Activities(aws: AwsClients) {
       changeId: string;
       timeoutMs: number;
     }): Promise<{ status: string; waitedMs: number; phases: string }> {
+      if (input.changeId === '') {
+        return { status: 'INSYNC', waitedMs: 0, phases: 'submitted by an earlier attempt (its change id was lost)' };
+      }
       const { deadline, startedAt } = resumeWait(input.timeoutMs);
       const result = await pollUntil(
         async () => {

@@ -26,6 +26,8 @@ export interface Driver {
   runbook: string;
   /** `client`/`taskQueue`: for runbooks that need an earlier run (a failback needs its failover). */
   prepare(aws: AwsClients, ctx: { client: Client; taskQueue: string }): Promise<Prepared>;
+  /** The IDs of the child workflows a run of `input` starts (their steps are boundaries too). */
+  children?(input: Record<string, unknown>, workflowId: string): string[];
 }
 
 const expectEqual = (what: string, actual: unknown, expected: unknown) => {
@@ -220,6 +222,8 @@ export const DRIVERS: Driver[] = [
   },
   {
     runbook: 'backupVerification',
+    children: (input, workflowId) =>
+      (input.databases as { dbInstance: string }[]).map((d) => `${workflowId}/verify-${d.dbInstance}`),
     async prepare(aws) {
       const region = 'ap-southeast-2';
       const dbs = [

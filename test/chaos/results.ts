@@ -43,6 +43,17 @@ export function readRows(): Row[] {
     .map((l) => JSON.parse(l) as Row);
 }
 
+const RUNBOOK_ORDER = [
+  'emergencyScale',
+  'ecsRollback',
+  'dnsFailover',
+  'blueGreenDeploy',
+  'regionalFailover',
+  'regionalFailback',
+  'snapshotRestore',
+  'backupVerification',
+];
+
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export async function writeReliabilityDoc(rows: Row[], startedAt: Date, durationMs: number): Promise<string> {
@@ -74,7 +85,21 @@ export async function writeReliabilityDoc(rows: Row[], startedAt: Date, duration
     '  runbook (counted at the layer: an accepted call is one AWS executed).',
     '',
   ];
-  for (const runbook of [...new Set(rows.map((r) => r.runbook))]) {
+  // Runbooks in the registry's order; in each, the faults first, then crashes, IAM, bad inputs (scenarios run side by
+  // side, so the rows arrive in any order).
+  const order = (r: Row) =>
+    /SIGKILL/.test(r.scenario)
+      ? 1
+      : /Temporal server/.test(r.scenario)
+        ? 2
+        : /^IAM/.test(r.scenario)
+          ? 3
+          : /bad inputs/.test(r.scenario)
+            ? 4
+            : 0;
+  const runbooks = RUNBOOK_ORDER.filter((n) => rows.some((r) => r.runbook === n));
+  rows = [...rows].sort((a, b) => runbooks.indexOf(a.runbook) - runbooks.indexOf(b.runbook) || order(a) - order(b));
+  for (const runbook of [...runbooks, ...new Set(rows.map((r) => r.runbook).filter((n) => !runbooks.includes(n)))]) {
     lines.push(
       `## ${runbook}`,
       '',

@@ -313,7 +313,7 @@ export async function badInputScenario(d: Driver, count: number): Promise<Row> {
 export async function workerKillScenario(d: Driver): Promise<Row> {
   const counts = await baseline(d);
   return withLayer(d, { worker: 'none' }, async ({ client, taskQueue, layer, prepared }) => {
-    const env = { AWS_ENDPOINT_URL: layer.endpoint };
+    const env = { AWS_ENDPOINT_URL: layer.endpoint, TEST_WORKER_NO_CACHE: '1' };
     let worker: WorkerProcess = await startWorkerProcess(taskQueue, { env });
     const workflowId = uid(d.runbook);
     const handle = await client.workflow.start(d.runbook, { taskQueue, workflowId, args: [prepared.input] });
@@ -323,12 +323,23 @@ export async function workerKillScenario(d: Driver): Promise<Row> {
       for (;;) {
         const description = await handle.describe();
         if (description.status.name !== 'RUNNING') break;
-        let steps = seen;
+        // The run's steps, and the steps of its child workflows (a backup verification's per-database runs, which
+        // keep no status of their own: each activity they schedule is their step): each one begun is a boundary.
+        let steps = 0;
         try {
-          steps = (await handle.query(statusQuery)).steps.length;
+          steps += (await handle.query(statusQuery)).steps.length;
         } catch {
           /* no worker right now */
         }
+        for (const id of d.children?.(prepared.input, workflowId) ?? []) {
+          try {
+            const history = await client.workflow.getHandle(id).fetchHistory();
+            steps += (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+          } catch {
+            /* not started yet */
+          }
+        }
+        steps = Math.max(steps, seen);
         if (steps > seen) {
           seen = steps;
           await worker.kill();

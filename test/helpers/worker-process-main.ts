@@ -39,6 +39,9 @@ async function main(): Promise<void> {
     identity: `worker-process-${process.pid}`,
     workflowBundle: { codePath },
     activities,
+    // TEST_WORKER_NO_CACHE=1: no sticky cache, every workflow task replays the history — after a SIGKILL the next
+    // worker gets the run's tasks at once instead of after the dead worker's sticky queue times out.
+    ...(process.env.TEST_WORKER_NO_CACHE === '1' ? { maxCachedWorkflows: 0 } : {}),
   });
   console.log('worker ready');
   await worker.run();

@@ -1,0 +1,19 @@
+// The Temporal dev server (SQLite) stopped and started again mid-run: every runbook completes. Each scenario has a
+// server of its own; the runbooks run side by side.
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeConnections } from '../helpers/temporal';
+import { DRIVERS } from './drivers';
+import { recordRow } from './results';
+import { serverRestartScenario } from './scenarios';
+
+afterAll(closeConnections);
+
+describe.concurrent('Temporal server restarted mid-run', () => {
+  for (const d of DRIVERS) {
+    it(d.runbook, async () => {
+      const row = await serverRestartScenario(d);
+      recordRow(row);
+      expect(row.pass, `${row.outcome} ${row.detail ?? ''}`).toBe(true);
+    });
+  }
+});
