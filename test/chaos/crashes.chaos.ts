@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeConnections } from '../helpers/temporal';
 import { DRIVERS } from './drivers';
-import { recordRow } from './results';
+import { recordRow, recordStart } from './results';
 import { workerKillScenario } from './scenarios';
 
 afterAll(closeConnections);
@@ -11,7 +11,8 @@ afterAll(closeConnections);
 describe.concurrent('worker SIGKILLed at every step boundary', () => {
   for (const d of DRIVERS) {
     it(d.runbook, { timeout: 900_000 }, async () => {
-      const row = await workerKillScenario(d);
+      recordStart(d.runbook, 'worker SIGKILLed at every step boundary', 'completes; each change once', 900_000);
+      const row = { ...(await workerKillScenario(d)), key: 'worker SIGKILLed at every step boundary' };
       recordRow(row);
       expect(row.pass, `${row.outcome} ${row.detail ?? ''}`).toBe(true);
     });

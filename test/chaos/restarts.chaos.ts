@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeConnections } from '../helpers/temporal';
 import { DRIVERS } from './drivers';
-import { recordRow } from './results';
+import { recordRow, recordStart } from './results';
 import { serverRestartScenario } from './scenarios';
 
 afterAll(closeConnections);
@@ -11,7 +11,8 @@ afterAll(closeConnections);
 describe.concurrent('Temporal server restarted mid-run', () => {
   for (const d of DRIVERS) {
     it(d.runbook, async () => {
-      const row = await serverRestartScenario(d);
+      recordStart(d.runbook, 'Temporal server stopped and restarted mid-run', 'completes', 300_000);
+      const row = { ...(await serverRestartScenario(d)), key: 'Temporal server stopped and restarted mid-run' };
       recordRow(row);
       expect(row.pass, `${row.outcome} ${row.detail ?? ''}`).toBe(true);
     });

@@ -21,6 +21,8 @@ export interface Row {
   mutationsOnce: 'yes' | 'NO' | 'n/a';
   pass: boolean;
   detail?: string;
+  /** Stable name of the scenario (its start marker and its result share it: recordStart). */
+  key?: string;
 }
 
 const repoRoot = path.resolve(__dirname, '../..');
@@ -35,12 +37,33 @@ export function recordRow(row: Row): void {
   appendFileSync(rowsFile, `${JSON.stringify(row)}\n`);
 }
 
+/**
+ * A scenario that has begun: until its own row replaces it (same runbook and `key`), the table shows it as not
+ * finished — a scenario that times out or crashes the test is a failed row, not a missing one.
+ */
+export function recordStart(runbook: string, key: string, expected: string, timeoutMs: number): void {
+  recordRow({
+    runbook,
+    scenario: key,
+    key,
+    expected,
+    outcome: `did not finish within the test's ${Math.round(timeoutMs / 1000)} s`,
+    compensation: 'n/a',
+    mutationsOnce: 'n/a',
+    pass: false,
+  });
+}
+
 export function readRows(): Row[] {
   if (!existsSync(rowsFile)) return [];
-  return readFileSync(rowsFile, 'utf8')
+  const all = readFileSync(rowsFile, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Row);
+  // A finished scenario's row replaces its start marker.
+  return all.filter(
+    (r, i) => !r.key || !all.slice(i + 1).some((later) => later.runbook === r.runbook && later.key === r.key),
+  );
 }
 
 const RUNBOOK_ORDER = [
