@@ -2,11 +2,15 @@
 // an AWS call, the 1-minute heartbeat timeout for a wait), so all runbooks run side by side.
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeConnections } from '../helpers/temporal';
+import { killWorkerProcesses } from '../helpers/worker-process';
 import { DRIVERS } from './drivers';
 import { recordRow, recordStart } from './results';
 import { workerKillScenario } from './scenarios';
 
-afterAll(closeConnections);
+afterAll(async () => {
+  killWorkerProcesses(); // those of a scenario that timed out
+  await closeConnections();
+});
 
 describe.concurrent('worker SIGKILLed at every step boundary', () => {
   for (const d of DRIVERS) {

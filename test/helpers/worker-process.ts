@@ -18,6 +18,21 @@ const repoRoot = path.resolve(__dirname, '../..');
  * `env` adds to the child's environment, e.g. `TEST_HOLD_AFTER_ACTIVITY` (see worker-process-main.ts). The data
  * checks of the child reach the test PostgreSQL, as withWorker's do.
  */
+/** Worker processes started by this test process and still running. */
+const live = new Set<number>();
+
+/** SIGKILL every worker process this test process started that still runs (a test that timed out left it). */
+export function killWorkerProcesses(): void {
+  for (const pid of live) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  live.clear();
+}
+
 export async function startWorkerProcess(
   taskQueue: string,
   opts: { env?: Record<string, string> } = {},
@@ -42,6 +57,8 @@ export async function startWorkerProcess(
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const pid = child.pid!;
+  live.add(pid);
+  void exited.then(() => live.delete(pid));
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       try {
