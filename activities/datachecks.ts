@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import type { AwsClients } from './aws-clients';
 import { PreconditionFailed } from './errors';
 import { readFileSync } from 'node:fs';
-import { abortSignal, activityContext } from './poll';
+import { abortSignal } from './poll';
 
 export interface DataCheck {
   name: string;
@@ -92,9 +92,7 @@ export function createDataCheckActivities(aws: AwsClients, overrides: EndpointOv
       const where = resolveEndpoint(input.endpoint, input.port, overrides);
       const target = `${where.host}:${where.port}${where.overridden ? ` (override for ${input.endpoint})` : ''}`;
       const timeoutMs = input.timeoutMs ?? 30_000;
-      // A long query must not look like a dead worker: heartbeat while the checks run.
-      const ctx = activityContext();
-      const beat = ctx ? setInterval(() => ctx.heartbeat({ checks: input.checks.length }), 10_000) : undefined;
+      // A long query does not look like a dead worker: the worker heartbeats while the checks run (asActivities).
       const client = new Client({
         host: where.host,
         port: where.port,
@@ -113,7 +111,6 @@ export function createDataCheckActivities(aws: AwsClients, overrides: EndpointOv
         await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
         await client.query('SELECT 1');
       } catch (err) {
-        if (beat) clearInterval(beat);
         await client.end().catch(() => undefined);
         return { target, connected: false, connectError: (err as Error).message, results: [], passed: false };
       }
@@ -147,7 +144,6 @@ export function createDataCheckActivities(aws: AwsClients, overrides: EndpointOv
         }
         await client.query('ROLLBACK');
       } finally {
-        if (beat) clearInterval(beat);
         await client.end().catch(() => undefined);
       }
       return { target, connected: true, results, passed: results.every((r) => r.pass) };

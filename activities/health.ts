@@ -1,5 +1,6 @@
 // HTTP health checks: N consecutive healthy answers within a deadline.
 import type { HealthResult } from '../api/common';
+import { beat } from './heartbeat';
 import { activityContext, resumeDeadline, sleepCancellable } from './poll';
 
 export interface HealthCheckInput {
@@ -40,7 +41,7 @@ export function createHealthActivities(fetchImpl: typeof fetch = fetch) {
           lastError = (err as Error).cause ? String((err as Error & { cause: unknown }).cause) : (err as Error).message;
           consecutiveOk = 0;
         }
-        ctx?.heartbeat({ deadline, at: Date.now(), attempts, consecutiveOk, lastStatus });
+        beat(ctx, { deadline, at: Date.now(), attempts, consecutiveOk, lastStatus });
         const base = { url: input.url, attempts, consecutiveOk, elapsedMs: Date.now() - started };
         const last = { ...(lastStatus !== undefined ? { lastStatus } : {}), ...(lastError ? { lastError } : {}) };
         if (consecutiveOk >= input.consecutive) return { ...base, ...last, healthy: true };

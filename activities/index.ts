@@ -2,6 +2,8 @@
 // caller (AWS clients per region, a Temporal client, fetch) and shared by every activity.
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { keepAlive } from './heartbeat';
+import { activityContext } from './poll';
 import type { AwsClients } from './aws-clients';
 import { createAutoScalingActivities } from './autoscaling';
 import { createCloudWatchActivities } from './cloudwatch';
@@ -26,11 +28,15 @@ export interface ActivityDeps {
 }
 
 /**
- * Temporal types an activity failure by the error's class name. The AWS SDK throws error codes its model does not
- * define (e.g. RDS `AccessDenied`) as the service's base class (`RDSServiceException`), with the real code only in
- * `name`; retry policies match on the code, so re-raise such errors typed by their `name`.
+ * What every activity gets from the worker:
+ * - kept alive by heartbeats while it runs, when its proxy gives it a heartbeat timeout (activities/heartbeat.ts):
+ *   a worker killed in the middle of an AWS call is noticed after 10 s, not after the call's 30 s timeout;
+ * - errors typed by their AWS code. Temporal types an activity failure by the error's class name; the AWS SDK throws
+ *   error codes its model does not define (e.g. RDS `AccessDenied`) as the service's base class
+ *   (`RDSServiceException`), with the real code only in `name`; retry policies match on the code, so such errors
+ *   are re-raised typed by their `name`.
  */
-export function typedByName<T extends Record<string, unknown>>(activities: T): T {
+export function asActivities<T extends Record<string, unknown>>(activities: T): T {
   const wrapped: Record<string, unknown> = {};
   for (const [key, fn] of Object.entries(activities)) {
     if (typeof fn !== 'function') {
@@ -38,6 +44,7 @@ export function typedByName<T extends Record<string, unknown>>(activities: T): T
       continue;
     }
     wrapped[key] = async (...args: unknown[]) => {
+      const stop = keepAlive(activityContext());
       try {
         return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
       } catch (err) {
@@ -50,6 +57,8 @@ export function typedByName<T extends Record<string, unknown>>(activities: T): T
           throw ApplicationFailure.create({ type: err.name, message: err.message, cause: err });
         }
         throw err;
+      } finally {
+        stop();
       }
     };
   }
@@ -57,7 +66,7 @@ export function typedByName<T extends Record<string, unknown>>(activities: T): T
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return typedByName({
+  return asActivities({
     ...createEcsActivities(deps.aws),
     ...createAutoScalingActivities(deps.aws),
     ...createRoute53Activities(deps.aws),

@@ -4,6 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { formatDuration } from '../api/duration';
 import { RegionUnavailable } from './errors';
+import { beat } from './heartbeat';
 
 export interface PollOptions {
   /** Absolute deadline (ms since epoch). */
@@ -136,7 +137,7 @@ export async function pollUntil<T>(
         unanswered = undefined;
       }
     }
-    ctx?.heartbeat({
+    beat(ctx, {
       deadline: options.deadline,
       at: Date.now(),
       ...(options.startedAt !== undefined ? { startedAt: options.startedAt } : {}),

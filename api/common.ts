@@ -74,7 +74,7 @@ export const healthCheck = z
     url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).describe('URL to GET'),
     expectStatus: z.number().int().min(100).max(599).default(200).describe('HTTP status that counts as healthy'),
     consecutive: z.number().int().min(1).max(100).default(3).describe('Successful answers needed in a row'),
-    // At most 30s: the check heartbeats after every probe and the activity's heartbeat timeout is 1m.
+    // At most 30s between probes (each probe is reported in the check's heartbeat; the worker keeps it alive between).
     interval: durationString({ min: '100ms', max: '30s' }).default('5s').describe('Pause between probes'),
     timeout: durationString({ min: '1s', max: '1h' }).default('2m').describe('Give up after this long'),
   })

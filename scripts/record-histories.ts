@@ -18,6 +18,7 @@ import { ensureCluster, ensureHostedZone, ensureRecords, ensureService, ensureTa
 import { stopAll } from './lib/processes';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
 import { obtainTemporalCli } from './lib/temporal-cli';
+import { WORKER_DEFAULTS } from '../worker/config';
 
 const outDir = path.join(repoRoot, 'test', 'histories');
 const logDir = path.join(repoRoot, 'test-results', 'logs');
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
       temporal: client,
       dbEndpointOverrides: { '*.rds.amazonaws.com': `127.0.0.1:${pg.port}` },
     }),
+    ...WORKER_DEFAULTS,
   });
   const health = { url: app.healthUrl, consecutive: 2, interval: '100ms', timeout: '10s' };
 

@@ -5,7 +5,14 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from '../activities/aws-clients';
 import { ensureSearchAttributes } from '../client/search-attributes';
-import { dbEndpointOverrides, notifierConfig, taskQueue, temporalConnectConfig, workflowSource } from './config';
+import {
+  WORKER_DEFAULTS,
+  dbEndpointOverrides,
+  notifierConfig,
+  taskQueue,
+  temporalConnectConfig,
+  workflowSource,
+} from './config';
 
 async function main(): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
@@ -32,6 +39,7 @@ async function main(): Promise<void> {
         notifier: notifierConfig(namespace),
       }),
       shutdownGraceTime: '10s',
+      ...WORKER_DEFAULTS,
     });
     console.log(
       `runbooks worker: task queue "${taskQueue()}", namespace "${namespace}", Temporal ${connectionOptions.address ?? 'localhost:7233'}` +

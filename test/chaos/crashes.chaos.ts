@@ -1,5 +1,6 @@
-// The worker SIGKILLed at every step boundary: every runbook completes, each change made once. The runs mostly wait (a killed worker's activity is retried only after its timeout: 30 s for
-// an AWS call, the 1-minute heartbeat timeout for a wait), so all runbooks run side by side.
+// The worker SIGKILLed at every step boundary: every runbook completes, each change made once. The runs mostly wait (a
+// killed worker's activity is retried only after its heartbeat timeout: 10 s for an AWS call, 20 s for a wait), so all
+// runbooks run side by side.
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeConnections } from '../helpers/temporal';
 import { killWorkerProcesses } from '../helpers/worker-process';

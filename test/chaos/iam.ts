@@ -52,6 +52,7 @@ import { errorAnswer, isMutating, readCall, type AwsCall } from '../../scripts/r
 import { zoneRecords } from '../helpers/aws-fixtures';
 import { testClients, testDbOverrides, uid } from '../helpers/temporal';
 import type { Row } from './results';
+import { WORKER_DEFAULTS } from '../../worker/config';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The published policies
@@ -471,6 +472,7 @@ async function runWith(
       workflowBundle: { codePath: inject('workflowBundlePath') },
       activities: createActivities({ aws, temporal: client, dbEndpointOverrides: testDbOverrides() }),
       shutdownGraceTime: '2s',
+      ...WORKER_DEFAULTS,
     });
     return await worker.runUntil(
       (async () => {

@@ -136,9 +136,20 @@ export async function writeReliabilityDoc(rows: Row[], startedAt: Date, duration
     }
     lines.push('');
   }
-  const file = path.join(repoRoot, 'docs', 'reliability.md');
+  // Only a whole run (every runbook under faults, crashes, a server restart, IAM and bad inputs) becomes
+  // docs/reliability.md; a run of some scenarios (vitest -t …) writes its table beside the rows instead.
+  const whole = RUNBOOK_ORDER.every((n) =>
+    [0, 1, 2, 3, 4].every((k) => rows.some((r) => r.runbook === n && order(r) === k)),
+  );
+  const file = whole
+    ? path.join(repoRoot, 'docs', 'reliability.md')
+    : path.join(path.dirname(rowsFile), 'reliability.md');
   // Formatted as the repository's own files are (`npm test` checks the formatting of docs too).
-  const text = await format(lines.join('\n'), { ...(await resolveConfig(file)), filepath: file });
+  const text = await format(lines.join('\n'), {
+    ...(await resolveConfig(path.join(repoRoot, 'docs', 'reliability.md'))),
+    filepath: file,
+  });
   writeFileSync(file, text);
+  console.log(`chaos: ${passed} of ${rows.length} scenarios as documented; table in ${path.relative(repoRoot, file)}`);
   return text;
 }

@@ -19,6 +19,7 @@ import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-proces
 import { badInputs } from './bad-inputs';
 import type { Driver, Prepared } from './drivers';
 import type { Row } from './results';
+import { WORKER_DEFAULTS } from '../../worker/config';
 
 export const MINUTE_MS = 200;
 /** The longest pause between two polls of a wait (activities/poll.ts): "within one poll interval". */
@@ -47,21 +48,21 @@ async function withLayer<T>(
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const taskQueue = uid('chaos');
-  let worker: Worker | undefined;
   let native: NativeConnection | undefined;
+  const newWorker = async () => {
+    native ??= await NativeConnection.connect({ address });
+    return Worker.create({
+      connection: native,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: createActivities({ aws: through, temporal: client, dbEndpointOverrides: testDbOverrides() }),
+      shutdownGraceTime: '2s',
+      ...WORKER_DEFAULTS,
+    });
+  };
   try {
-    if (opts.worker !== 'none') {
-      native = await NativeConnection.connect({ address });
-      worker = await Worker.create({
-        connection: native,
-        taskQueue,
-        workflowBundle: { codePath: inject('workflowBundlePath') },
-        activities: createActivities({ aws: through, temporal: client, dbEndpointOverrides: testDbOverrides() }),
-        shutdownGraceTime: '2s',
-      });
-    }
-    const run = async () => {
-      const prepared = await d.prepare(aws, { client, taskQueue });
+    const prepare = () => d.prepare(aws, { client, taskQueue });
+    const run = async (prepared: Prepared) => {
       // The driver's own setup (e.g. the failover before a failback) is not the run under test.
       const setupCalls = layer.calls().length;
       try {
@@ -70,7 +71,14 @@ async function withLayer<T>(
         await prepared.close();
       }
     };
-    return worker ? await worker.runUntil(run()) : await run();
+    if (opts.worker !== 'none') {
+      const worker = await newWorker();
+      return await worker.runUntil(async () => run(await prepare()));
+    }
+    // The scenario brings its own workers (processes it kills); the driver's setup, which may run a runbook (the
+    // failover a failback undoes), gets one of ours that stops before the scenario begins.
+    const setupWorker = await newWorker();
+    return await run(await setupWorker.runUntil(prepare));
   } finally {
     layer.setFaults([]);
     through.destroy();

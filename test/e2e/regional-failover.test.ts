@@ -528,7 +528,7 @@ describe('regionalFailover: failures', () => {
   });
 
   // AWS SDK v3 throws error codes its model does not define (RDS "AccessDenied") as the service's base class; the
-  // activities re-raise them typed by their code (activities/index.ts typedByName) so retry policies match.
+  // activities re-raise them typed by their code (activities/index.ts asActivities) so retry policies match.
   it('an AccessDenied from RDS fails the run at once, typed AccessDenied, and the paused writes are restored', async () => {
     const { aws } = await testClients();
     const env = await makeFailoverEnv(aws);
@@ -658,7 +658,7 @@ describe('regionalFailover: failures', () => {
     try {
       workers.push(await startWorkerProcess(taskQueue));
       // Kill it while the run waits past the point of no return (the secondary app failed its check). Not during an
-      // activity: an activity on a SIGKILLed worker is only retried once its heartbeat timeout (1m) has passed.
+      // activity: an activity on a SIGKILLed worker is only retried once its heartbeat timeout (10–20 s) has passed.
       const { workflowId, handle, status } = await untilOperatorNeeded(client, taskQueue, env);
       expectOperatorRequest(status, env);
       await workers[0]!.kill();

@@ -8,6 +8,7 @@ import { createActivities } from '../../activities';
 import { createAwsClients, type AwsClients } from '../../activities/aws-clients';
 import { statusQuery } from '../../api/definitions';
 import type { RunbookReport, RunbookStatus } from '../../api/status';
+import { WORKER_DEFAULTS } from '../../worker/config';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -62,6 +63,7 @@ export async function withWorker<T>(
     workflowBundle: { codePath: inject('workflowBundlePath') },
     activities: opts.activities ? opts.activities(real) : real,
     shutdownGraceTime: '2s',
+    ...WORKER_DEFAULTS,
   });
   return worker.runUntil(fn({ client: c.client, taskQueue, aws: c.aws }));
 }

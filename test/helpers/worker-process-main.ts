@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
-import { dbEndpointOverrides } from '../../worker/config';
+import { WORKER_DEFAULTS, dbEndpointOverrides } from '../../worker/config';
 
 async function main(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS;
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     activities,
     // TEST_WORKER_NO_CACHE=1: no sticky cache, every workflow task replays the history — after a SIGKILL the next
     // worker gets the run's tasks at once instead of after the dead worker's sticky queue times out.
+    ...WORKER_DEFAULTS,
     ...(process.env.TEST_WORKER_NO_CACHE === '1' ? { maxCachedWorkflows: 0 } : {}),
   });
   console.log('worker ready');

@@ -41,10 +41,12 @@ export const NON_RETRYABLE_ERRORS = [
 
 /**
  * One AWS API call (describe, update, change). Short timeout: a call that hangs is retried; exponential backoff
- * rides out throttling and 5xx (the SDK retries too). Gives up after ~2 minutes and fails the step.
+ * rides out throttling and 5xx (the SDK retries too). Gives up after ~2 minutes and fails the step. The worker
+ * heartbeats while the call runs (activities/heartbeat.ts), so a worker that dies mid-call is noticed in 10 s.
  */
 export const aws = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: '10s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
@@ -56,12 +58,12 @@ export const aws = proxyActivities<Activities>({
 
 /**
  * Long polls (wait until stable / INSYNC / healthy). The activity bounds its own wait with the deadline it is
- * given and heartbeats each poll, so a dead worker is noticed within the heartbeat timeout and the retry resumes
- * from the heartbeat instead of starting the wait over.
+ * given and heartbeats each poll (and the worker every few seconds between polls), so a dead worker is noticed
+ * within the heartbeat timeout and the retry resumes from the heartbeat instead of starting the wait over.
  */
 export const waits = proxyActivities<Activities>({
   startToCloseTimeout: '3h',
-  heartbeatTimeout: '1m',
+  heartbeatTimeout: '20s',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,
@@ -77,5 +79,6 @@ export const waits = proxyActivities<Activities>({
  */
 export const probes = proxyActivities<Activities>({
   startToCloseTimeout: '15s',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
 });
