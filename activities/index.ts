@@ -82,3 +82,29 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * Each activity's timeout class, decided here beside the activities: a workflow reaches an activity only through its
+ * class's proxy (workflows/lib/proxies.ts), typed with that class alone, so a long wait called through the 30-second
+ * proxy — or a plain call through the three-hour one — does not compile.
+ */
+/** Polls until a state or a deadline (minutes to hours), heartbeating: the `waits` proxy. */
+export type WaitActivity =
+  | 'checkHealth'
+  | 'runDataChecks'
+  | 'waitForChangeInsync'
+  | 'waitForDbAvailable'
+  | 'waitForDbStandalone'
+  | 'waitForReplicaLag'
+  | 'waitForServiceStable'
+  | 'waitForSnapshotAvailable';
+/** Reads of a region that may be down (short timeout, two attempts: an outage is told in seconds): `probes`. */
+export type ProbeActivity = 'describeService' | 'findDbInstance';
+/** Chat messages (never fail a run): the notifier's own proxy. */
+export type NotifyActivity = 'notify';
+/** Everything else: one AWS (or Temporal) call, seconds at most: the `aws` proxy. */
+export type CallActivity = Exclude<keyof Activities, WaitActivity | NotifyActivity>;
+
+// A new `waitFor…` activity that is not listed as a wait does not compile (the error names it).
+type OnlyNever<T extends never> = T;
+export type UnlistedWaits = OnlyNever<Exclude<Extract<keyof Activities, `waitFor${string}`>, WaitActivity>>;

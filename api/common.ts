@@ -136,13 +136,27 @@ export function requireInitiatorWhenSecondPerson(
   }
 }
 
-/** Approve/reject payloads (signals and updates). */
-export const approvePayload = z.object({ by: identity, comment: z.string().max(2000).optional() }).strict();
-export const rejectPayload = z
+/**
+ * What an operator sends (signals and updates): one schema per payload shape, each operator message's TypeScript
+ * type derived from it (api/definitions.ts). The workflows validate every payload with these and record a refused
+ * one with the reason (workflows/lib/signals.ts).
+ */
+/** `{by}`: pause, resume, promote, retryStep. */
+export const byPayload = z.object({ by: identity }).strict();
+/** `{by, reason}`: reject, abort, rollback, abandon — anything that stops or undoes a run says why. */
+export const byReasonPayload = z
   .object({ by: identity, reason: z.string().trim().min(1, { message: 'expected a reason' }).max(2000) })
   .strict();
-export type ApprovePayload = z.infer<typeof approvePayload>;
-export type RejectPayload = z.infer<typeof rejectPayload>;
+/** `{by, comment?}`: approve. */
+export const approvePayload = z.object({ by: identity, comment: z.string().max(2000).optional() }).strict();
+/** `{by, reason?}`: keepScaled. */
+export const byOptionalReasonPayload = z.object({ by: identity, reason: z.string().max(2000).optional() }).strict();
+export const rejectPayload = byReasonPayload;
+export type ByPayload = z.input<typeof byPayload>;
+export type ByReasonPayload = z.input<typeof byReasonPayload>;
+export type ApprovePayload = z.input<typeof approvePayload>;
+export type RejectPayload = ByReasonPayload;
+export type ByOptionalReasonPayload = z.input<typeof byOptionalReasonPayload>;
 
 /** One line per problem, each naming the field: `approval.quorum: expected a number ≥ 1 (got 0)`. */
 export function describeZodError(error: z.ZodError, root = 'input'): string {

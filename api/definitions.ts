@@ -1,6 +1,6 @@
 // Signal, query and update definitions shared by workflows, client and tests.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApprovePayload, RejectPayload } from './common';
+import type { ApprovePayload, ByOptionalReasonPayload, ByPayload, ByReasonPayload, RejectPayload } from './common';
 import type { RunbookStatus } from './status';
 
 export const TASK_QUEUE = 'runbooks';
@@ -27,24 +27,21 @@ export const rejectUpdate = defineUpdate<ApprovalAck, [RejectPayload]>('rejectUp
 export const statusQuery = defineQuery<RunbookStatus>('status');
 
 /** emergencyScale: keep the new count, cancel the scheduled scale-back. */
-export interface KeepScaledPayload {
-  by: string;
-  reason?: string;
-}
+export type KeepScaledPayload = ByOptionalReasonPayload;
 export const keepScaledSignal = defineSignal<[KeepScaledPayload]>('keepScaled');
 
 /** After a point of no return, a step that failed leaves the run in `needs-operator`: try that step again … */
-export const retryStepSignal = defineSignal<[{ by: string }]>('retryStep');
+export const retryStepSignal = defineSignal<[ByPayload]>('retryStep');
 /** … or finish the run as failed, leaving AWS as it is (the state is written out in `status` and the failure). */
-export const abandonSignal = defineSignal<[{ by: string; reason: string }]>('abandon');
+export const abandonSignal = defineSignal<[ByReasonPayload]>('abandon');
 
 /** blueGreenDeploy: roll back now (traffic to blue first, then green scaled back). */
-export const abortDeploySignal = defineSignal<[{ by: string; reason: string }]>('abort');
+export const abortDeploySignal = defineSignal<[ByReasonPayload]>('abort');
 /** blueGreenDeploy: hold the progression (gates are still checked) … */
-export const pauseSignal = defineSignal<[{ by: string }]>('pause');
+export const pauseSignal = defineSignal<[ByPayload]>('pause');
 /** … and let it go on. */
-export const resumeSignal = defineSignal<[{ by: string }]>('resume');
+export const resumeSignal = defineSignal<[ByPayload]>('resume');
 /** blueGreenDeploy: skip the rest of the current bake (gates are still checked once). */
-export const promoteSignal = defineSignal<[{ by: string }]>('promote');
+export const promoteSignal = defineSignal<[ByPayload]>('promote');
 /** blueGreenDeploy, during blue's standby at 100 % green: all traffic back to blue at once, run ends rolled back. */
-export const rollbackSignal = defineSignal<[{ by: string; reason: string }]>('rollback');
+export const rollbackSignal = defineSignal<[ByReasonPayload]>('rollback');

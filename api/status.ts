@@ -38,6 +38,21 @@ export interface ApprovalDecisionRecord {
   gate?: string;
 }
 
+/**
+ * An operator signal other than approve/reject (pause, resume, promote, abort, rollback, retryStep, abandon,
+ * keepScaled), as the run took it: a signal gets no answer, so this record is where its sender sees whether it
+ * counted, and if not, why (a malformed payload, or one the run could not take at that moment).
+ */
+export interface SignalRecord {
+  at: string;
+  signal: string;
+  /** Who sent it (`(unknown)` when the payload did not say). */
+  by: string;
+  accepted: boolean;
+  refusal?: string;
+  reason?: string;
+}
+
 export interface PendingApproval {
   gate: string;
   openedAt: string;
@@ -88,6 +103,8 @@ export interface RunbookStatus {
   initiatedBy?: string;
   steps: StepRecord[];
   approvals: ApprovalDecisionRecord[];
+  /** Operator signals other than approvals, accepted or refused (absent until the first one). */
+  signals?: SignalRecord[];
   pendingApproval?: PendingApproval;
   compensations: CompensationRecord[];
   plan?: PlannedAction[];
@@ -144,6 +161,8 @@ export interface RunbookReport<R = unknown> {
   durationMs: number;
   timeline: StepRecord[];
   approvals: ApprovalDecisionRecord[];
+  /** Operator signals other than approvals, accepted or refused. */
+  signals?: SignalRecord[];
   compensations: CompensationRecord[];
   warnings: string[];
   /** Dry run: the changes the run would have made. */

@@ -1,7 +1,8 @@
 // emergencyScale — seeds 000 "Emergency Scale-Up", 001 Runbook 3 "Scale ECS Tasks Manually", 003 "emergency-scale
 // with a reason": set the desired count (bounded by maxCount), wait stable, verify health; optionally scale back
 // to the recorded previous count after `scaleBackAfter` (a durable timer) unless `keepScaled` arrives.
-import { condition, patched, setHandler } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
+import { byOptionalReasonPayload } from '../api/common';
 import { keepScaledSignal, type KeepScaledPayload } from '../api/definitions';
 import { formatDuration, parseDuration } from '../api/duration';
 import { ecsServiceKey } from '../api/runbooks/ecs';
@@ -16,28 +17,20 @@ import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { runRunbook } from './lib/runbook';
+import { onSignal } from './lib/signals';
+import type { Tracker } from './lib/tracker';
 
 /** Runs recorded before the runbook knew Application Auto Scaling replay without its calls. */
 const AUTOSCALING_PATCH = 'emergency-scale-autoscaling-v1';
 
 export async function emergencyScale(input: EmergencyScaleInput): Promise<RunbookReport<EmergencyScaleResult>> {
-  let keep: (KeepScaledPayload & { at: string }) | undefined;
-  setHandler(
-    keepScaledSignal,
-    (payload) => {
-      if (!keep && payload && typeof payload.by === 'string' && payload.by.trim()) {
-        keep = { ...payload, at: new Date().toISOString() };
-      }
-    },
-    { description: 'Keep the new count: cancel the scheduled scale-back. {"by": "<your name>", "reason": "optional"}' },
-  );
-
   return runRunbook({
     runbook: 'emergencyScale',
     schema: emergencyScaleInput,
     rawInput: input,
     target: (p) => ecsServiceKey(p),
     lockId: (p) => emergencyScaleWorkflowId(p),
+    controls: (tracker) => new KeepScaledControl(tracker),
     async execute(ctx) {
       const p = ctx.params;
       const ref = { region: p.region, cluster: p.cluster, service: p.service };
@@ -212,18 +205,25 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
         const waitMs = parseDuration(p.scaleBackAfter);
         const dueAt = new Date(Date.now() + waitMs).toISOString();
         ctx.tracker.setState('waiting');
-        const kept = await ctx.step(
+        const control = ctx.controls;
+        const keptInTime = await ctx.step(
           `Hold ${p.desiredCount} tasks for ${formatDuration(waitMs)} (until ${dueAt}) unless keepScaled`,
-          () => condition(() => keep !== undefined, waitMs),
-          { details: (k) => ({ keepScaled: k, ...(keep ? { by: keep.by, reason: keep.reason } : {}) }) },
+          () => condition(() => control.kept !== undefined, waitMs),
+          {
+            details: (k) => ({
+              keepScaled: k,
+              ...(control.kept ? { by: control.kept.by, reason: control.kept.reason } : {}),
+            }),
+          },
         );
         ctx.tracker.setState('running');
-        if (kept && keep) {
+        const kept = control.kept;
+        if (keptInTime && kept) {
           result.scaleBack = {
             outcome: 'kept',
-            at: keep.at,
-            by: keep.by,
-            ...(keep.reason ? { reason: keep.reason } : {}),
+            at: kept.at,
+            by: kept.by,
+            ...(kept.reason ? { reason: kept.reason } : {}),
             count: p.desiredCount,
           };
         } else {
@@ -274,4 +274,23 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
       return result;
     },
   });
+}
+
+/** `keepScaled`: keep the new count, cancel the scheduled scale-back (the first one counts). */
+class KeepScaledControl {
+  kept?: KeepScaledPayload & { at: string };
+
+  constructor(tracker: Tracker) {
+    onSignal(
+      tracker,
+      keepScaledSignal,
+      byOptionalReasonPayload,
+      (payload) => {
+        if (this.kept) return `already kept by ${this.kept.by}`;
+        this.kept = { ...payload, at: new Date().toISOString() };
+        return undefined;
+      },
+      'Keep the new count: cancel the scheduled scale-back. {"by": "<your name>", "reason": "optional"}',
+    );
+  }
 }

@@ -7,7 +7,7 @@ import { patched, uuid4 } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
 import type { RecordSet } from '../api/runbooks/dns-failover';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
-import { deploymentControllerRefusal } from '../api/runbooks/ecs';
+import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
 import {
   regionalFailbackInput,
   regionalFailbackWorkflowId,
@@ -24,7 +24,6 @@ import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
 import { runRunbook } from './lib/runbook';
 
-const short = (arn: string) => arn.split('/').pop() ?? arn;
 const describeSets = (sets: RecordSet[]) =>
   sets.map((r) => `${r.SetIdentifier ? `[${r.SetIdentifier}] ` : ''}${describeRecordTarget(r)}`).join('; ');
 
@@ -198,7 +197,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
               action: 'ecs:RegisterTaskDefinition',
               params: {
                 region: original.region,
-                from: primaryBase ? short(primaryBase) : '(none)',
+                from: primaryBase ? shortName(primaryBase) : '(none)',
                 set: { [fo.appConfig.variable]: '(new replica endpoint)' },
               },
             }
@@ -229,7 +228,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           params: {
             ...secondaryService,
             desiredCount: fo.secondary.ecs.previousCount,
-            taskDefinition: short(fo.secondary.ecs.previousTaskDefinition),
+            taskDefinition: shortName(fo.secondary.ecs.previousTaskDefinition),
           },
         },
       ];
@@ -378,11 +377,11 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
             progress,
             {
               mutating: true,
-              details: (r) => ({ taskDefinition: short(r.arn), from: short(base), [variable]: value }),
+              details: (r) => ({ taskDefinition: shortName(r.arn), from: shortName(base), [variable]: value }),
             },
           );
           primaryTaskDefinition = rev.arn;
-          done.push(`repoint the app: ${short(rev.arn)}`);
+          done.push(`repoint the app: ${shortName(rev.arn)}`);
         } else {
           ctx.tracker.skipped('Repoint the app', 'no service in the original region (none in the failover input)');
         }
@@ -419,7 +418,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
               ...(fo.appConfig.mode === 'secret' ? { forceNewDeployment: true } : {}),
             }),
           progress,
-          { mutating: true, params: { desiredCount: count, taskDefinition: short(td) } },
+          { mutating: true, params: { desiredCount: count, taskDefinition: shortName(td) } },
         );
         const stable = await ctx.critical(
           'Wait until the original service is stable',
@@ -437,7 +436,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           desiredCount: stable.desiredCount,
           taskDefinition: td,
         };
-        done.push(`restore the original service: ${count} tasks on ${short(td)}`);
+        done.push(`restore the original service: ${count} tasks on ${shortName(td)}`);
       }
 
       const primaryHealth = await ctx.critical(
@@ -501,7 +500,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         progress,
         {
           mutating: true,
-          params: { desiredCount: back.desiredCount, taskDefinition: short(back.taskDefinition) },
+          params: { desiredCount: back.desiredCount, taskDefinition: shortName(back.taskDefinition) },
         },
       );
       const secondaryStable = await ctx.critical(
@@ -521,7 +520,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       if (back.desiredCount > 0) {
         ctx.warn(
           `${secondaryService.service} in ${secondaryService.region} runs ${back.desiredCount} tasks again on ` +
-            `${short(back.taskDefinition)}, whose database setting predates the failover: check it points where you want.`,
+            `${shortName(back.taskDefinition)}, whose database setting predates the failover: check it points where you want.`,
         );
       }
 

@@ -5,7 +5,7 @@
 import { uuid4 } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
-import { deploymentControllerRefusal } from '../api/runbooks/ecs';
+import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
 import {
   regionalFailoverInput,
   regionalFailoverWorkflowId,
@@ -20,8 +20,6 @@ import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
 import { runRunbook } from './lib/runbook';
-
-const short = (arn: string) => arn.split('/').pop() ?? arn;
 
 export async function regionalFailover(input: RegionalFailoverInput): Promise<RunbookReport<RegionalFailoverResult>> {
   return runRunbook({
@@ -89,7 +87,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
             replicaSource: r.replica.replicaSource ?? '(none: not a replica)',
             replicaLagSeconds: r.lag.seconds ?? '(no datapoint)',
             replicaLagAt: r.lag.at,
-            secondaryService: `${r.service.desiredCount} tasks on ${short(r.service.taskDefinition)}`,
+            secondaryService: `${r.service.desiredCount} tasks on ${shortName(r.service.taskDefinition)}`,
             dnsNow: describeRecordTarget(r.dns.current),
           }),
         },
@@ -198,7 +196,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
               action: 'ecs:RegisterTaskDefinition',
               params: {
                 region: p.secondary.region,
-                from: short(pre.service.taskDefinition),
+                from: shortName(pre.service.taskDefinition),
                 set: {
                   [p.appConfig.variable]: p.appConfig.template ? hostValue(p.appConfig.template, endpoint) : endpoint,
                 },
@@ -217,7 +215,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
             desiredCount: p.secondary.ecs.desiredCount,
             from: pre.service.desiredCount,
             taskDefinition:
-              p.appConfig.mode === 'task-definition-env' ? '(the new revision)' : short(pre.service.taskDefinition),
+              p.appConfig.mode === 'task-definition-env' ? '(the new revision)' : shortName(pre.service.taskDefinition),
             ...(p.appConfig.mode === 'secret' ? { forceNewDeployment: true } : {}),
           },
         },
@@ -330,11 +328,11 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           progress,
           {
             mutating: true,
-            details: (r) => ({ taskDefinition: short(r.arn), created: r.created, [cfg.variable]: envValue }),
+            details: (r) => ({ taskDefinition: shortName(r.arn), created: r.created, [cfg.variable]: envValue }),
           },
         );
         taskDefinition = rev.arn;
-        done.push(`repoint the app: ${short(rev.arn)} has ${cfg.variable}=${envValue}`);
+        done.push(`repoint the app: ${shortName(rev.arn)} has ${cfg.variable}=${envValue}`);
       } else {
         const cfg = p.appConfig;
         const token = uuid4();
@@ -371,7 +369,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         progress,
         {
           mutating: true,
-          params: { desiredCount: p.secondary.ecs.desiredCount, taskDefinition: short(taskDefinition) },
+          params: { desiredCount: p.secondary.ecs.desiredCount, taskDefinition: shortName(taskDefinition) },
         },
       );
       const stable = await ctx.critical(
@@ -385,7 +383,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         progress,
         { details: (s) => ({ runningCount: s.runningCount, desiredCount: s.desiredCount }) },
       );
-      done.push(`scale up the secondary service: ${stable.runningCount} tasks on ${short(taskDefinition)}`);
+      done.push(`scale up the secondary service: ${stable.runningCount} tasks on ${shortName(taskDefinition)}`);
 
       // 7. Verify the secondary app.
       const secondaryHealth = await ctx.critical(
@@ -470,7 +468,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           ],
           resolution:
             `Promoted ${p.secondary.dbInstance} in ${p.secondary.region} (endpoint ${newEndpoint}); ` +
-            `${p.appConfig.mode === 'secret' ? `secret ${p.appConfig.secretId} updated` : `task definition ${short(taskDefinition)} registered`}; ` +
+            `${p.appConfig.mode === 'secret' ? `secret ${p.appConfig.secretId} updated` : `task definition ${shortName(taskDefinition)} registered`}; ` +
             `${p.secondary.ecs.service} scaled to ${p.secondary.ecs.desiredCount}; ${recordLabel} now points to ${describeRecordTarget(saved.desired)}. ` +
             `Fail back with regionalFailback {"failoverWorkflowId": "${ctx.workflowId}"}.`,
         },

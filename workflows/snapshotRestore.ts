@@ -12,7 +12,7 @@ import {
   type SnapshotRestoreInput,
   type SnapshotRestoreResult,
 } from '../api/runbooks/restore';
-import { deploymentControllerRefusal } from '../api/runbooks/ecs';
+import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeChecks, failedChecks, runDataChecks } from './lib/datachecks';
 import { fail } from './lib/errors';
@@ -21,7 +21,6 @@ import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
 import { runRunbook } from './lib/runbook';
 
-const short = (arn: string) => arn.split('/').pop() ?? arn;
 const stampOf = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 
 export async function snapshotRestore(input: SnapshotRestoreInput): Promise<RunbookReport<SnapshotRestoreResult>> {
@@ -139,7 +138,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
                 }
               : { restoreTime: 'restoreTime' in p.restore ? p.restore.restoreTime : undefined, window: r.window }),
             ...(r.app
-              ? { app: `${r.app.serviceName}: ${r.app.desiredCount} tasks on ${short(r.app.taskDefinition)}` }
+              ? { app: `${r.app.serviceName}: ${r.app.desiredCount} tasks on ${shortName(r.app.taskDefinition)}` }
               : {}),
           }),
         },
@@ -185,7 +184,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
               {
                 step: 'Switch: new revision',
                 action: 'ecs:RegisterTaskDefinition',
-                params: { from: short(pre.app!.taskDefinition), set: sw.variable },
+                params: { from: shortName(pre.app!.taskDefinition), set: sw.variable },
               },
               { step: 'Switch: deploy', action: 'ecs:UpdateService', params: { ...sw.ecs } },
             ]
@@ -314,14 +313,14 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
                 variable: sw.variable,
                 value,
               }),
-            { details: (r) => ({ taskDefinition: short(r.arn), [sw.variable]: value }) },
+            { details: (r) => ({ taskDefinition: shortName(r.arn), [sw.variable]: value }) },
           );
           await ctx.change(
             'Switch: deploy the app on it',
             () => aws.updateService({ ...svc, taskDefinition: rev.arn }),
             {
               undo: () => ({
-                name: `put ${sw.ecs.service} back on ${short(app.taskDefinition)}`,
+                name: `put ${sw.ecs.service} back on ${shortName(app.taskDefinition)}`,
                 run: () => aws.updateService({ ...svc, taskDefinition: app.taskDefinition }),
               }),
             },
@@ -329,7 +328,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
           await ctx.step('Wait until the app is stable', () =>
             waits.waitForServiceStable({ ...svc, timeoutMs: stableTimeoutMs, expect: { taskDefinition: rev.arn } }),
           );
-          detail = `${sw.ecs.service} on ${short(rev.arn)} (${sw.variable}=${value})`;
+          detail = `${sw.ecs.service} on ${shortName(rev.arn)} (${sw.variable}=${value})`;
         } else if (sw.mode === 'secret') {
           const before = await ctx.step('Switch: read the current secret', () =>
             aws.getSecretField({ region: p.region, secretId: sw.secretId, key: sw.key }),

@@ -6,7 +6,6 @@ import {
   approvalPolicy,
   awsRegion,
   healthCheck,
-  identity,
   requireInitiatorWhenSecondPerson,
   runbookCommon,
 } from '../common';
@@ -219,9 +218,6 @@ export interface BlueGreenResult {
   readingsTaken: number;
   blueDecommissionedAt: string;
 }
-
-export const abortPayload = z.object({ by: identity, reason: z.string().trim().min(1).max(2000) }).strict();
-export const promotePayload = z.object({ by: identity }).strict();
 
 /** Raw weights → percent of traffic (blue + green = 100). Both 0 splits evenly, as Route 53 does. */
 export function toPercent(blue: number, green: number): RouterWeights {

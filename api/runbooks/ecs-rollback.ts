@@ -8,7 +8,7 @@ import {
   type HealthResult,
 } from '../common';
 import { durationString } from '../duration';
-import { ecsServiceKey, ecsServiceRef } from './ecs';
+import { ecsServiceKey, ecsServiceRef, shortName } from './ecs';
 
 /**
  * The explicit override for a task-definition revision of another family than the service runs: another family is
@@ -46,10 +46,9 @@ export function otherFamilyRefusal(a: {
 }): string | undefined {
   const runsFamily = familyOf(a.runs);
   if (a.given.family === runsFamily) return undefined;
-  const short = (arn: string) => arn.split('/').pop() ?? arn;
   return (
-    `${a.field} ${short(a.given.arn)} is a revision of ${a.given.family}, not of ${runsFamily} ` +
-    `(${a.service} runs ${short(a.runs)}): another family is usually another application, and its containers ` +
+    `${a.field} ${shortName(a.given.arn)} is a revision of ${a.given.family}, not of ${runsFamily} ` +
+    `(${a.service} runs ${shortName(a.runs)}): another family is usually another application, and its containers ` +
     `would replace ${a.service}'s. Check ${a.field}; to use it on purpose, add ` +
     `"allowOtherFamily": {"reason": "<why>"} to the input`
   );

@@ -5,7 +5,6 @@ import {
   approvalPolicy,
   awsRegion,
   healthCheck,
-  identity,
   requireInitiatorWhenSecondPerson,
   runbookCommon,
 } from '../common';
@@ -258,6 +257,3 @@ export interface RegionalFailbackResult {
   rtoSeconds: number;
   incidentReport: string;
 }
-
-export const signalBy = z.object({ by: identity }).strict();
-export const abandonPayload = z.object({ by: identity, reason: z.string().trim().min(1).max(2000) }).strict();

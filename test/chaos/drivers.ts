@@ -133,7 +133,8 @@ export const DRIVERS: Driver[] = [
   {
     runbook: 'regionalFailover',
     async prepare(aws) {
-      const env = await makeFailoverEnv(aws, { lag: [3, 4, 5] });
+      let closeApps = async () => undefined as void;
+      const env = await makeFailoverEnv(aws, { lag: [3, 4, 5], onFinished: (fn) => (closeApps = fn) });
       return {
         input: env.input({
           plannedSwitchover: { reason: 'chaos drill' },
@@ -144,14 +145,15 @@ export const DRIVERS: Driver[] = [
         verify: async (a) =>
           expectEqual('secondary count', (await serviceState(a, env.secondaryService)).desiredCount, 2),
         snapshot: () => env.snapshot(),
-        close: async () => undefined,
+        close: () => closeApps(),
       };
     },
   },
   {
     runbook: 'regionalFailback',
     async prepare(aws, { client, taskQueue }) {
-      const env = await makeFailoverEnv(aws, { lag: [3, 4, 5] });
+      let closeApps = async () => undefined as void;
+      const env = await makeFailoverEnv(aws, { lag: [3, 4, 5], onFinished: (fn) => (closeApps = fn) });
       const failover = env.input({
         plannedSwitchover: { reason: 'chaos drill' },
         promoteTimeout: '2m',
@@ -187,7 +189,10 @@ export const DRIVERS: Driver[] = [
           void dnsBefore;
         },
         snapshot: () => env.snapshot(),
-        close: async () => publisher.stop(),
+        close: async () => {
+          publisher.stop();
+          await closeApps();
+        },
       };
     },
   },

@@ -75,6 +75,12 @@ export async function makeFailoverEnv(
     lag?: number[] | null;
     /** Delete the primary DB after its replica exists: a primary that is down (status "not-found"). */
     primaryDown?: boolean;
+    /**
+     * Where the fake apps' shutdown goes. Default: vitest's onTestFinished — which does not know which test is
+     * running when tests run concurrently (it would close these apps when another test ends, mid-run): concurrent
+     * tests pass their own and call it when they are done.
+     */
+    onFinished?: (cleanup: () => Promise<void>) => void;
   } = {},
 ): Promise<FailoverEnv> {
   const id = uid('rf');
@@ -86,7 +92,7 @@ export async function makeFailoverEnv(
     startDemoApp(`${id}-primary`),
     startDemoApp(`${id}-public`),
   ]);
-  onTestFinished(async () => {
+  (opts.onFinished ?? onTestFinished)(async () => {
     await Promise.all([secondaryApp.close(), primaryApp.close(), publicApp.close()]);
   });
 

@@ -1,5 +1,6 @@
 // Gate checks for progressive traffic shifting: CloudWatch alarms, metric thresholds, the green app's health and
 // (behind an ALB) the green targets' health. Every reading is returned with its value, threshold and verdict.
+import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
 import type { MetricGate } from '../../api/runbooks/blue-green';
 import type { HealthCheck } from '../../api/common';
 import { parseDuration } from '../../api/duration';
@@ -116,4 +117,37 @@ export async function checkGates(gates: Gates, step: number, windowMs: number): 
 
 export function describeReading(r: GateReading): string {
   return `${r.gate} (${r.kind}) read ${r.value ?? 'nothing'}${r.threshold ? ` [${r.threshold}]` : ''} at ${r.step}% green${r.detail ? `: ${r.detail}` : ''}`;
+}
+
+/**
+ * An approval that does not stop the watch: while the gate waits for its approvers, `check` runs every `intervalMs`
+ * (a failing reading throws: that ends the wait and is what the run fails with), and `interrupted()` (an operator's
+ * abort) ends it too. A check that failed while the approval arrived still wins: nothing goes ahead on a failing
+ * reading. `approve` is the approval gate, given the interrupt it must honour.
+ */
+export async function approveWhileWatching(opts: {
+  intervalMs: number;
+  check: () => Promise<unknown>;
+  interrupted: () => Error | undefined;
+  approve: (interrupt: () => Error | undefined) => Promise<void>;
+}): Promise<void> {
+  const watcher = new CancellationScope();
+  let failure: Error | undefined;
+  const watching = watcher
+    .run(async () => {
+      for (;;) {
+        await sleep(opts.intervalMs);
+        await opts.check();
+      }
+    })
+    .catch((err: unknown) => {
+      if (!isCancellation(err)) failure = err as Error;
+    });
+  try {
+    await opts.approve(() => failure ?? opts.interrupted());
+  } finally {
+    watcher.cancel();
+    await watching;
+  }
+  if (failure) throw failure;
 }

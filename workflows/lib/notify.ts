@@ -2,10 +2,10 @@
 // the runbook. Added after the first histories were recorded, so it is behind patched(): runs that started before
 // it (and their recorded histories) replay without it.
 import { patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
+import type { Activities, NotifyActivity } from '../../activities';
 
 /** A notification is worth one retry, never more, and never the run. */
-const chat = proxyActivities<Activities>({ startToCloseTimeout: '20s', retry: { maximumAttempts: 2 } });
+const chat = proxyActivities<Pick<Activities, NotifyActivity>>({ startToCloseTimeout: '20s', retry: { maximumAttempts: 2 } });
 
 export class Notifier {
   readonly enabled: boolean;

@@ -1,17 +1,20 @@
 // Past a point of no return nothing is undone silently: a step that still fails after its retries puts the run in
 // `needs-operator`, with what is done and what is not written out, until someone sends `retryStep` (try the step
 // again) or `abandon` (finish as failed, leaving AWS as it is).
-import { condition, isCancellation, setHandler } from '@temporalio/workflow';
+import { condition, isCancellation } from '@temporalio/workflow';
+import { byPayload, byReasonPayload } from '../../api/common';
 import { abandonSignal, retryStepSignal } from '../../api/definitions';
-import { abandonPayload, signalBy } from '../../api/runbooks/regional-failover';
 import { errorMessage, fail } from './errors';
 import type { Notifier } from './notify';
+import { onSignal } from './signals';
 import type { StepOptions, Tracker } from './tracker';
 
 export interface Progress {
   done: string[];
   notDone: string[];
 }
+
+const NOT_WAITING = 'the run is not waiting for an operator (only a failed step past the point of no return is)';
 
 export class OperatorGate {
   private retries = 0;
@@ -21,27 +24,29 @@ export class OperatorGate {
     private readonly tracker: Tracker,
     private readonly notifier?: Notifier,
   ) {
-    setHandler(
+    onSignal(
+      tracker,
       retryStepSignal,
-      (raw) => {
-        const parsed = signalBy.safeParse(raw);
-        if (parsed.success && this.tracker.status.operator) {
-          this.retries++;
-          this.tracker.warn(`retryStep by ${parsed.data.by} at ${new Date().toISOString()}`);
-        }
+      byPayload,
+      ({ by }) => {
+        if (!this.tracker.status.operator) return NOT_WAITING;
+        this.retries++;
+        this.tracker.warn(`retryStep by ${by} at ${new Date().toISOString()}`);
+        return undefined;
       },
-      { description: 'After a failure past the point of no return: try the failed step again. {"by": "<your name>"}' },
+      'After a failure past the point of no return: try the failed step again. {"by": "<your name>"}',
     );
-    setHandler(
+    onSignal(
+      tracker,
       abandonSignal,
-      (raw) => {
-        const parsed = abandonPayload.safeParse(raw);
-        if (parsed.success && this.tracker.status.operator && !this.abandoned) this.abandoned = parsed.data;
+      byReasonPayload,
+      (payload) => {
+        if (!this.tracker.status.operator) return NOT_WAITING;
+        if (this.abandoned) return `already abandoned by ${this.abandoned.by}`;
+        this.abandoned = payload;
+        return undefined;
       },
-      {
-        description:
-          'After a failure past the point of no return: stop here, leaving AWS as it is. {"by": "<your name>", "reason": "<why>"}',
-      },
+      'After a failure past the point of no return: stop here, leaving AWS as it is. {"by": "<your name>", "reason": "<why>"}',
     );
   }
 

@@ -1,8 +1,6 @@
 // Activity proxies, one per timeout class. Workflow code imports activity *types* only.
 import { proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../../activities';
-
-type Activities = ReturnType<typeof createActivities>;
+import type { Activities, CallActivity, ProbeActivity, WaitActivity } from '../../activities';
 
 /** AWS and Temporal errors that a retry cannot fix: bad names, missing resources, denied permissions. */
 export const NON_RETRYABLE_ERRORS = [
@@ -44,7 +42,7 @@ export const NON_RETRYABLE_ERRORS = [
  * rides out throttling and 5xx (the SDK retries too). Gives up after ~2 minutes and fails the step. The worker
  * heartbeats while the call runs (activities/heartbeat.ts), so a worker that dies mid-call is noticed in 10 s.
  */
-export const aws = proxyActivities<Activities>({
+export const aws = proxyActivities<Pick<Activities, CallActivity>>({
   startToCloseTimeout: '30s',
   heartbeatTimeout: '10s',
   retry: {
@@ -61,7 +59,7 @@ export const aws = proxyActivities<Activities>({
  * given and heartbeats each poll (and the worker every few seconds between polls), so a dead worker is noticed
  * within the heartbeat timeout and the retry resumes from the heartbeat instead of starting the wait over.
  */
-export const waits = proxyActivities<Activities>({
+export const waits = proxyActivities<Pick<Activities, WaitActivity>>({
   startToCloseTimeout: '3h',
   heartbeatTimeout: '20s',
   retry: {
@@ -77,7 +75,7 @@ export const waits = proxyActivities<Activities>({
  * Reading a region that may be down (the primary, in a failover): a short timeout and two attempts, so an outage is
  * reported within seconds instead of after minutes of retries.
  */
-export const probes = proxyActivities<Activities>({
+export const probes = proxyActivities<Pick<Activities, ProbeActivity>>({
   startToCloseTimeout: '15s',
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },

@@ -32,8 +32,10 @@ const NO_APPROVAL: ApprovalPolicy = {
   timeout: '1h',
 };
 
-export interface RunbookContext<P> {
+export interface RunbookContext<P, C = undefined> {
   params: P;
+  /** The runbook's own operator controls (RunbookDefinition.controls). */
+  controls: C;
   workflowId: string;
   /** A read-only step. */
   step<T>(name: string, fn: () => Promise<T>, opts?: StepOptions<T>): Promise<T>;
@@ -63,15 +65,21 @@ export interface RunbookContext<P> {
   tracker: Tracker;
 }
 
-export interface RunbookDefinition<S extends z.ZodType, R> {
+export interface RunbookDefinition<S extends z.ZodType, R, C = undefined> {
   runbook: string;
   schema: S;
   rawInput: unknown;
+  /**
+   * The runbook's own operator signals (beyond approve/reject and retryStep/abandon, which the frame has): built
+   * as the run starts, before anything else, so none is lost; handlers go through onSignal (signals.ts), so every
+   * payload is validated and recorded. The runbook reads them as `ctx.controls`.
+   */
+  controls?: (tracker: Tracker) => C;
   /** The resource this run acts on, in words (`us-east-1/demo/api`). */
   target(params: z.output<S>): string;
   /** The deterministic workflow ID for that resource: the lock. */
   lockId(params: z.output<S>): string;
-  execute(ctx: RunbookContext<z.output<S>>): Promise<R>;
+  execute(ctx: RunbookContext<z.output<S>, C>): Promise<R>;
 }
 
 class DryRunComplete extends Error {}
@@ -80,8 +88,11 @@ class DryRunComplete extends Error {}
  * Run a runbook. Must be called synchronously at the top of the workflow function (before any await) so the
  * status query and approval handlers exist from the first workflow task.
  */
-export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<S, R>): Promise<RunbookReport<R>> {
+export async function runRunbook<S extends z.ZodType, R, C = undefined>(
+  def: RunbookDefinition<S, R, C>,
+): Promise<RunbookReport<R>> {
   const tracker = new Tracker(def.runbook);
+  const controls = def.controls?.(tracker) as C;
   const notifier = new Notifier(workflowInfo().workflowId);
   const parsed = def.schema.safeParse(def.rawInput ?? {});
   if (!parsed.success) {
@@ -104,8 +115,9 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
   let plan: PlannedAction[] = [];
   const failureNotes: string[] = [];
 
-  const ctx: RunbookContext<z.output<S>> = {
+  const ctx: RunbookContext<z.output<S>, C> = {
     params,
+    controls,
     workflowId: workflowInfo().workflowId,
     tracker,
     compensations,
@@ -146,6 +158,7 @@ export async function runRunbook<S extends z.ZodType, R>(def: RunbookDefinition<
       durationMs: Date.parse(endedAt) - Date.parse(s.startedAt),
       timeline: s.steps,
       approvals: s.approvals,
+      ...(s.signals ? { signals: s.signals } : {}),
       compensations: s.compensations,
       warnings: s.warnings,
       ...(s.readings ? { readings: s.readings } : {}),

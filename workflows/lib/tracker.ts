@@ -191,13 +191,16 @@ export function renderDetails(s: RunbookStatus): string {
       lines.push(`| ${step.name} | ${step.outcome} | ${step.startedAt.slice(11, 19)} | ${took} |`);
     }
   }
-  if (s.approvals.length) {
+  if (s.approvals.length || s.signals?.length) {
     // Signals are not answered: this list is where a person who signalled from the UI sees whether it counted.
     lines.push('', '**Decisions**');
-    for (const a of s.approvals) {
-      const verdict = a.accepted ? '✅ counted' : `❌ refused: ${a.refusal ?? 'not accepted'}`;
-      const note = a.reason ?? a.comment;
-      lines.push(`- ${a.at.slice(11, 19)} ${a.decision} by ${a.by} (${a.via}): ${verdict}${note ? ` — ${note}` : ''}`);
+    const decisions = [
+      ...s.approvals.map((a) => ({ ...a, what: a.decision, how: ` (${a.via})`, note: a.reason ?? a.comment })),
+      ...(s.signals ?? []).map((g) => ({ ...g, what: g.signal, how: '', note: g.reason })),
+    ].sort((a, b) => a.at.localeCompare(b.at));
+    for (const d of decisions) {
+      const verdict = d.accepted ? '✅ counted' : `❌ refused: ${d.refusal ?? 'not accepted'}`;
+      lines.push(`- ${d.at.slice(11, 19)} ${d.what} by ${d.by}${d.how}: ${verdict}${d.note ? ` — ${d.note}` : ''}`);
     }
   }
   if (s.compensations.length) {
