@@ -2,7 +2,10 @@
 // the AWS emulator with the demo environment seeded, local stand-in apps with switchable /health, and the worker.
 // Ctrl-C stops all of it — as do a closed terminal, `kill` of npm, `kill -- -PGID` and a crash of this process: a
 // detached guardian (scripts/lib/guardian.js) stops what was started whenever this process is gone.
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+//
+// `npm run dev -- reset [--force]`, in another terminal while the stack runs: the demo environment back to how a
+// fresh start seeds it, after a drill (scripts/lib/reset.ts); Temporal, its history and the worker go on.
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createAwsClients } from '../activities/aws-clients';
 import { TASK_QUEUE } from '../api/definitions';
@@ -14,7 +17,9 @@ import { startPostgres } from './lib/postgres';
 import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../client/schedules';
 import { commandLine, assertPortsFree, type PortHolder } from './lib/ports';
 import { onParentGone, startProcess, stopAll, waitFor, type Managed } from './lib/processes';
+import { ResetError, resetDemoEnvironment } from './lib/reset';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
+import { liveProcesses, readStackRecord, stackFileIn, writeStackRecord, type StackRecord } from './lib/stack-record';
 import { startRealisticLayer, type RealisticLayer } from './realistic/layer';
 import { FAULTS } from './realistic/machines';
 import { obtainTemporalCli, onPath } from './lib/temporal-cli';
@@ -22,7 +27,7 @@ import { obtainTemporalCli, onPath } from './lib/temporal-cli';
 // RUNBOOKS_STATE_DIR: where history (temporal.db), logs and the demo description go (tests use their own).
 const stateDir = path.resolve(process.env.RUNBOOKS_STATE_DIR || path.join(repoRoot, '.state'));
 const logDir = path.join(stateDir, 'logs');
-const stackFile = path.join(stateDir, 'stack.json');
+const stackFile = stackFileIn(stateDir);
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 
 async function main(): Promise<void> {
@@ -155,7 +160,16 @@ async function main(): Promise<void> {
       `Schedule ${BACKUP_VERIFICATION_SCHEDULE} ${what} (daily; trigger it: npm run runbook -- schedules trigger)`,
     );
 
-    recordStack([temporal.process, moto.process, worker]);
+    recordStack([temporal.process, moto.process, worker], {
+      temporal: {
+        address: temporal.address,
+        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+        ...(temporal.uiUrl ? { ui: temporal.uiUrl } : {}),
+      },
+      moto: moto.endpoint,
+      ...(realistic ? { realistic: realistic.endpoint } : {}),
+      apps: appUrls,
+    });
     printReady({
       temporalCli: await obtainTemporalCli(),
       temporalPort,
@@ -181,25 +195,25 @@ async function main(): Promise<void> {
 
 /**
  * The stack's processes, so the next start can tell whether any outlived it (only a `kill -9` of both this
- * process and its guardian can leave them): the worker holds no port, yet would keep polling the next server.
+ * process and its guardian can leave them): the worker holds no port, yet would keep polling the next server. And
+ * where its parts answer, for `npm run dev -- reset`.
  */
-function recordStack(procs: Managed[]): void {
+function recordStack(procs: Managed[], where: Pick<StackRecord, 'temporal' | 'moto' | 'realistic' | 'apps'>): void {
   const entries = procs
     .filter((p) => p.child.pid !== undefined)
     .map((p) => ({ name: p.name, pid: p.child.pid!, command: commandLine(p.child.pid!) }));
-  writeFileSync(stackFile, JSON.stringify({ startedBy: process.pid, processes: entries }, null, 2));
+  writeStackRecord(stateDir, {
+    startedBy: process.pid,
+    startedByCommand: commandLine(process.pid),
+    startedAt: new Date().toISOString(),
+    processes: entries,
+    ...where,
+  });
 }
 
 function leftFromEarlierStack(): PortHolder[] {
-  if (!existsSync(stackFile)) return [];
-  try {
-    const recorded = JSON.parse(readFileSync(stackFile, 'utf8')) as { processes: { pid: number; command: string }[] };
-    return recorded.processes
-      .filter((p) => commandLine(p.pid) === p.command)
-      .map((p) => ({ pid: p.pid, command: p.command }));
-  } catch {
-    return [];
-  }
+  const recorded = readStackRecord(stateDir);
+  return recorded ? liveProcesses(recorded).map((p) => ({ pid: p.pid, command: p.command })) : [];
 }
 
 /** True once a worker polls the runbooks task queue. */
@@ -286,10 +300,36 @@ function printReady(s: {
   lines.push(
     '',
     ' Then: npm run runbook -- list · watch <workflowId> · approve <workflowId> --by <name> · report <workflowId>',
+    ' After a drill: npm run dev -- reset puts the demo environment back as seeded (the stack keeps running).',
     '──────────────────────────────────────────────────────────────────────────',
     '',
   );
   console.log(lines.join('\n'));
 }
 
-void main();
+/** `npm run dev -- reset [--force]`: see scripts/lib/reset.ts. */
+async function reset(args: string[]): Promise<void> {
+  const unknown = args.filter((a) => a !== 'reset' && a !== '--force');
+  if (unknown.length > 0) {
+    console.error(`npm run dev -- reset: unknown ${unknown.join(' ')}; it takes only --force`);
+    process.exit(2);
+  }
+  try {
+    await resetDemoEnvironment({ stateDir, force: args.includes('--force') });
+    process.exit(0);
+  } catch (err) {
+    console.error(err instanceof ResetError ? err.message : `reset failed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  }
+}
+
+const args = process.argv.slice(2);
+const subcommand = args.find((a) => !a.startsWith('-'));
+if (subcommand === 'reset') {
+  void reset(args);
+} else if (subcommand !== undefined) {
+  console.error(`npm run dev: unknown subcommand ${subcommand}; there is one: npm run dev -- reset [--force]`);
+  process.exit(2);
+} else {
+  void main();
+}

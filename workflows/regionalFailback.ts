@@ -22,6 +22,7 @@ import { hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
+import { Checklist } from './lib/operator';
 import { runRunbook } from './lib/runbook';
 
 const describeSets = (sets: RecordSet[]) =>
@@ -296,16 +297,16 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           (p.reason ? ` — reason: ${p.reason}` : ''),
       );
 
-      const done: string[] = [`created replica ${newReplica.dbInstance} in ${original.region}`];
-      const todo = [
-        'promote the new replica',
-        'repoint the app',
-        'restore the original service',
-        'verify the original app',
-        'restore DNS',
-        'verify the public endpoint',
-        'put the secondary service back',
-      ];
+      const checklist = new Checklist([
+        { id: 'promote', label: 'promote the new replica' },
+        { id: 'repoint', label: 'repoint the app' },
+        { id: 'restore-service', label: 'restore the original service' },
+        { id: 'verify-app', label: 'verify the original app' },
+        { id: 'restore-dns', label: 'restore DNS' },
+        { id: 'verify-public', label: 'verify the public endpoint' },
+        { id: 'secondary-back', label: 'put the secondary service back' },
+      ] as const);
+      checklist.note(`created replica ${newReplica.dbInstance} in ${original.region}`);
       // From the pause until DNS is restored, public traffic goes to the secondary region with no task running
       // there: an outage, which an operator deciding between retryStep and abandon must see in the "done" list.
       const secondaryCount = now.secondarySvc.desiredCount;
@@ -315,10 +316,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         ` — OUTAGE: DNS ${recordLabel} still sends traffic to ${secondaryService.region}, where ` +
         `${secondaryService.service} runs no task, until DNS is restored`;
       let dnsRestored = false;
-      const progress = () => ({
-        done: done.map((d) => (d === paused && !dnsRestored ? `${d}${outage}` : d)),
-        notDone: todo.filter((t) => !done.some((d) => d.startsWith(t))),
-      });
+      const progress = () => checklist.progress((d) => (d === paused && !dnsRestored ? `${d}${outage}` : d));
 
       // Pause writes in the secondary (compensated until the point of no return).
       await pauseWrites(ctx, {
@@ -327,7 +325,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         count: secondaryCount,
         stableTimeoutMs,
       });
-      done.push(paused);
+      checklist.note(paused);
 
       // Promote the new replica: the point of no return.
       const lagBefore = await ctx.step(
@@ -348,7 +346,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         aws.promoteReadReplica({ ...newReplica, backupRetentionDays: p.backupRetentionDays }),
       );
       ctx.pointOfNoReturn(`promotion of ${newReplica.dbInstance} requested; from here nothing is undone silently`);
-      done.push('promote the new replica: requested');
+      checklist.did('promote', 'requested');
       const promoted = await ctx.critical(
         'Wait until the new primary is available as a standalone instance',
         () =>
@@ -361,7 +359,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         { details: (d) => ({ endpoint: d.endpoint }) },
       );
       const endpoint = promoted.endpoint ?? replica.endpoint ?? '';
-      done.push(`promote the new replica: ${newReplica.dbInstance} is standalone at ${endpoint}`);
+      checklist.did('promote', `${newReplica.dbInstance} is standalone at ${endpoint}`);
 
       // Repoint the original region's app and restore its service to the recorded count (and revision).
       let primaryTaskDefinition = primaryBase;
@@ -381,7 +379,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
             },
           );
           primaryTaskDefinition = rev.arn;
-          done.push(`repoint the app: ${shortName(rev.arn)}`);
+          checklist.did('repoint', shortName(rev.arn));
         } else {
           ctx.tracker.skipped('Repoint the app', 'no service in the original region (none in the failover input)');
         }
@@ -401,7 +399,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           progress,
           { mutating: true, details: (r) => ({ versionId: r.versionId, [cfg.key]: endpoint }) },
         );
-        done.push(`repoint the app: secret ${cfg.secretId} in ${original.region}`);
+        checklist.did('repoint', `secret ${cfg.secretId} in ${original.region}`);
       }
 
       let primaryEcs: RegionalFailbackResult['primaryEcs'];
@@ -436,7 +434,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           desiredCount: stable.desiredCount,
           taskDefinition: td,
         };
-        done.push(`restore the original service: ${count} tasks on ${shortName(td)}`);
+        checklist.did('restore-service', `${count} tasks on ${shortName(td)}`);
       }
 
       const primaryHealth = await ctx.critical(
@@ -450,7 +448,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         progress,
         { details: (h) => ({ summary: describeHealth(h) }) },
       );
-      done.push('verify the original app: healthy');
+      checklist.did('verify-app', 'healthy');
 
       // Restore the DNS record sets the failover saved, exactly.
       const restore = await ctx.critical(
@@ -475,7 +473,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         );
       }
       dnsRestored = true;
-      done.push(`restore DNS: ${recordLabel} → ${describeSets(fo.dns.previousRecordSets)}`);
+      checklist.did('restore-dns', `${recordLabel} → ${describeSets(fo.dns.previousRecordSets)}`);
 
       const publicHealth = await ctx.critical(
         'Verify the public endpoint',
@@ -487,7 +485,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         progress,
         { details: (h) => ({ summary: describeHealth(h) }) },
       );
-      done.push('verify the public endpoint: healthy');
+      checklist.did('verify-public', 'healthy');
 
       // Put the secondary service back to what it was before the failover (count and revision).
       const back = {
@@ -508,7 +506,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         () => waits.waitForServiceStable({ ...secondaryService, timeoutMs: stableTimeoutMs, expect: back }),
         progress,
       );
-      done.push('put the secondary service back');
+      checklist.did('secondary-back');
       ctx.warn(
         `${fo.secondary.dbInstance} in ${fo.secondary.region} is a standalone DB that no longer receives writes; delete it or ` +
           `replace it with a new cross-region replica of ${newReplica.dbInstance} to restore the DR posture.`,

@@ -19,6 +19,7 @@ import { hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
+import { Checklist } from './lib/operator';
 import { runRunbook } from './lib/runbook';
 
 export async function regionalFailover(input: RegionalFailoverInput): Promise<RunbookReport<RegionalFailoverResult>> {
@@ -243,16 +244,15 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           (p.reason ? ` — reason: ${p.reason}` : ''),
       );
 
-      const done: string[] = [];
-      const todo = [
-        'promote the replica',
-        'repoint the app',
-        'scale up the secondary service',
-        'verify the secondary app',
-        'switch DNS',
-        'verify the public endpoint',
-      ];
-      const progress = () => ({ done: [...done], notDone: todo.filter((t) => !done.some((d) => d.startsWith(t))) });
+      const checklist = new Checklist([
+        { id: 'promote', label: 'promote the replica' },
+        { id: 'repoint', label: 'repoint the app' },
+        { id: 'scale-up', label: 'scale up the secondary service' },
+        { id: 'verify-app', label: 'verify the secondary app' },
+        { id: 'switch-dns', label: 'switch DNS' },
+        { id: 'verify-public', label: 'verify the public endpoint' },
+      ] as const);
+      const progress = () => checklist.progress();
       const stableTimeoutMs = parseDuration(p.stableTimeout);
 
       // 3. Pause writes in the primary region (compensated until the point of no return).
@@ -265,7 +265,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           stableTimeoutMs,
         });
         paused = true;
-        done.push(
+        checklist.note(
           `paused writes: ${primaryService.service} in ${p.primary.region} scaled from ${previousPrimaryCount} to 0`,
         );
       } else {
@@ -295,7 +295,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         },
       );
       ctx.pointOfNoReturn(`promotion of ${p.secondary.dbInstance} requested; from here nothing is undone silently`);
-      done.push(`promote the replica: ${p.secondary.dbInstance} promotion requested`);
+      checklist.did('promote', `${p.secondary.dbInstance} promotion requested`);
       const promoted = await ctx.critical(
         'Wait until the promoted DB is available as a standalone instance',
         () =>
@@ -308,7 +308,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         { details: (d) => ({ status: d.status, endpoint: d.endpoint, waitedMs: d.waitedMs }) },
       );
       const newEndpoint = promoted.endpoint ?? endpoint;
-      done.push(`promote the replica: ${p.secondary.dbInstance} is standalone at ${newEndpoint}`);
+      checklist.did('promote', `${p.secondary.dbInstance} is standalone at ${newEndpoint}`);
 
       // 5. Repoint the app at the promoted endpoint.
       let taskDefinition = pre.service.taskDefinition;
@@ -332,7 +332,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           },
         );
         taskDefinition = rev.arn;
-        done.push(`repoint the app: ${shortName(rev.arn)} has ${cfg.variable}=${envValue}`);
+        checklist.did('repoint', `${shortName(rev.arn)} has ${cfg.variable}=${envValue}`);
       } else {
         const cfg = p.appConfig;
         const token = uuid4();
@@ -353,7 +353,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           },
         );
         secretVersionId = put.versionId;
-        done.push(`repoint the app: secret ${cfg.secretId} version ${put.versionId} has ${cfg.key}=${newEndpoint}`);
+        checklist.did('repoint', `secret ${cfg.secretId} version ${put.versionId} has ${cfg.key}=${newEndpoint}`);
       }
 
       // 6. Scale up the secondary service on that revision (a new deployment makes tasks re-read the secret).
@@ -383,7 +383,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         progress,
         { details: (s) => ({ runningCount: s.runningCount, desiredCount: s.desiredCount }) },
       );
-      done.push(`scale up the secondary service: ${stable.runningCount} tasks on ${shortName(taskDefinition)}`);
+      checklist.did('scale-up', `${stable.runningCount} tasks on ${shortName(taskDefinition)}`);
 
       // 7. Verify the secondary app.
       const secondaryHealth = await ctx.critical(
@@ -396,7 +396,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         progress,
         { details: (h) => ({ summary: describeHealth(h) }) },
       );
-      done.push('verify the secondary app: healthy');
+      checklist.did('verify-app', 'healthy');
 
       // 8. Switch DNS: save the exact record sets right before, UPSERT, wait INSYNC.
       const saved = await ctx.critical(
@@ -424,7 +424,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         () => waits.waitForChangeInsync({ changeId: change.changeId, timeoutMs: parseDuration(p.insyncTimeout) }),
         progress,
       );
-      done.push(`switch DNS: ${recordLabel} → ${describeRecordTarget(saved.desired)}`);
+      checklist.did('switch-dns', `${recordLabel} → ${describeRecordTarget(saved.desired)}`);
 
       // 9. Verify the public endpoint.
       const publicHealth = await ctx.critical(
@@ -437,7 +437,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         progress,
         { details: (h) => ({ summary: describeHealth(h) }) },
       );
-      done.push('verify the public endpoint: healthy');
+      checklist.did('verify-public', 'healthy');
 
       // 10. Report: RTO, data-loss estimate, incident summary.
       const endedAt = new Date().toISOString();

@@ -2,13 +2,7 @@
 // Route 53 weighted pair or an ALB weighted forward, gate every step on alarms, metrics and health, keep blue on
 // standby, then decommission it — or roll back.
 import { z } from 'zod';
-import {
-  approvalPolicy,
-  awsRegion,
-  healthCheck,
-  requireInitiatorWhenSecondPerson,
-  runbookCommon,
-} from '../common';
+import { approvalPolicy, awsRegion, healthCheck, requireInitiatorWhenSecondPerson, runbookCommon } from '../common';
 import { durationString, parseDuration } from '../duration';
 import { dnsRecordRef } from './dns-failover';
 import { ecsServiceKey, shortName } from './ecs';

@@ -1,13 +1,7 @@
 // regionalFailover / regionalFailback inputs: promote a cross-region read replica, repoint and scale the app in the
 // secondary region, switch DNS — and the reverse, seeded from what the failover recorded.
 import { z } from 'zod';
-import {
-  approvalPolicy,
-  awsRegion,
-  healthCheck,
-  requireInitiatorWhenSecondPerson,
-  runbookCommon,
-} from '../common';
+import { approvalPolicy, awsRegion, healthCheck, requireInitiatorWhenSecondPerson, runbookCommon } from '../common';
 import type { HealthResult } from '../common';
 import { durationString } from '../duration';
 import { dnsRecordRef, dnsTarget, type RecordSet } from './dns-failover';

@@ -1,12 +1,23 @@
 // `npm run dev` stops cleanly however a person or a tool stops it — Ctrl-C in its terminal, the terminal closed,
 // `kill` of npm, `kill -- -PGID`, a crash of the stack's own process — with nothing left running and its ports free
 // within 15 s, history kept for the next start; and a start that meets an earlier stack names the PIDs to stop.
+// On the way, `npm run dev -- reset` (run from another terminal) puts a drill's changes back as seeded while the
+// stack runs on, refuses while a run is open, and says so when there is no running stack.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import {
+  ChangeResourceRecordSetsCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAwsClients } from '../../activities/aws-clients';
 import { obtainTemporalCli } from '../../scripts/lib/temporal-cli';
 import {
   devPorts,
@@ -58,6 +69,17 @@ async function up(): Promise<DevSession> {
   return s;
 }
 
+/** `npm run dev -- reset` as a person runs it in another terminal of this checkout, for this test's stack. */
+function reset(): { code: number | null; out: string } {
+  const r = spawnSync('npm', ['run', 'dev', '--', 'reset'], {
+    cwd: path.join(__dirname, '../..'),
+    env: { ...process.env, RUNBOOKS_STATE_DIR: stateDir },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
 /** PostgreSQL's own log says it finished a clean shutdown; SQLite left no journal behind. */
 function expectClosedCleanly(): void {
   const pgLog = readFileSync(path.join(stateDir, 'logs', 'postgres.log'), 'utf8');
@@ -96,6 +118,11 @@ describe('npm run dev stops cleanly', () => {
     await s.exited;
     expect(s.output()).toMatch(/Stopping the stack/);
     expectClosedCleanly();
+
+    // No stack: reset says so, and where it looked.
+    const none = reset();
+    expect(none.code, none.out).toBe(1);
+    expect(none.out).toContain(`reset: no running stack found: ${path.join(stateDir, 'stack.json')} does not exist`);
   }, 240_000);
 
   it('a second start right after comes up with the earlier history; closing its terminal (SIGHUP) stops it', async () => {
@@ -127,11 +154,105 @@ describe('npm run dev stops cleanly', () => {
     const workflowId = /--workflow-id '([^']+)'/.exec(startLine!)![1]!;
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
     try {
-      const handle = new Client({ connection }).workflow.getHandle(workflowId);
+      const client = new Client({ connection });
+      const handle = client.workflow.getHandle(workflowId);
       const description = await handle.describe();
       expect(description.type).toBe('emergencyScale');
       expect(description.status.name).toBe('RUNNING');
-      await handle.terminate('dev-stack test: the banner command started it');
+
+      // A drill changed the demo environment: a service scaled, a record deleted, a snapshot taken, an app unhealthy.
+      const aws = createAwsClients({
+        endpoint: `http://127.0.0.1:${ports.moto}`,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      try {
+        const ecs = aws.ecs('us-east-1');
+        const service = { cluster: 'demo-east', service: 'demo-api' };
+        const desired = async () =>
+          (await ecs.send(new DescribeServicesCommand({ cluster: service.cluster, services: [service.service] })))
+            .services?.[0]?.desiredCount;
+        const r53 = aws.route53();
+        const zoneId = async () =>
+          (await r53.send(new ListHostedZonesByNameCommand({ DNSName: 'demo.example.com' }))).HostedZones?.[0]?.Id;
+        const greenRecord = async (): Promise<ResourceRecordSet | undefined> =>
+          (
+            await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: await zoneId(), MaxItems: 300 }))
+          ).ResourceRecordSets?.find((r) => r.Name === 'app.demo.example.com.' && r.SetIdentifier === 'green');
+        const seededGreen = await greenRecord();
+        expect(seededGreen).toMatchObject({
+          Type: 'CNAME',
+          Weight: 0,
+          ResourceRecords: [{ Value: 'green.demo.example.com' }],
+        });
+        const snapshots = async () =>
+          (
+            await aws
+              .rds('us-east-1')
+              .send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: 'demo-db', SnapshotType: 'manual' }))
+          ).DBSnapshots?.map((x) => x.DBSnapshotIdentifier).sort();
+        const seededSnapshots = await snapshots();
+        const primaryHealth = async () => (await fetch(`http://127.0.0.1:${ports.apps}/health`)).status;
+
+        await ecs.send(new UpdateServiceCommand({ ...service, desiredCount: 5 }));
+        await r53.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: await zoneId(),
+            ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: seededGreen }] },
+          }),
+        );
+        await aws
+          .rds('us-east-1')
+          .send(
+            new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'demo-db', DBSnapshotIdentifier: 'demo-db-drill' }),
+          );
+        await fetch(`http://127.0.0.1:${ports.apps}/admin/health`, { method: 'POST', body: '{"healthy":false}' });
+        expect(await desired()).toBe(5);
+        expect(await greenRecord()).toBeUndefined();
+        expect(await primaryHealth()).toBe(503);
+
+        // While the banner's run is open (awaiting approval), reset refuses, names it and changes nothing.
+        const refused = reset();
+        expect(refused.code, refused.out).toBe(1);
+        expect(refused.out).toMatch(/reset refused: \d+ runbook runs? (is|are) still open/);
+        expect(refused.out).toContain(workflowId);
+        expect(refused.out).toContain('Nothing was changed.');
+        expect(await desired()).toBe(5);
+        await handle.terminate('dev-stack test: the banner command started it');
+
+        // Then it puts back what the seed has, and says what differed.
+        const done = reset();
+        expect(done.code, done.out).toBe(0);
+        console.log(`[dev-stack] reset:\n${done.out}`);
+        expect(done.out).toContain('ECS us-east-1 demo-east/demo-api: 5 tasks on demo-api:2 → 2 tasks on demo-api:2');
+        expect(done.out).toContain('put back: DNS app.demo.example.com CNAME [green]');
+        expect(done.out).toContain('removed: RDS snapshot us-east-1 demo-db-drill');
+        expect(done.out).toMatch(/demo app primary \(.*\): unhealthy \(503\) → healthy/);
+        expect(await desired()).toBe(2);
+        expect(await greenRecord()).toMatchObject({
+          Type: 'CNAME',
+          Weight: 0,
+          TTL: 60,
+          ResourceRecords: [{ Value: 'green.demo.example.com' }],
+        });
+        expect(await snapshots()).toEqual(seededSnapshots);
+        expect(await primaryHealth()).toBe(200);
+      } finally {
+        aws.destroy();
+      }
+
+      // Temporal and the worker went on: the runs are still in the history, and a new run works on the fresh seed.
+      expect((await client.workflow.getHandle(firstRunId).describe()).status.name).toBe('COMPLETED');
+      expect((await handle.describe()).status.name).toBe('TERMINATED');
+      const input = JSON.parse(readFileSync(path.join(__dirname, '../../docs/examples/emergency-scale.json'), 'utf8'));
+      const dry = await client.workflow.execute('emergencyScale', {
+        taskQueue: 'runbooks',
+        workflowId: `dev-stack-after-reset-${Date.now()}`,
+        args: [{ ...input, dryRun: true }],
+      });
+      expect(dry).toMatchObject({ outcome: 'dry-run' });
+      expect((dry as { plan: unknown[] }).plan).toContainEqual(
+        expect.objectContaining({ action: 'ecs:UpdateService', params: expect.objectContaining({ from: 2 }) }),
+      );
     } finally {
       await connection.close();
     }
@@ -141,7 +262,7 @@ describe('npm run dev stops cleanly', () => {
     const took = await waitAllGone(s.tag, ports, GONE_MS);
     console.log(`[dev-stack] terminal closed: all stopped in ${took} ms`);
     expectClosedCleanly();
-  }, 240_000);
+  }, 330_000);
 
   it('SIGTERM to the npm process stops everything', async () => {
     const s = await up();
@@ -170,6 +291,11 @@ describe('npm run dev stops cleanly', () => {
     const took = await waitAllGone(s.tag, ports, GONE_MS);
     console.log(`[dev-stack] crash: all stopped in ${took} ms`);
     expectClosedCleanly();
+
+    // The crashed stack left its record behind: reset sees its processes are gone and says so.
+    const stale = reset();
+    expect(stale.code, stale.out).toBe(1);
+    expect(stale.out).toMatch(/reset: the stack recorded in .*stack\.json is not running any more/);
   }, 240_000);
 });
 

@@ -11,7 +11,9 @@
 // result`, `report` or `watch`, the run may finish. A command that steers a run that has ended by then must be
 // answered so ("refused: … has ended", or Temporal's "workflow execution already completed").
 // Commands that cannot run inside a test (the stack itself, a production worker, Temporal Cloud) are listed in SKIP
-// with the reason, and every entry there must still match a documented command.
+// with the reason, and every entry there must still match a documented command. A runbook doc's on-call card repeats
+// commands of the reference below it: each runs once, where the reference shows it (a card command the reference
+// does not show runs in place). `npm run dev -- reset` runs against this test's stack (RUNBOOKS_STATE_DIR).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -143,6 +145,8 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_PAGER: '',
+    // `npm run dev -- reset` finds the stack by its state folder: this test's, never a developer's own stack.
+    RUNBOOKS_STATE_DIR: stateDir,
   };
   pathLine = docCommands(repoRoot, 'README.md').find((c) => /^export PATH=.*temporal-cli/.test(c.text))?.text ?? '';
   examplesDir = path.join(stateDir, 'docs', 'examples');
@@ -212,6 +216,15 @@ function run(command: string): { code: number | null; out: string } {
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
+/** The 1-based lines of a runbook doc's on-call card: from its heading to the next `## ` heading. */
+function cardRange(file: string): { from: number; to: number } | undefined {
+  const lines = readFileSync(path.join(repoRoot, file), 'utf8').split('\n');
+  const from = lines.indexOf('## On-call card');
+  if (from < 0) return undefined;
+  const next = lines.findIndex((l, i) => i > from && /^## /.test(l));
+  return { from: from + 1, to: next < 0 ? lines.length : next + 1 };
+}
+
 /**
  * The order a person would go through them in one session: the README first; the failback after the failover it
  * reverses; the database runbooks that rename or replace the primary after the regional pair.
@@ -262,9 +275,17 @@ describe('every documented command runs against the demo stack', () => {
       const example = runbookCommands(repoRoot).find((c) => c.type === runbook.type)!;
       let current = example.workflowId;
       const failures: string[] = [];
-      for (const c of docCommands(repoRoot, file) as DocCommand[]) {
+      const commands = docCommands(repoRoot, file);
+      const card = cardRange(file);
+      const inCard = (c: DocCommand) => !!card && c.line > card.from && c.line < card.to;
+      const shownBelow = new Set(commands.filter((c) => !inCard(c)).map((c) => withoutOptionalGroups(c.text)));
+      for (const c of commands) {
         if (/^export PATH=/.test(c.text)) continue; // run before every command
         if (SKIP.some((s) => s.pattern.test(c.text))) continue;
+        if (inCard(c) && shownBelow.has(withoutOptionalGroups(c.text))) {
+          console.log(`[docs] ${c.file}:${c.line} (on-call card) runs where the reference shows it: ${c.text}`);
+          continue;
+        }
         const prepare = (t: string) =>
           withPorts(withoutOptionalGroups(t))
             .replace(/(^|\s)docs\/examples\//g, `$1${examplesDir}/`)

@@ -9,7 +9,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../client/cli';
 import { runbookCommands } from '../../scripts/lib/banner';
 import { obtainTemporalCli } from '../../scripts/lib/temporal-cli';
-import { docCommands, docFiles, splitCommands, withoutAssignments } from '../helpers/doc-commands';
+import {
+  docCommands,
+  docFiles,
+  splitCommands,
+  withoutAssignments,
+  withoutOptionalGroups,
+} from '../helpers/doc-commands';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const scripts = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: object }).scripts;
@@ -128,6 +134,27 @@ describe('documented commands refer to what exists', () => {
     expect(problems).toEqual([]);
     // It would have caught `retry <id>` without --by.
     expect(requiredMissing('retry <id>')).toEqual(['retry <id>: runbook retry needs --by']);
+  });
+
+  it('every runbook doc opens with its on-call card, whose commands are ones the reference below it shows', () => {
+    const problems: string[] = [];
+    for (const file of docFiles(repoRoot).filter((f) => f.startsWith('docs/'))) {
+      const lines = readFileSync(path.join(repoRoot, file), 'utf8').split('\n');
+      // The title, a blank line, then the card.
+      if (lines[2] !== '## On-call card') problems.push(`${file}: no "## On-call card" right after the title`);
+      const from = lines.indexOf('## On-call card') + 1;
+      const to = lines.findIndex((l, i) => i >= from && /^## /.test(l)) + 1;
+      const commands = docCommands(repoRoot, file);
+      const inCard = commands.filter((c) => c.line > from && c.line < to);
+      const reference = new Set(commands.filter((c) => c.line >= to).map((c) => withoutOptionalGroups(c.text)));
+      if (inCard.length === 0) problems.push(`${file}: the card shows no start command`);
+      for (const c of inCard) {
+        if (!reference.has(withoutOptionalGroups(c.text))) {
+          problems.push(`${file}:${c.line}: the card's command is not one the reference shows: ${c.text}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 
   it('the checker itself finds a wrong subcommand, flag, script, CLI option and file', () => {

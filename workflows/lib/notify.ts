@@ -5,7 +5,10 @@ import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities, NotifyActivity } from '../../activities';
 
 /** A notification is worth one retry, never more, and never the run. */
-const chat = proxyActivities<Pick<Activities, NotifyActivity>>({ startToCloseTimeout: '20s', retry: { maximumAttempts: 2 } });
+const chat = proxyActivities<Pick<Activities, NotifyActivity>>({
+  startToCloseTimeout: '20s',
+  retry: { maximumAttempts: 2 },
+});
 
 export class Notifier {
   readonly enabled: boolean;

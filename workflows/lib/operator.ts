@@ -14,6 +14,35 @@ export interface Progress {
   notDone: string[];
 }
 
+/**
+ * What a run past its point of no return has done and what it has left, kept by step ID: the operator view's "done"
+ * and "not done". A step counts as done once anything was recorded under its ID; notes are done items of no step.
+ */
+export class Checklist<Id extends string> {
+  private readonly entries: { id?: Id; text: string }[] = [];
+
+  constructor(private readonly steps: readonly { id: Id; label: string }[]) {}
+
+  /** Step `id` did something, described as `detail`: shown as "<its label>: <detail>" (or its label alone). */
+  did(id: Id, detail?: string): void {
+    const label = this.steps.find((s) => s.id === id)?.label ?? id;
+    this.entries.push({ id, text: detail === undefined ? label : `${label}: ${detail}` });
+  }
+
+  /** Something done outside the listed steps (e.g. writes paused before the point of no return). */
+  note(text: string): void {
+    this.entries.push({ text });
+  }
+
+  /** `show` may rewrite a done item for the moment (e.g. add what it still means for the users). */
+  progress(show: (text: string) => string = (t) => t): Progress {
+    return {
+      done: this.entries.map((e) => show(e.text)),
+      notDone: this.steps.filter((s) => !this.entries.some((e) => e.id === s.id)).map((s) => s.label),
+    };
+  }
+}
+
 const NOT_WAITING = 'the run is not waiting for an operator (only a failed step past the point of no return is)';
 
 export class OperatorGate {
