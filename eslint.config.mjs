@@ -1,5 +1,6 @@
 // Lint rules. workflows/** runs in Temporal's deterministic sandbox: no Node built-ins, AWS SDK, activity code,
 // worker/client packages or process.env there (type-only imports of activities are fine).
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
@@ -35,6 +36,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'import-x/no-cycle': 'error',
+      eqeqeq: ['error', 'always'],
       'no-console': 'off',
     },
   },
@@ -57,7 +59,8 @@ export default tseslint.config(
               allowTypeImports: true,
             },
           ],
-          paths: ['fs', 'path', 'os', 'child_process', 'http', 'https', 'crypto', 'net'].map((name) => ({
+          // Every Node built-in, as Node itself lists them (fs, path, crypto, worker_threads, …; `node:` ones above).
+          paths: builtinModules.map((name) => ({
             name,
             message: 'Node built-ins are not available in the workflow sandbox.',
           })),
@@ -78,5 +81,10 @@ export default tseslint.config(
         { name: 'fetch', message: 'Network calls belong in activities.' },
       ],
     },
+  },
+  {
+    // A `!` in a runbook is a crash the type checker was told not to see: say what is missing instead.
+    files: ['workflows/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'error' },
   },
 );

@@ -2,6 +2,7 @@
 export * from './common';
 export * from './definitions';
 export * from './duration';
+export * from './failures';
 export * from './status';
 export * from './search-attributes';
 export * from './runbooks/ecs';

@@ -1,5 +1,7 @@
 // The operator CLI: `npm run runbook -- <command>` or the `runbook` bin. One error handler prints one readable
 // line and exits non-zero.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerApproval } from './commands/approve';
 import { registerDeploy } from './commands/deploy';
@@ -12,9 +14,22 @@ import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { describeError, UserError } from './errors';
 
+/** The version in the project's package.json: the nearest one above this file (client/ or dist/client/). */
+export function packageVersion(from: string = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const { version } = JSON.parse(readFileSync(file, 'utf8')) as { version?: string };
+      if (version) return version;
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('runbook')
     .description('Runbooks as durable Temporal workflows: start, approve, reject, watch')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     // Throw instead of exiting, so one handler decides the exit code (and tests can run the CLI in-process).
     .exitOverride();

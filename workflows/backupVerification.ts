@@ -26,6 +26,7 @@ import { failedChecks, runDataChecks } from './lib/datachecks';
 import { errorMessage, fail } from './lib/errors';
 import { aws, waits } from './lib/proxies';
 import { runRunbook } from './lib/runbook';
+import { must } from './lib/must';
 
 export async function backupVerification(
   input: BackupVerificationInput,
@@ -44,12 +45,18 @@ export async function backupVerification(
       const targets = await ctx.step(
         'Find the databases to verify',
         async () => {
+          // The input schema requires databases or a tag, and checks for every database.
           if (p.databases?.length)
-            return p.databases.map((d) => ({ dbInstance: d.dbInstance, dataChecks: d.dataChecks ?? p.dataChecks! }));
-          const ids = await aws.listDbInstancesByTag({ region: p.region, key: p.tag!.key, value: p.tag!.value });
+            return p.databases.map((d) => ({
+              dbInstance: d.dbInstance,
+              dataChecks: d.dataChecks ?? must(p.dataChecks, 'dataChecks'),
+            }));
+          const tag = must(p.tag, 'tag');
+          const ids = await aws.listDbInstancesByTag({ region: p.region, key: tag.key, value: tag.value });
           if (!ids.length)
-            throw fail('ResourceNotFound', `no DB instance in ${p.region} has the tag ${p.tag!.key}=${p.tag!.value}`);
-          return ids.map((dbInstance) => ({ dbInstance, dataChecks: p.dataChecks! }));
+            throw fail('ResourceNotFound', `no DB instance in ${p.region} has the tag ${tag.key}=${tag.value}`);
+          const dataChecks = must(p.dataChecks, 'dataChecks');
+          return ids.map((dbInstance) => ({ dbInstance, dataChecks }));
         },
         { details: (t) => ({ databases: t.map((d) => d.dbInstance) }) },
       );
@@ -73,7 +80,7 @@ export async function backupVerification(
       const lane = async () => {
         while (next < targets.length) {
           const i = next++;
-          const t = targets[i]!;
+          const t = must(targets[i], `target ${i}`);
           const args: VerifyBackupInput = {
             region: p.region,
             dbInstance: t.dbInstance,

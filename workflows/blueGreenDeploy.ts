@@ -20,6 +20,7 @@ import { approveWhileWatching, checkGates, describeReading, type Gates } from '.
 import { aws, waits } from './lib/proxies';
 import { runRunbook } from './lib/runbook';
 import { checkServicesBehindTargetGroups, openRouter } from './lib/traffic-router';
+import { must } from './lib/must';
 
 /** Runs recorded before version.taskDefinition had to be of blue's family replay without the check. */
 const SAME_FAMILY_PATCH = 'blue-green-same-family-v1';
@@ -173,7 +174,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
             params: {
               ...greenRef,
               desiredCount,
-              taskDefinition: 'image' in p.version ? '(the new revision)' : shortName(pre.given!.arn),
+              taskDefinition: 'image' in p.version ? '(the new revision)' : shortName(must(pre.given, 'given').arn),
               from: `${pre.green.desiredCount} on ${shortName(pre.green.taskDefinition)}`,
               ...(pre.given && p.allowOtherFamily && pre.given.family !== familyOf(pre.blue.taskDefinition)
                 ? { allowOtherFamily: p.allowOtherFamily.reason }
@@ -215,7 +216,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
           );
           greenTd = rev.arn;
         } else {
-          greenTd = pre.given!.arn;
+          greenTd = must(pre.given, 'the given task definition').arn;
         }
         if (controls.aborted) throw stop('before any change to green');
         const recordedGreen = { desiredCount: pre.green.desiredCount, taskDefinition: pre.green.taskDefinition };

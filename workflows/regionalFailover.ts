@@ -21,6 +21,7 @@ import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
 import { Checklist } from './lib/operator';
 import { runRunbook } from './lib/runbook';
+import { must } from './lib/must';
 
 export async function regionalFailover(input: RegionalFailoverInput): Promise<RunbookReport<RegionalFailoverResult>> {
   return runRunbook({
@@ -154,7 +155,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         return { lagSeconds: lag, primaryStatus: pre.primary.status };
       });
 
-      const endpoint = pre.replica.endpoint!;
+      const endpoint = must(pre.replica.endpoint, "the replica's endpoint");
       const canPause = p.pausePrimaryWrites && primaryService && pre.primaryEcs && 'desiredCount' in pre.primaryEcs;
       const previousPrimaryCount =
         pre.primaryEcs && 'desiredCount' in pre.primaryEcs ? pre.primaryEcs.desiredCount : undefined;

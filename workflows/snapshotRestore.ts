@@ -20,6 +20,7 @@ import { hostValue } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
 import { runRunbook } from './lib/runbook';
+import { must } from './lib/must';
 
 const stampOf = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 
@@ -143,6 +144,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
           }),
         },
       );
+      const subnetGroup = p.subnetGroup ?? pre.db.subnetGroup;
       const restoreOpts = {
         region: p.region,
         dbInstance: restoredId,
@@ -151,7 +153,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
         ...((p.instanceClass ?? pre.db.instanceClass)
           ? { instanceClass: p.instanceClass ?? pre.db.instanceClass }
           : {}),
-        ...((p.subnetGroup ?? pre.db.subnetGroup) ? { subnetGroup: (p.subnetGroup ?? pre.db.subnetGroup)! } : {}),
+        ...(subnetGroup ? { subnetGroup } : {}),
         securityGroupIds: p.securityGroupIds ?? pre.db.securityGroupIds,
       };
 
@@ -184,7 +186,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
               {
                 step: 'Switch: new revision',
                 action: 'ecs:RegisterTaskDefinition',
-                params: { from: shortName(pre.app!.taskDefinition), set: sw.variable },
+                params: { from: shortName(must(pre.app, 'the app').taskDefinition), set: sw.variable },
               },
               { step: 'Switch: deploy', action: 'ecs:UpdateService', params: { ...sw.ecs } },
             ]
@@ -217,7 +219,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
                   {
                     step: 'Switch: start the app',
                     action: 'ecs:UpdateService',
-                    params: { ...sw.ecs, desiredCount: pre.app!.desiredCount },
+                    params: { ...sw.ecs, desiredCount: must(pre.app, 'the app').desiredCount },
                   },
                 ]
               : [
@@ -254,7 +256,11 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
         () =>
           pre.snapshot
             ? aws.restoreFromSnapshot({ ...restoreOpts, snapshotId: pre.snapshot.id })
-            : aws.restoreToPointInTime({ ...restoreOpts, source: p.dbInstance, restoreTime: restoreTime! }),
+            : aws.restoreToPointInTime({
+                ...restoreOpts,
+                source: p.dbInstance,
+                restoreTime: must(restoreTime, 'restoreTime'),
+              }),
         {
           details: (r) => ({ created: r.created }),
           undo: () => ({
@@ -301,7 +307,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
       let finalIds: SnapshotRestoreResult['finalInstanceIds'];
       if (sw.mode !== 'none') {
         const svc = { region: p.region, ...sw.ecs };
-        const app = pre.app!;
+        const app = must(pre.app, 'the app');
         if (sw.mode === 'task-definition-env') {
           const value = hostValue(sw.template, endpoint);
           const rev = await ctx.change(
@@ -359,7 +365,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
                           region: p.region,
                           secretId: sw.secretId,
                           key: sw.key,
-                          value: before.value!,
+                          value: must(before.value, 'the secret value before'),
                           requestToken: restoreToken,
                         });
                         await aws.updateService({ ...svc, forceNewDeployment: true });
@@ -453,7 +459,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
               ...(pre.snapshot.createdAt ? { snapshotCreatedAt: pre.snapshot.createdAt } : {}),
               ...(pre.snapshot.ageSeconds !== undefined ? { snapshotAgeSeconds: pre.snapshot.ageSeconds } : {}),
             }
-          : { restoreTime: restoreTime! },
+          : { restoreTime: must(restoreTime, 'restoreTime') },
         safetySnapshot: safetyId,
         restored: {
           dbInstance: finalIds ? finalIds.serving : restoredId,

@@ -1,5 +1,4 @@
 // `runbook list`: running and recent runbook runs, through a visibility query on the runbooks' search attributes.
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { formatDuration } from '../../api/duration';
 import { RUNBOOKS } from '../../api/runbooks';
@@ -7,6 +6,7 @@ import { RunbookStatusKey, RunbookTargetKey } from '../../api/search-attributes'
 import type { RunbookState } from '../../api/status';
 import { connect } from '../connection';
 import { UserError } from '../errors';
+import { outputStyle, renderTable } from '../format';
 
 /** Every RunbookStatus value (the compiler checks the list is complete). */
 const STATES = [
@@ -110,20 +110,21 @@ export function registerList(program: Command): void {
             console.log('no runbook runs found');
             return;
           }
-          const table = new Table({
-            head: ['workflow ID', 'runbook', 'execution', 'state', 'target', 'started (UTC)', 'took'],
-          });
-          for (const r of rows)
-            table.push([
-              r.workflowId,
-              r.type,
-              r.execution,
-              r.state,
-              r.target,
-              r.started.replace('T', ' ').slice(0, 19),
-              r.took,
-            ]);
-          console.log(table.toString());
+          console.log(
+            renderTable(
+              outputStyle(),
+              ['workflow ID', 'runbook', 'execution', 'state', 'target', 'started (UTC)', 'took'],
+              rows.map((r) => [
+                r.workflowId,
+                r.type,
+                r.execution,
+                r.state,
+                r.target,
+                r.started.replace('T', ' ').slice(0, 19),
+                r.took,
+              ]),
+            ),
+          );
         } finally {
           await conn.close();
         }

@@ -1,11 +1,11 @@
 // `runbook schedules apply|list|trigger|pause|unpause`: the backup-verification schedule.
 import path from 'node:path';
-import Table from 'cli-table3';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import os from 'node:os';
 import { connect, uiLink } from '../connection';
 import { UserError } from '../errors';
+import { outputStyle, renderTable } from '../format';
 import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../schedules';
 
 export function registerSchedules(program: Command): void {
@@ -66,14 +66,15 @@ export function registerSchedules(program: Command): void {
           });
         }
         if (o.json) return console.log(JSON.stringify(rows, null, 2));
-        const table = new Table({
-          head: ['schedule', 'paused', 'next run (UTC)', 'last run (UTC)', 'note'],
-          wordWrap: true,
-          colWidths: [22, 8, 22, 22, 50],
-        });
-        for (const r of rows)
-          table.push([r.id, r.paused ? 'yes' : 'no', r.next.slice(0, 19), r.recent.slice(0, 19), r.note]);
-        console.log(rows.length ? table.toString() : 'no schedules');
+        if (!rows.length) return console.log('no schedules');
+        console.log(
+          renderTable(
+            outputStyle(),
+            ['schedule', 'paused', 'next run (UTC)', 'last run (UTC)', 'note'],
+            rows.map((r) => [r.id, r.paused ? 'yes' : 'no', r.next.slice(0, 19), r.recent.slice(0, 19), r.note]),
+            { wordWrap: true, colWidths: [22, 8, 22, 22, 50] },
+          ),
+        );
       } finally {
         await conn.close();
       }

@@ -6,7 +6,7 @@ import { statusQuery } from '../../api/definitions';
 import type { RunbookStatus } from '../../api/status';
 import { connect } from '../connection';
 import { UserError } from '../errors';
-import { renderStatus } from '../format';
+import { outputStyle, renderStatus } from '../format';
 import { resolveRun } from '../resolve';
 
 export function registerWatch(program: Command): void {
@@ -18,9 +18,9 @@ export function registerWatch(program: Command): void {
     .option('--json', 'one JSON status per line each time it changes, then {"workflowId","execution"} at the end')
     .action(async (workflowId: string, o: { interval: string; json?: boolean }) => {
       const conn = await connect();
-      const tty = process.stdout.isTTY === true && !o.json;
-      // log-update redraws in place (ESM-only, hence the dynamic import).
-      const draw = tty ? (await import('log-update')).default : undefined;
+      const style = outputStyle();
+      // On a terminal log-update redraws in place (ESM-only, hence the dynamic import); elsewhere plain lines.
+      const draw = style.tty && !o.json ? (await import('log-update')).default : undefined;
       const printed = new Set<string>();
       let lastJson = '';
       try {
@@ -41,7 +41,7 @@ export function registerWatch(program: Command): void {
           } else if (status) {
             if (draw) {
               draw(
-                `${renderStatus(status)}\n\nexecution: ${description.status.name}   (Ctrl-C stops watching, not the run)`,
+                `${renderStatus(status, style)}\n\nexecution: ${description.status.name}   (Ctrl-C stops watching, not the run)`,
               );
             } else {
               for (const line of plainLines(status)) {

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
 import { statusQuery } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import type { BackupVerificationInput, BackupVerificationResult } from '../../api/runbooks/restore';
 import type { RunbookReport } from '../../api/status';
 import { applySchedule } from '../../client/schedules';
@@ -189,7 +190,7 @@ describe('backupVerification', () => {
     await withWorker(async ({ client, taskQueue }) => {
       const { workflowId } = await start(client, taskQueue, input);
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('BackupVerificationFailed');
+      expect(failure.type).toBe(FailureType.BackupVerificationFailed);
       expect(failure.message).toContain(
         `1 of 3 backup verification(s) FAILED: ${bad.id} (data checks failed: users = 1200, expected = 5).`,
       );
@@ -326,7 +327,7 @@ describe('backupVerification', () => {
             verifyInput(region, secretId, dbs, { maxSnapshotAge: '1m' }),
           );
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('BackupVerificationFailed');
+          expect(failure.type).toBe(FailureType.BackupVerificationFailed);
           const reason = new RegExp(
             `^the newest snapshot ${stale.snapshots[0]} is 2h(\\d+s)? old, older than maxSnapshotAge 1m$`,
           );
@@ -474,7 +475,7 @@ describe('backupVerification', () => {
       async ({ client, taskQueue }) => {
         const { workflowId } = await start(client, taskQueue, verifyInput(region, secretId, dbs));
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('BackupVerificationFailed');
+        expect(failure.type).toBe(FailureType.BackupVerificationFailed);
         // The other instance is still there, as it was.
         expect(tagOf(await dbInstance(aws, region, taken!), 'runbook-run')).toBe(someoneElse);
         expect(await tempInstances(region)).toEqual([taken]);
@@ -515,7 +516,7 @@ describe('backupVerification', () => {
         databases: [{ dbInstance: 'db-a' }, { dbInstance: 'DB-A' }, { dbInstance: 'db-b' }],
       });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('InvalidInput');
+      expect(failure.type).toBe(FailureType.InvalidInput);
       expect(failure.message).toBe(
         'invalid input: input.databases.1: listed twice (DB-A is also input.databases.0; RDS ids ignore case). ' +
           'Nothing was changed.',
@@ -531,7 +532,7 @@ describe('backupVerification', () => {
       const checks = { secretId: 'unused', checks: GOOD_CHECKS };
       const neither = await start(client, taskQueue, { region, dataChecks: checks });
       const f1 = await expectFailure(client, neither.workflowId);
-      expect(f1.type).toBe('InvalidInput');
+      expect(f1.type).toBe(FailureType.InvalidInput);
       expect(f1.message).toBe(
         'invalid input: input.databases: expected a list of databases or a tag. Nothing was changed.',
       );
@@ -542,7 +543,7 @@ describe('backupVerification', () => {
         tag: { key: 'backup-verify', value: 'true' },
       });
       const f2 = await expectFailure(client, both.workflowId);
-      expect(f2.type).toBe('InvalidInput');
+      expect(f2.type).toBe(FailureType.InvalidInput);
       expect(f2.message).toBe('invalid input: input.tag: give databases or tag, not both. Nothing was changed.');
       const status = await waitForStatus(client, both.workflowId, (s) => s.state === 'failed');
       expect(status.steps).toEqual([]);

@@ -13,9 +13,11 @@ import {
   pauseSignal,
   promoteSignal,
   rejectSignal,
+  resumeSignal,
   rollbackSignal,
   statusQuery,
 } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import { blueGreenWorkflowId, type BlueGreenInput, type BlueGreenResult } from '../../api/runbooks/blue-green';
 import type { GateReading, RunbookReport, RunbookStatus } from '../../api/status';
 import {
@@ -317,7 +319,7 @@ describe.concurrent('blueGreenDeploy: gates roll back', () => {
         await env.setAlarm('ALARM', why);
 
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('GateFailed');
+        expect(failure.type).toBe(FailureType.GateFailed);
         expect(failure.message).toContain(`rolled back: gate ${env.alarm} (alarm) read ALARM [not ALARM] at 50% green`);
         expect(failure.message).toContain(why);
         expect(failure.message).toContain('Compensated: traffic back to blue 100%');
@@ -363,7 +365,7 @@ describe.concurrent('blueGreenDeploy: gates roll back', () => {
         });
         const { workflowId } = await start(client, taskQueue, input);
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('GateFailed');
+        expect(failure.type).toBe(FailureType.GateFailed);
         expect(failure.message).toContain(
           'gate failed before any traffic moved: green health (health) read 503 [2 consecutive 200] at 0% green',
         );
@@ -419,7 +421,7 @@ describe.concurrent('blueGreenDeploy: gates roll back', () => {
         await env.putMetric(42);
 
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('GateFailed');
+        expect(failure.type).toBe(FailureType.GateFailed);
         expect(failure.message).toContain('gate 5xx count (metric) read 42 [fails when Maximum > 5] at 30% green');
         const report = failure.report as Report;
         expect(report.readings?.at(-1)).toEqual({
@@ -457,7 +459,7 @@ describe.concurrent('blueGreenDeploy: gates roll back', () => {
           await env.stopGreenInstance();
 
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('GateFailed');
+          expect(failure.type).toBe(FailureType.GateFailed);
           expect(failure.message).toContain(
             'gate green targets (target-health) read 0/1 healthy [all registered targets healthy] at 30% green',
           );
@@ -468,7 +470,7 @@ describe.concurrent('blueGreenDeploy: gates roll back', () => {
           const before = await env.snapshot();
           const { workflowId } = await start(client, taskQueue, env.input({ bakeTime: '1m' }));
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('GateFailed');
+          expect(failure.type).toBe(FailureType.GateFailed);
           expect(failure.message).toContain(
             'gate failed before any traffic moved: green targets (target-health) read 0/0 healthy',
           );
@@ -498,7 +500,7 @@ describe.concurrent('blueGreenDeploy: operators roll back', () => {
         const abort = await cli('abort', workflowId, '--by', 'erin', '--reason', 'latency is up');
         expect(abort).toMatchObject({ code: 0, out: 'abort sent: rolling back' });
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('RolledBack');
+        expect(failure.type).toBe(FailureType.RolledBack);
         expect(failure.message).toContain('rolled back during the 50% bake: abort by erin (latency is up)');
         await expectRolledBack(env, before, failure.report as Report);
       }),
@@ -517,7 +519,7 @@ describe.concurrent('blueGreenDeploy: operators roll back', () => {
 
         await handle.signal(rollbackSignal, { by: 'dave', reason: 'p99 regression' });
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('RolledBack');
+        expect(failure.type).toBe(FailureType.RolledBack);
         expect(failure.message).toContain('rolled back during the blue standby: rollback by dave (p99 regression)');
         const report = failure.report as Report;
         expect(names(report)).not.toContain('Decommission blue');
@@ -538,7 +540,7 @@ describe.concurrent('blueGreenDeploy: operators roll back', () => {
           expect(await env.weights()).toEqual({ blue: 50, green: 50 });
           await handle.signal(rejectSignal, { by: 'carol', reason: 'error budget spent' });
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('ApprovalRejected');
+          expect(failure.type).toBe(FailureType.ApprovalRejected);
           expect(failure.message).toContain('rejected by carol: error budget spent');
           expect(names(failure.report)).not.toContain('Shift 100% to green');
           await expectRolledBack(env, before, failure.report as Report);
@@ -548,7 +550,7 @@ describe.concurrent('blueGreenDeploy: operators roll back', () => {
           const input = env.input({ initiatedBy: 'alice', approval: { required: true, timeout: '3s' } });
           const { workflowId } = await start(client, taskQueue, input);
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('ApprovalTimedOut');
+          expect(failure.type).toBe(FailureType.ApprovalTimedOut);
           expect(failure.message).toContain('no approval within 3s');
           expect(names(failure.report)).not.toContain('Shift 100% to green');
           await expectRolledBack(env, before, failure.report as Report);
@@ -577,12 +579,12 @@ describe.concurrent('blueGreenDeploy: operators roll back', () => {
             try {
               expect(failure, 'the run was still waiting for approval 15s later').toBeDefined();
               if (how === 'abort') {
-                expect(failure?.type).toBe('RolledBack');
+                expect(failure?.type).toBe(FailureType.RolledBack);
                 expect(failure?.message).toContain(
                   'rolled back while waiting for approval: abort by erin (incident elsewhere)',
                 );
               } else {
-                expect(failure?.type).toBe('GateFailed');
+                expect(failure?.type).toBe(FailureType.GateFailed);
                 expect(failure?.message).toContain(
                   `rolled back: gate ${env.alarm} (alarm) read ALARM [not ALARM] at 50% green: error rate up while waiting`,
                 );
@@ -669,10 +671,18 @@ describe.concurrent('blueGreenDeploy: pause, resume, promote', () => {
         const before = await env.snapshot();
         const { workflowId, handle } = await start(client, taskQueue, env.input({ bakeTime: '1m', maxPause: '2s' }));
         await waitForStatus(client, workflowId, baking(30), 30_000);
+        // Signals get no answer: a malformed one and one that cannot be taken now are recorded as refused, with why.
+        await handle.signal(resumeSignal, { by: 'frank' });
+        await handle.signal(pauseSignal, {} as { by: string });
         await handle.signal(pauseSignal, { by: 'frank' });
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('RolledBack');
+        expect(failure.type).toBe(FailureType.RolledBack);
         expect(failure.message).toContain('rolled back: paused by frank for longer than maxPause (2s)');
+        expect((failure.report as Report).signals?.map((g) => [g.signal, g.by, g.accepted, g.refusal])).toEqual([
+          ['resume', 'frank', false, 'not paused'],
+          ['pause', '(unknown)', false, expect.stringContaining('malformed pause: pause.by: ')],
+          ['pause', 'frank', true, undefined],
+        ]);
         await expectRolledBack(env, before, failure.report as Report);
         // Rolled back, no longer paused: the traffic line says so (the status query and the CLI's `status`).
         const status = await handle.query(statusQuery);
@@ -680,6 +690,9 @@ describe.concurrent('blueGreenDeploy: pause, resume, promote', () => {
         const shown = await cli('status', workflowId);
         expect(shown.out).toContain('TRAFFIC: blue 100% / green 0%   rolled back');
         expect(shown.out).not.toContain('PAUSED');
+        // The refused signal is shown with the decisions, with why.
+        expect(shown.out).toMatch(/resume by frank via signal: refused \(not paused\)/);
+        expect(shown.out).toMatch(/pause by frank via signal: accepted/);
       }),
     );
   });
@@ -699,7 +712,7 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
           cases.map(async ([steps, text]) => {
             const { workflowId } = await start(client, taskQueue, env.input({ steps }), uid('bg-invalid'));
             const failure = await expectFailure(client, workflowId);
-            expect(failure.type, JSON.stringify(steps)).toBe('InvalidInput');
+            expect(failure.type, JSON.stringify(steps)).toBe(FailureType.InvalidInput);
             expect(failure.message).toContain(text);
             expect(failure.message).toContain('Nothing was changed');
           }),
@@ -745,7 +758,7 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
           const before = await env.snapshot();
           const { workflowId } = await start(client, taskQueue, env.input());
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('PreconditionFailed');
+          expect(failure.type).toBe(FailureType.PreconditionFailed);
           expect(failure.message).toContain('blue is not serving 100 %');
           expect(failure.message).toContain('holds blue 70% / green 30%');
           expect(failure.message).toContain('Nothing was changed');
@@ -757,7 +770,7 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
           const input = env.input({ gates: { alarms: [env.alarm, missing] } });
           const { workflowId } = await start(client, taskQueue, input);
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('ResourceNotFound');
+          expect(failure.type).toBe(FailureType.ResourceNotFound);
           expect(failure.message).toContain(`CloudWatch alarm(s) not found in us-east-1: ${missing}`);
           expect(failure.message).not.toContain(`${env.alarm},`);
           expect(failure.message).toContain('Nothing was changed');
@@ -774,7 +787,7 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
           const before = await env.snapshot();
           const { workflowId } = await start(client, taskQueue, env.input());
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('PreconditionFailed');
+          expect(failure.type).toBe(FailureType.PreconditionFailed);
           const r = env.router as { blueTargetGroup: string; greenTargetGroup: string };
           expect(failure.message).toContain(
             `the router would send traffic to the wrong service: blue service ${env.blue.service} is behind ` +
@@ -814,7 +827,7 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
         for (const dryRun of [true, false]) {
           const { workflowId } = await start(client, taskQueue, env.input({ version, dryRun }), uid('bg-family'));
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type, `dryRun ${dryRun}`).toBe('PreconditionFailed');
+          expect(failure.type, `dryRun ${dryRun}`).toBe(FailureType.PreconditionFailed);
           expect(failure.message).toContain(refusal);
           expect(failure.message).toContain('"allowOtherFamily": {"reason": "<why>"}');
           expect(failure.message).toContain('Nothing was changed');
@@ -850,7 +863,7 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
         });
         const byName = await start(client, taskQueue, sameName, uid('bg-same'));
         const invalid = await expectFailure(client, byName.workflowId);
-        expect(invalid.type).toBe('InvalidInput');
+        expect(invalid.type).toBe(FailureType.InvalidInput);
         expect(invalid.message).toContain(
           `input.router.greenTargetGroup: blue and green are the same target group ${r.blueTargetGroup}`,
         );
@@ -865,7 +878,7 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
         });
         const byArn = await start(client, taskQueue, nameAndArn, uid('bg-same'));
         const failure = await expectFailure(client, byArn.workflowId);
-        expect(failure.type).toBe('PreconditionFailed');
+        expect(failure.type).toBe(FailureType.PreconditionFailed);
         expect(failure.message).toContain(
           `blue and green are the same target group ${r.blueTargetGroup} (${r.blueArn})`,
         );
@@ -884,7 +897,7 @@ describe.concurrent('blueGreenDeploy: refusals change nothing', () => {
         // A dry run passes the same safety checks and changes nothing either way.
         const { workflowId } = await start(client, taskQueue, env.input({ dryRun: true }));
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('PreconditionFailed');
+        expect(failure.type).toBe(FailureType.PreconditionFailed);
         expect(failure.message).toContain('blue is not serving 100 %');
         expect(await env.snapshot()).toEqual(before);
       }),
@@ -977,7 +990,7 @@ describe('blueGreenDeploy: what AWS says', () => {
           const input = env.input(colour === 'green' ? { greenService: cd.service } : { blueService: cd.service });
           const { workflowId } = await start(client, taskQueue, input, uid('bg-cd'));
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type, colour).toBe('PreconditionFailed');
+          expect(failure.type, colour).toBe(FailureType.PreconditionFailed);
           expect(failure.message).toBe(
             `${colour} service ${cd.service} (${env.region}/${env.cluster}/${cd.service}) uses the CODE_DEPLOY ` +
               `deployment controller, and AWS refuses a task-definition change or a forced deployment through ` +

@@ -11,6 +11,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AwsClients } from '../../activities/aws-clients';
 import { approveSignal, approveUpdate, rejectSignal, statusQuery } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import { dnsFailoverWorkflowId } from '../../api/runbooks/dns-failover';
 import { ecsRollbackWorkflowId } from '../../api/runbooks/ecs-rollback';
 import { emergencyScaleWorkflowId, type EmergencyScaleResult } from '../../api/runbooks/emergency-scale';
@@ -203,7 +204,7 @@ describe('malformed input', () => {
       );
       for (const c of started) {
         const failure = await expectFailure(client, c.workflowId);
-        expect(failure.type, c.name).toBe('InvalidInput');
+        expect(failure.type, c.name).toBe(FailureType.InvalidInput);
         expect(failure.message, c.name).toContain('invalid input');
         expect(failure.message, c.name).toContain(c.field);
         expect(failure.message, c.name).toContain('Nothing was changed');
@@ -244,14 +245,14 @@ describe('one open run per resource', () => {
         args: [{ ...subject.input, approval: { required: false } }],
       });
       const busy = await expectFailure(client, uiId);
-      expect(busy.type).toBe('ResourceBusy');
+      expect(busy.type).toBe(FailureType.ResourceBusy);
       expect(busy.message).toContain(`${type} workflow ${subject.lockId}`);
 
       // The first run is untouched and still waiting; calling it off changes nothing.
       expect((await first.describe()).runId).toBe(first.firstExecutionRunId);
       await first.signal(rejectSignal, { by: 'alice', reason: 'test cleanup' });
       const failure = await expectFailure(client, first.workflowId);
-      expect(failure.type).toBe('ApprovalRejected');
+      expect(failure.type).toBe(FailureType.ApprovalRejected);
       expect(await subject.state()).toEqual(before);
     });
   });
@@ -278,7 +279,7 @@ describe('one open run per resource', () => {
           args: [{ ...subject.input, approval: { required: false } }],
         });
         const failure = await expectFailure(client, secondId);
-        expect(failure.type).toBe('ResourceBusy');
+        expect(failure.type).toBe(FailureType.ResourceBusy);
         expect(failure.message).toContain(firstId);
         expect(failure.message).toContain('Nothing was changed');
         expect(failure.report?.timeline.map((s) => [s.name, s.outcome])).toEqual([['Acquire resource', 'failed']]);
@@ -318,7 +319,7 @@ describe('one open run per resource', () => {
         const secondId = uid('second');
         await client.workflow.start('emergencyScale', { taskQueue, workflowId: secondId, args: [subject.input] });
         const failure = await expectFailure(client, secondId);
-        expect(failure.type).toBe('ResourceBusy');
+        expect(failure.type).toBe(FailureType.ResourceBusy);
         expect(failure.message.match(/Nothing was changed/g)).toHaveLength(1);
       } finally {
         await first.terminate('test cleanup');

@@ -2,6 +2,7 @@
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveSignal, rejectSignal, statusQuery } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import type { DnsFailoverInput, DnsFailoverResult } from '../../api/runbooks/dns-failover';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
@@ -165,7 +166,7 @@ describe('dnsFailover', () => {
 
         // …and once it fails, the compensation puts the saved records back.
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('HealthCheckFailed');
+        expect(failure.type).toBe(FailureType.HealthCheckFailed);
         expect(failure.message).toContain('failed its health check');
         expect(failure.message).toContain('Compensated: restore the saved');
         expect(sick.probes).toBeGreaterThan(0);
@@ -217,7 +218,7 @@ describe('dnsFailover', () => {
       await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
       await handle.signal(rejectSignal, { by: 'bob', reason: 'primary is recovering' });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ApprovalRejected');
+      expect(failure.type).toBe(FailureType.ApprovalRejected);
       expect(failure.message).toContain('rejected by bob: primary is recovering');
       expect(failure.message).toContain('Nothing was changed');
       expect(failure.report?.compensations).toEqual([]);
@@ -245,7 +246,7 @@ describe('dnsFailover', () => {
         ],
       });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ApprovalTimedOut');
+      expect(failure.type).toBe(FailureType.ApprovalTimedOut);
       expect(failure.message).toContain('no approval within 2s');
       expect(failure.message).toContain('Nothing was changed');
       expect(await zoneRecords(aws, zone.zoneId)).toEqual(before);
@@ -271,7 +272,7 @@ describe('dnsFailover', () => {
         ],
       });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ResourceNotFound');
+      expect(failure.type).toBe(FailureType.ResourceNotFound);
       expect(failure.message).toContain('set identifiers: primary, secondary');
       expect(failure.message).toContain('record.setIdentifier');
       expect(failure.message).toContain('Nothing was changed');

@@ -1,6 +1,7 @@
 // ecsRollback end to end: real dev server, real worker, the service's task definition read back through the SDK.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveUpdate, rejectUpdate, statusQuery } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import type { EcsRollbackInput, EcsRollbackResult } from '../../api/runbooks/ecs-rollback';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
@@ -151,7 +152,7 @@ describe('ecsRollback', () => {
         args: [{ ...api.ref, toRevision: `${web.family}:1`, approval: { required: false } }],
       });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('PreconditionFailed');
+      expect(failure.type).toBe(FailureType.PreconditionFailed);
       expect(failure.message).toContain(
         `toRevision ${web.family}:1 is a revision of ${web.family}, not of ${api.family} ` +
           `(${api.service} runs ${api.family}:2)`,
@@ -199,7 +200,7 @@ describe('ecsRollback', () => {
       const workflowId = uid('rb');
       await client.workflow.start('ecsRollback', { taskQueue, workflowId, args: [{ ...svc.ref }] });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('PreconditionFailed');
+      expect(failure.type).toBe(FailureType.PreconditionFailed);
       expect(failure.message).toContain(`no ACTIVE revision of ${svc.family} older than 1`);
       expect(failure.message).toContain('give toRevision');
       expect(failure.message).toContain('Nothing was changed');
@@ -260,7 +261,7 @@ describe('ecsRollback', () => {
       const ack = await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob', reason: 'the deploy is fine' }] });
       expect(ack.gateState).toBe('rejected');
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ApprovalRejected');
+      expect(failure.type).toBe(FailureType.ApprovalRejected);
       expect(failure.message).toContain('rejected by bob: the deploy is fine');
       expect(failure.message).toContain('Nothing was changed');
       expect(await serviceState(aws, svc)).toEqual(before);
@@ -278,7 +279,7 @@ describe('ecsRollback', () => {
         args: [{ ...svc.ref, initiatedBy: 'alice', approval: { required: true, timeout: '2s' } }],
       });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ApprovalTimedOut');
+      expect(failure.type).toBe(FailureType.ApprovalTimedOut);
       expect(failure.message).toContain('no approval within 2s');
       expect(failure.message).toContain('Nothing was changed');
       expect(failure.report?.outcome).toBe('failed');
@@ -313,7 +314,7 @@ describe('ecsRollback: what AWS says', () => {
         });
         const failure = await expectFailure(client, workflowId);
         expect(Date.now() - started).toBeLessThan(20_000);
-        expect(failure.type).toBe('ServiceDeploymentFailed');
+        expect(failure.type).toBe(FailureType.ServiceDeploymentFailed);
         expect(failure.message).toMatch(
           new RegExp(
             `^ECS service ${svc.service} \\(us-east-1/${svc.cluster}\\): deployment ecs-svc/\\d+ of ${svc.family}:1 FAILED: ` +
@@ -337,7 +338,7 @@ describe('ecsRollback: what AWS says', () => {
         const workflowId = uid('rb');
         await client.workflow.start('ecsRollback', { taskQueue, workflowId, args: [{ ...svc.ref }] });
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('PreconditionFailed');
+        expect(failure.type).toBe(FailureType.PreconditionFailed);
         expect(failure.message).toContain(
           `service ${svc.service} (us-east-1/${svc.cluster}/${svc.service}) uses the ${controller} deployment controller, ` +
             `and AWS refuses a task-definition change or a forced deployment through UpdateService for such a service: ` +

@@ -6,6 +6,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../activities/aws-clients';
 import { keepScaledSignal, approveSignal, rejectSignal, statusQuery } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import type { EmergencyScaleInput, EmergencyScaleResult } from '../../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
@@ -169,6 +170,7 @@ describe('emergencyScale', () => {
       });
       await waitForStatus(client, hb.workflowId, (s) => s.state === 'waiting');
       expect((await serviceState(aws, b)).desiredCount).toBe(4);
+      await hb.signal(keepScaledSignal, { by: ' ' }); // refused, recorded with why: the run goes on waiting
       await hb.signal(keepScaledSignal, { by: 'carol', reason: 'still busy' });
 
       const ra = (await ha.result()) as RunbookReport<EmergencyScaleResult>;
@@ -176,6 +178,10 @@ describe('emergencyScale', () => {
       expect(ra.result?.scaleBack?.outcome).toBe('scaled-back');
       expect((await serviceState(aws, a)).desiredCount).toBe(2);
       expect(rb.result?.scaleBack).toMatchObject({ outcome: 'kept', by: 'carol' });
+      expect(rb.signals?.map((g) => [g.by, g.accepted, g.refusal ?? g.reason])).toEqual([
+        ['(unknown)', false, expect.stringMatching(/^malformed keepScaled: keepScaled\.by: /)],
+        ['carol', true, 'still busy'],
+      ]);
       expect((await serviceState(aws, b)).desiredCount).toBe(4);
     });
   });
@@ -303,7 +309,7 @@ describe('emergencyScale: what AWS says', () => {
         });
         const failure = await expectFailure(client, workflowId);
         expect(Date.now() - started).toBeLessThan(20_000);
-        expect(failure.type).toBe('ServiceDeploymentFailed');
+        expect(failure.type).toBe(FailureType.ServiceDeploymentFailed);
         expect(failure.message).toContain(`ECS service ${svc.service} (us-east-1/${svc.cluster}): deployment ecs-svc/`);
         expect(failure.message).toContain(
           `of ${svc.family}:2 FAILED: "ECS deployment circuit breaker: tasks failed to start."`,

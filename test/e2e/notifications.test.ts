@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotifyActivities } from '../../activities/notify';
 import { approveSignal } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import type { RunbookReport } from '../../api/status';
 import { makeService, serviceState } from '../helpers/aws-fixtures';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
@@ -116,7 +117,7 @@ describe('chat notifications', () => {
           ],
         });
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('ApprovalTimedOut');
+        expect(failure.type).toBe(FailureType.ApprovalTimedOut);
         const mine = receiver.messages.slice(before).filter((m) => m.includes(workflowId) || m.includes(svc.service));
         expect(mine.map((m) => m.split(':')[0])).toEqual([
           '⏳ APPROVAL NEEDED',

@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { abandonSignal, approveSignal, rejectSignal, statusQuery } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import {
   regionalFailbackWorkflowId,
   regionalFailoverWorkflowId,
@@ -160,7 +161,7 @@ describe('regionalFailback', () => {
             args: [{ ...failbackInput(env, failoverId), approval: { required: false } }],
           });
           const refused = await expectFailure(client, again.workflowId);
-          expect(refused.type).toBe('PreconditionFailed');
+          expect(refused.type).toBe(FailureType.PreconditionFailed);
           expect(refused.message).toContain('as the failover left it');
           expect(refused.message).toContain('already failed back');
           expect(await env.snapshot()).toEqual(after);
@@ -191,7 +192,7 @@ describe('regionalFailback', () => {
         };
         const reject = async (handle: WorkflowHandle) => {
           await handle.signal(rejectSignal, { by: 'bob', reason: 'not now' });
-          expect((await expectFailure(client, workflowId)).type).toBe('ApprovalRejected');
+          expect((await expectFailure(client, workflowId)).type).toBe(FailureType.ApprovalRejected);
         };
         /**
          * The lag the RPO gate used: a datapoint from after this run's replica was created, i.e. after the step that
@@ -271,7 +272,7 @@ describe('regionalFailback', () => {
 
         await handle.signal(abandonSignal, { by: 'dave', reason: 'fixing the app by hand' });
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('Abandoned');
+        expect(failure.type).toBe(FailureType.Abandoned);
         expect(failure.message).toContain('Left as it is, nothing undone');
         expect(failure.message).toContain(outage);
         // What the message says is what AWS shows: DNS as the failover left it, the secondary at 0 tasks.
@@ -289,7 +290,7 @@ describe('regionalFailback', () => {
       const failoverInput = env.input(); // no plannedSwitchover: refused (PrimaryHealthy)
       const failoverId = regionalFailoverWorkflowId(failoverInput);
       await client.workflow.start('regionalFailover', { taskQueue, workflowId: failoverId, args: [failoverInput] });
-      expect((await expectFailure(client, failoverId)).type).toBe('PrimaryHealthy');
+      expect((await expectFailure(client, failoverId)).type).toBe(FailureType.PrimaryHealthy);
       const before = await env.snapshot();
 
       const workflowId = uid('failback');
@@ -299,7 +300,7 @@ describe('regionalFailback', () => {
         args: [{ ...failbackInput(env, failoverId), approval: { required: false } }],
       });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('PreconditionFailed');
+      expect(failure.type).toBe(FailureType.PreconditionFailed);
       expect(failure.message).toContain(`${failoverId} has no completed run (the newest is FAILED)`);
       expect(failure.message).toContain('Nothing was changed');
       expect((await client.workflow.getHandle(workflowId).query(statusQuery)).plan).toBeUndefined();
@@ -349,7 +350,7 @@ describe('regionalFailback: what AWS says', () => {
           args: [{ ...failbackInput(env, failoverId), approval: { required: false } }],
         });
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type).toBe('PreconditionFailed');
+        expect(failure.type).toBe(FailureType.PreconditionFailed);
         expect(failure.message).toBe(
           `original service ${cd.service} (${PRIMARY_REGION}/${cd.cluster}/${cd.service}) uses the CODE_DEPLOY ` +
             `deployment controller, and AWS refuses a task-definition change or a forced deployment through ` +
@@ -389,7 +390,7 @@ describe('regionalFailback: what AWS says', () => {
         });
         const failure = await expectFailure(client, workflowId);
         expect(Date.now() - started).toBeLessThan(30_000);
-        expect(failure.type).toBe('DbInstanceFailed');
+        expect(failure.type).toBe(FailureType.DbInstanceFailed);
         const replica = String(
           failure.report?.timeline.find((s) => s.name.startsWith('Create a read replica'))?.details?.dbInstance,
         );

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
 import { abandonSignal, approveSignal, rejectSignal, retryStepSignal, statusQuery } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import {
   regionalFailoverWorkflowId,
   type RegionalFailoverInput,
@@ -296,7 +297,7 @@ describe('regionalFailover: refusals change nothing', () => {
       const before = await env.snapshot();
       const { workflowId } = await start(client, taskQueue, env.input(planned));
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ReplicaLagRefused');
+      expect(failure.type).toBe(FailureType.ReplicaLagRefused);
       expect(failure.message).toContain('replica lag is 600s, above maxReplicaLagSeconds (300s)');
       expect(failure.message).toContain('"acceptDataLoss"');
       expect(failure.message).toContain('Nothing was changed');
@@ -311,7 +312,7 @@ describe('regionalFailover: refusals change nothing', () => {
       const before = await env.snapshot();
       const { workflowId } = await start(client, taskQueue, env.input(planned));
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ReplicaLagRefused');
+      expect(failure.type).toBe(FailureType.ReplicaLagRefused);
       expect(failure.message).toContain(`no ReplicaLag datapoint for ${env.replica.id}`);
       expect(failure.message).toContain('Nothing was changed');
       expect(await env.snapshot()).toEqual(before);
@@ -324,7 +325,7 @@ describe('regionalFailover: refusals change nothing', () => {
       const before = await env.snapshot();
       const { workflowId } = await start(client, taskQueue, env.input());
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('PrimaryHealthy');
+      expect(failure.type).toBe(FailureType.PrimaryHealthy);
       expect(failure.message).toContain(`the primary ${env.primaryDb.id} is available`);
       expect(failure.message).toContain('"plannedSwitchover"');
       expect(failure.message).toContain('Nothing was changed');
@@ -351,11 +352,11 @@ describe('regionalFailover: refusals change nothing', () => {
       await a.handle.signal(rejectSignal, { by: 'bob', reason: 'the primary is recovering' });
 
       const rejection = await expectFailure(client, a.workflowId);
-      expect(rejection.type).toBe('ApprovalRejected');
+      expect(rejection.type).toBe(FailureType.ApprovalRejected);
       expect(rejection.message).toContain('rejected by bob: the primary is recovering');
       expect(rejection.message).toContain('Nothing was changed');
       const timeout = await expectFailure(client, b.workflowId);
-      expect(timeout.type).toBe('ApprovalTimedOut');
+      expect(timeout.type).toBe(FailureType.ApprovalTimedOut);
       expect(timeout.message).toContain('no approval within 2s');
       expect(timeout.message).toContain('Nothing was changed');
       for (const f of [rejection, timeout]) {
@@ -434,7 +435,7 @@ describe('regionalFailover: refusals change nothing', () => {
         const workflowId = uid('bad');
         await client.workflow.start('regionalFailover', { taskQueue, workflowId, args: [c.input] });
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type, c.field).toBe('InvalidInput');
+        expect(failure.type, c.field).toBe(FailureType.InvalidInput);
         expect(failure.message, c.field).toContain(c.field);
         expect(failure.message, c.field).toContain('Nothing was changed');
         expect((await client.workflow.getHandle(workflowId).query(statusQuery)).steps).toEqual([]);
@@ -467,7 +468,7 @@ describe('regionalFailover: refusals change nothing', () => {
         args: [{ ...input, approval: { required: false } }],
       });
       const busy = await expectFailure(client, otherId);
-      expect(busy.type).toBe('ResourceBusy');
+      expect(busy.type).toBe(FailureType.ResourceBusy);
       expect(busy.message).toContain(`regionalFailover workflow ${first.workflowId}`);
       expect(busy.message).toContain('Nothing was changed');
       expect(await env.snapshot()).toEqual(before);
@@ -612,10 +613,16 @@ describe('regionalFailover: failures', () => {
       expect(await zoneRecords(aws, env.zone.zoneId)).toEqual(before.dns);
 
       env.apps.secondary.setHealthy(true);
+      // An abandon without a reason is refused (and recorded, naming the field): the run still waits.
+      await handle.signal(abandonSignal, { by: 'dave' } as { by: string; reason: string });
       await handle.signal(retryStepSignal, { by: 'carol' });
       const report = (await handle.result()) as Report;
       expect(report.outcome).toBe('succeeded-with-warnings');
       expect(report.warnings.some((w) => w.startsWith('retryStep by carol'))).toBe(true);
+      expect(report.signals?.map((g) => [g.signal, g.by, g.accepted, g.refusal])).toEqual([
+        ['abandon', 'dave', false, expect.stringMatching(/^malformed abandon: abandon\.reason: /)],
+        ['retryStep', 'carol', true, undefined],
+      ]);
       const steps = report.timeline.map((s) => [s.name, s.outcome]);
       expect(steps).toContainEqual(['Verify the secondary app', 'failed']);
       expect(steps).toContainEqual(['Verify the secondary app (operator retry 1)', 'succeeded']);
@@ -634,7 +641,7 @@ describe('regionalFailover: failures', () => {
 
       await handle.signal(abandonSignal, { by: 'dave', reason: 'fixing the app config by hand' });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('Abandoned');
+      expect(failure.type).toBe(FailureType.Abandoned);
       expect(failure.message).toContain('abandoned by dave (fixing the app config by hand)');
       expect(failure.message).toContain('Left as it is, nothing undone');
       expect(failure.message).toContain(`Done: paused writes: ${env.primaryService.service}`);
@@ -727,7 +734,7 @@ describe('regionalFailover: what AWS says', () => {
         });
         const { workflowId } = await start(client, taskQueue, input);
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type, appConfig.mode).toBe('PreconditionFailed');
+        expect(failure.type, appConfig.mode).toBe(FailureType.PreconditionFailed);
         expect(failure.message).toBe(
           `secondary service ${cd.service} (${SECONDARY_REGION}/${cd.cluster}/${cd.service}) uses the CODE_DEPLOY ` +
             `deployment controller, and AWS refuses a task-definition change or a forced deployment through ` +
@@ -790,7 +797,7 @@ describe('regionalFailover: what AWS says', () => {
 
           await handle.signal(abandonSignal, { by: 'dave', reason: 'restoring the DB by hand' });
           const failure = await expectFailure(client, workflowId);
-          expect(failure.type).toBe('Abandoned');
+          expect(failure.type).toBe(FailureType.Abandoned);
           expect(failure.message).toContain(
             `abandoned by dave (restoring the DB by hand) after "Wait until the promoted DB is available as a standalone instance" failed: ${error}`,
           );

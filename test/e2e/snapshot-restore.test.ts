@@ -6,6 +6,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AwsClients } from '../../activities/aws-clients';
 import { approveSignal, rejectSignal } from '../../api/definitions';
+import { FailureType } from '../../api/failures';
 import {
   snapshotRestoreWorkflowId,
   type SnapshotRestoreInput,
@@ -397,7 +398,7 @@ describe('snapshotRestore: what to restore', () => {
       const restoreTime = new Date(Date.parse(src.createdAt) - 3_600_000).toISOString();
       const { workflowId } = await start(client, taskQueue, restoreInput(src, secretId, { restore: { restoreTime } }));
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('PreconditionFailed');
+      expect(failure.type).toBe(FailureType.PreconditionFailed);
       expect(failure.message).toMatch(
         new RegExp(
           `^restoreTime ${restoreTime} is outside the restorable window of ${src.id} \\(\\d{4}-\\S+Z … \\d{4}-\\S+Z\\)\\. Nothing was changed\\.$`,
@@ -418,7 +419,7 @@ describe('snapshotRestore: what to restore', () => {
       const restoreTime = new Date(Date.now() + 3_600_000).toISOString();
       const { workflowId } = await start(client, taskQueue, restoreInput(src, secretId, { restore: { restoreTime } }));
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('InvalidInput');
+      expect(failure.type).toBe(FailureType.InvalidInput);
       expect(failure.message).toBe('invalid input: input.restore.restoreTime: is in the future. Nothing was changed.');
       expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([]);
     });
@@ -436,7 +437,7 @@ describe('snapshotRestore: failures before the switch delete the restored instan
         restoreInput(src, secretId, { dataChecks: { secretId, checks, timeout: '10s' } }),
       );
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('DataCheckFailed');
+      expect(failure.type).toBe(FailureType.DataCheckFailed);
       const restoredId = restoredIdOf(failure.report, src);
       expect(failure.message).toContain(`data checks failed on ${restoredId}: users = 1200, expected = 5`);
       expect(failure.message).toContain(`Compensated: delete the restored instance ${restoredId} (no final snapshot).`);
@@ -474,7 +475,7 @@ describe('snapshotRestore: failures before the switch delete the restored instan
 
       await handle.signal(rejectSignal, { by: 'bob', reason: 'the snapshot predates the fix' });
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ApprovalRejected');
+      expect(failure.type).toBe(FailureType.ApprovalRejected);
       expect(failure.message).toContain('rejected by bob: the snapshot predates the fix.');
       expect(failure.message).toContain(
         `Compensated: delete the restored instance ${waitingOn[0]} (no final snapshot).`,
@@ -499,7 +500,7 @@ describe('snapshotRestore: failures before the switch delete the restored instan
         restoreInput(src, secretId, { approval: { required: true, timeout: '1s' }, initiatedBy: 'alice' }),
       );
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ApprovalTimedOut');
+      expect(failure.type).toBe(FailureType.ApprovalTimedOut);
       expect(failure.message).toContain('no approval within 1s (0 of 1 approvals): treated as a rejection.');
       const restoredId = restoredIdOf(failure.report, src);
       expect(failure.message).toContain(`Compensated: delete the restored instance ${restoredId}`);
@@ -527,7 +528,7 @@ describe('snapshotRestore: a failure during the switch reverts it', () => {
         }),
       );
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('HealthCheckFailed');
+      expect(failure.type).toBe(FailureType.HealthCheckFailed);
       expect(failure.message).toContain(`the app is not healthy after the switch: ${sick.healthUrl} not healthy`);
       const restoredId = restoredIdOf(failure.report, src);
       const previous = svc.revisions.at(-1)!;
@@ -564,7 +565,7 @@ describe('snapshotRestore: a failure during the switch reverts it', () => {
         }),
       );
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('HealthCheckFailed');
+      expect(failure.type).toBe(FailureType.HealthCheckFailed);
       const restoredId = restoredIdOf(failure.report, src);
       // The secret: the host is the source's again, every other field as it was.
       expect((await readSecret(aws, REGION, secretId)).value).toEqual(before.value);
@@ -604,7 +605,7 @@ describe('snapshotRestore: a failure during the switch reverts it', () => {
         }),
       );
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('HealthCheckFailed');
+      expect(failure.type).toBe(FailureType.HealthCheckFailed);
       const restoredId = restoredIdOf(failure.report, src);
       const oldId = `${src.id}-old`;
       expect(failure.report?.compensations.map((c) => [c.name, c.outcome])).toEqual([
@@ -644,7 +645,7 @@ describe('snapshotRestore: refusals', () => {
         restoreInput(src, secretId, { restore: { snapshot: missing } }),
       );
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('ResourceNotFound');
+      expect(failure.type).toBe(FailureType.ResourceNotFound);
       expect(failure.message).toBe(`DB snapshot ${missing} not found in ${REGION}. Nothing was changed.`);
       expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([]);
       expect(await snapshotsOf(aws, REGION, src.id)).toEqual(before);
@@ -664,7 +665,7 @@ describe('snapshotRestore: refusals', () => {
 
       const first = await start(client, taskQueue, restoreInput(src, secretId, { switch: swap }));
       const failure = await expectFailure(client, first.workflowId);
-      expect(failure.type).toBe('PreconditionFailed');
+      expect(failure.type).toBe(FailureType.PreconditionFailed);
       expect(failure.message).toBe(
         `rename-swap would rename ${src.id} to ${oldId}, but an instance named ${oldId} already exists in ${REGION} ` +
           `(available); rename or delete it, or choose another switch mode. Nothing was changed.`,
@@ -694,7 +695,7 @@ describe('snapshotRestore: refusals', () => {
         uid('restore-taken'),
       );
       const refused = await expectFailure(client, second.workflowId);
-      expect(refused.type).toBe('PreconditionFailed');
+      expect(refused.type).toBe(FailureType.PreconditionFailed);
       expect(refused.message).toBe(
         `the restore would create ${other.id}, but an instance named ${other.id} already exists in ${REGION} ` +
           `(available); set another newInstanceId, or delete it if it is a leftover. Nothing was changed.`,
@@ -717,7 +718,7 @@ describe('snapshotRestore: refusals', () => {
         }),
       );
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('InvalidInput');
+      expect(failure.type).toBe(FailureType.InvalidInput);
       expect(failure.message).toBe(
         `invalid input: input.newInstanceId: expected an id other than ${src.id}-old, the name rename-swap gives ` +
           `the source. Nothing was changed.`,
@@ -734,7 +735,7 @@ describe('snapshotRestore: refusals', () => {
       });
       const { workflowId } = await start(client, taskQueue, input);
       const failure = await expectFailure(client, workflowId);
-      expect(failure.type).toBe('InvalidInput');
+      expect(failure.type).toBe(FailureType.InvalidInput);
       expect(failure.message).toContain('input.dataChecks.checks.0.expect: expected at least one of min, max, equals');
       expect(failure.message).toMatch(/Nothing was changed\.$/);
       expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([]);
@@ -801,7 +802,7 @@ describe('snapshotRestore: refusals', () => {
       // Under any other ID (e.g. from the UI): the run takes the lock first and is refused before changing anything.
       const second = await start(client, taskQueue, input, uid('restore-second'));
       const failure = await expectFailure(client, second.workflowId);
-      expect(failure.type).toBe('ResourceBusy');
+      expect(failure.type).toBe(FailureType.ResourceBusy);
       expect(failure.message).toContain(`another run is already open on ${REGION}/${src.id}`);
       expect(failure.message).toContain(first.workflowId);
       expect(failure.message).toContain('Nothing was changed.');
@@ -809,7 +810,7 @@ describe('snapshotRestore: refusals', () => {
       expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual(instancesWhileHeld);
 
       await first.handle.signal(rejectSignal, { by: 'bob', reason: 'test over' });
-      expect((await expectFailure(client, first.workflowId)).type).toBe('ApprovalRejected');
+      expect((await expectFailure(client, first.workflowId)).type).toBe(FailureType.ApprovalRejected);
       expect(await instancesWithPrefix(aws, REGION, `${src.id}-`)).toEqual([]);
     });
   });
@@ -834,7 +835,7 @@ describe('snapshotRestore: what AWS says', () => {
         const { workflowId } = await start(client, taskQueue, restoreInput(src, secretId, { restoreTimeout: '2h' }));
         const failure = await expectFailure(client, workflowId);
         expect(Date.now() - started).toBeLessThan(30_000);
-        expect(failure.type).toBe('DbInstanceFailed');
+        expect(failure.type).toBe(FailureType.DbInstanceFailed);
         const restoredId = restoredIdOf(failure.report, src);
         expect(failure.message).toContain(
           `restored instance ${restoredId} in ${REGION} is incompatible-restore: AWS could not restore it ` +
@@ -878,7 +879,7 @@ describe('snapshotRestore: what AWS says', () => {
       ] as const) {
         const { workflowId } = await start(client, taskQueue, restoreInput(src, secretId, { switch: sw }));
         const failure = await expectFailure(client, workflowId);
-        expect(failure.type, mode).toBe('PreconditionFailed');
+        expect(failure.type, mode).toBe(FailureType.PreconditionFailed);
         expect(failure.message).toBe(
           `app service ${svc.service} (${REGION}/${svc.cluster}/${svc.service}) uses the CODE_DEPLOY deployment ` +
             `controller, and AWS refuses a task-definition change or a forced deployment through UpdateService for ` +

@@ -10,6 +10,7 @@ import { judgeDecision, type GateView } from './approval-policy';
 import { fail } from './errors';
 import type { Notifier } from './notify';
 import type { Tracker } from './tracker';
+import { must } from './must';
 
 interface Gate extends GateView {
   name?: string;
@@ -106,7 +107,7 @@ export class ApprovalGate {
         const waitingOver = () => this.gate.phase !== 'open' || interrupt?.() !== undefined;
         let decided: boolean;
         if (this.notifier?.enabled) {
-          const pa = this.tracker.status.pendingApproval!;
+          const pa = must(this.tracker.status.pendingApproval, 'pendingApproval');
           this.notifier.send(
             'approval-requested',
             `approval-requested:${gateName}`,
@@ -150,7 +151,7 @@ export class ApprovalGate {
           );
         }
         if (this.gate.phase === 'rejected') {
-          const r = this.gate.rejection!;
+          const r = must(this.gate.rejection, 'rejection');
           this.notifier?.send(
             'approval-decided',
             `approval-decided:${gateName}`,

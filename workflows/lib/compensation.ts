@@ -41,8 +41,7 @@ export class CompensationStack {
   async unwind(): Promise<CompensationRecord[]> {
     const done: CompensationRecord[] = [];
     await this.shield(async () => {
-      while (this.stack.length) {
-        const next = this.stack.pop()!;
+      for (let next = this.stack.pop(); next; next = this.stack.pop()) {
         const startedAt = new Date().toISOString();
         let record: CompensationRecord;
         try {

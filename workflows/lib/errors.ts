@@ -1,5 +1,6 @@
 // Failure helpers for workflow code: find the message a person should read, fail without retries.
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
+import { FailureType } from '../../api/failures';
 import { NON_RETRYABLE_ERRORS } from './proxies';
 
 /** The innermost useful message of a failure chain (activity → application failure → cause). */
@@ -23,19 +24,19 @@ export function rootFailure(err: unknown): { message: string; type?: string } {
   return { message: String(current) };
 }
 
-/** A failure that ends the run at once (no retry of the workflow task). */
-export function fail(type: string, message: string, details: unknown[] = []): ApplicationFailure {
+/** A failure that ends the run at once (no retry of the workflow task). Only a listed type: scripts match on it. */
+export function fail(type: FailureType, message: string, details: unknown[] = []): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details });
 }
 
 /** Non-retryable outcomes of a wait: what AWS showed, not a refused call. */
-const WAIT_OUTCOMES = [
-  'NotStable',
-  'DbInstanceFailed',
-  'ServiceDeploymentFailed',
-  'ChangeStillPending',
-  'RegionUnavailable',
-  'SnapshotFailed',
+const WAIT_OUTCOMES: readonly string[] = [
+  FailureType.NotStable,
+  FailureType.DbInstanceFailed,
+  FailureType.ServiceDeploymentFailed,
+  FailureType.ChangeStillPending,
+  FailureType.RegionUnavailable,
+  FailureType.SnapshotFailed,
 ];
 
 /**

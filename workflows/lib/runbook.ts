@@ -5,6 +5,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } f
 import type { z } from 'zod';
 import type { ApprovalPolicy } from '../../api/common';
 import { describeZodError } from '../../api/common';
+import { FailureType } from '../../api/failures';
 import type { PlannedAction, RunbookReport, RunbookStatus } from '../../api/status';
 import { ApprovalGate } from './approval';
 import { CompensationStack } from './compensation';
@@ -226,7 +227,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     // A runbook may fail with its result attached (e.g. backupVerification's per-database results): keep it.
     const attached = err instanceof ApplicationFailure ? (err.details?.[0] as R | undefined) : undefined;
     throw ApplicationFailure.create({
-      type: cause.type ?? 'RunbookFailed',
+      type: cause.type ?? FailureType.RunbookFailed,
       message,
       nonRetryable: true,
       details: [report('failed', { error: message, ...(attached !== undefined ? { result: attached } : {}) })],
