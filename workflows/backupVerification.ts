@@ -132,7 +132,7 @@ export async function backupVerification(
       );
       if (failed.length) {
         // Visible: the run fails (red in the UI, non-zero in the CLI), with every database's result in the details.
-        throw fail('BackupVerificationFailed', summary, [result]);
+        throw ctx.failWithResult('BackupVerificationFailed', summary, result);
       }
       return result;
     },

@@ -45,6 +45,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
     rawInput: input,
     target: (p) => p.failoverWorkflowId,
     lockId: (p) => regionalFailbackWorkflowId(p),
+    figures: (r) => ({ rtoSeconds: r.rtoSeconds }),
     async execute(ctx) {
       const p = ctx.params;
       const startedAt = Date.parse(ctx.tracker.status.startedAt);

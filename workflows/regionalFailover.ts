@@ -30,6 +30,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
     rawInput: input,
     target: (p) => `${p.secondary.region}/${p.secondary.dbInstance}`,
     lockId: (p) => regionalFailoverWorkflowId(p),
+    figures: (r) => ({ rtoSeconds: r.rtoSeconds, dataLossEstimateSeconds: r.dataLossEstimateSeconds }),
     async execute(ctx) {
       const p = ctx.params;
       const startedAt = Date.parse(ctx.tracker.status.startedAt);

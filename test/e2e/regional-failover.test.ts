@@ -182,6 +182,9 @@ describe('regionalFailover: complete runs', () => {
       expect(at('| Approval: succeeded')).toBeLessThan(at('| Pause writes: scale the primary service to 0: succeeded'));
       expect(md).toContain('**Data-loss estimate:** up to 5s of writes');
       expect(md).toContain(`Fail back with regionalFailback {"failoverWorkflowId": "${workflowId}"}`);
+      // The frame's report reads the same figures from the result (RunbookDefinition.figures).
+      expect(report.incidentReport).toContain(`- **RTO:** `);
+      expect(report.incidentReport).toContain('- **Data-loss estimate:** up to 5s of writes');
     });
   });
 

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, portOpen } from '../../scripts/lib/processes';
+import { portOpen } from '../../scripts/lib/processes';
 
 export const repoRoot = path.resolve(__dirname, '../..');
 
@@ -18,13 +18,27 @@ export interface DevPorts {
   apps: number;
 }
 
+/**
+ * Ten ports in a row (the last one for a realistic layer, which takes moto's port + 1), below the OS's ephemeral range: a test stops and starts its stack on the same ports, and in
+ * between another process's outgoing connection may take an ephemeral port as its local end (which nothing "listens"
+ * on, so no check sees it) — the next start then fails with EADDRINUSE. Ports outside that range are never handed out
+ * that way.
+ */
 export async function devPorts(): Promise<DevPorts> {
-  const [temporal, ui, moto, pg] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const ephemeralLow = (() => {
+    try {
+      return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+    } catch {
+      return 32_768;
+    }
+  })();
+  const low = 10_000;
+  const high = Math.max(low + 100, ephemeralLow) - 10;
   for (;;) {
-    const apps = 20_000 + Math.floor(Math.random() * 20_000);
-    const taken = await Promise.all([0, 1, 2, 3, 4].map((i) => portOpen(apps + i)));
-    if (!taken.some(Boolean) && ![temporal, ui, moto, pg].some((p) => p >= apps && p < apps + 5)) {
-      return { temporal, ui, moto, pg, apps };
+    const base = low + Math.floor(Math.random() * (high - low));
+    const taken = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => portOpen(base + i)));
+    if (!taken.some(Boolean)) {
+      return { apps: base, temporal: base + 5, ui: base + 6, pg: base + 7, moto: base + 8 };
     }
   }
 }

@@ -33,7 +33,13 @@ const NO_APPROVAL: ApprovalPolicy = {
   timeout: '1h',
 };
 
-export interface RunbookContext<P, C = undefined> {
+/** The figures of a run the frame puts in the notification and the incident report, when the runbook has them. */
+export interface RunFigures {
+  rtoSeconds?: number | undefined;
+  dataLossEstimateSeconds?: number | undefined;
+}
+
+export interface RunbookContext<P, C = undefined, R = unknown> {
   params: P;
   /** The runbook's own operator controls (RunbookDefinition.controls). */
   controls: C;
@@ -63,6 +69,11 @@ export interface RunbookContext<P, C = undefined> {
   /** A sentence added to the failure message should the run fail from here on (e.g. what was kept). */
   noteOnFailure(sentence: string): void;
   warn(message: string): void;
+  /**
+   * The failure to throw when the run fails yet has a result worth keeping (e.g. every database's outcome when one
+   * of them failed): the report of the failed run carries `result`.
+   */
+  failWithResult(type: FailureType, message: string, result: R): Error;
   tracker: Tracker;
 }
 
@@ -80,7 +91,9 @@ export interface RunbookDefinition<S extends z.ZodType, R, C = undefined> {
   target(params: z.output<S>): string;
   /** The deterministic workflow ID for that resource: the lock. */
   lockId(params: z.output<S>): string;
-  execute(ctx: RunbookContext<z.output<S>, C>): Promise<R>;
+  execute(ctx: RunbookContext<z.output<S>, C, R>): Promise<R>;
+  /** The run's RTO and data-loss estimate, read from its result (for the notification and the incident report). */
+  figures?: (result: R) => RunFigures;
 }
 
 class DryRunComplete extends Error {}
@@ -116,7 +129,10 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
   let plan: PlannedAction[] = [];
   const failureNotes: string[] = [];
 
-  const ctx: RunbookContext<z.output<S>, C> = {
+  let failedWithResult: { err: Error; result: R } | undefined;
+  const figuresOf = (result: R | undefined): RunFigures =>
+    result !== undefined && def.figures ? def.figures(result) : {};
+  const ctx: RunbookContext<z.output<S>, C, R> = {
     params,
     controls,
     workflowId: workflowInfo().workflowId,
@@ -142,6 +158,11 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
       tracker.mark('Point of no return', 'succeeded', { what });
     },
     critical: (name, fn, progress, opts) => operator.step(name, fn, progress, opts),
+    failWithResult(type, message, result) {
+      const err = fail(type, message);
+      failedWithResult = { err, result };
+      return err;
+    },
   };
 
   const report = (outcome: RunbookReport['outcome'], extra: Partial<RunbookReport<R>> = {}): RunbookReport<R> => {
@@ -164,7 +185,9 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
       warnings: s.warnings,
       ...(s.readings ? { readings: s.readings } : {}),
       ...extra,
-      ...(outcome === 'dry-run' ? {} : { incidentReport: incidentReportOf(s, outcome, endedAt, extra) }),
+      ...(outcome === 'dry-run'
+        ? {}
+        : { incidentReport: incidentReportOf(s, outcome, endedAt, { ...extra, figures: figuresOf(extra.result) }) }),
     };
   };
   const headline = () => `${def.runbook} on ${target}${tracker.status.reason ? ` (${tracker.status.reason})` : ''}`;
@@ -180,7 +203,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     tracker.status.currentStep = undefined;
     tracker.setState('succeeded');
     const done = report(tracker.status.warnings.length ? 'succeeded-with-warnings' : 'succeeded', { result });
-    const rto = (result as { rtoSeconds?: number } | undefined)?.rtoSeconds;
+    const rto = figuresOf(result).rtoSeconds;
     notifier.send(
       'finished',
       'finished',
@@ -224,8 +247,8 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     );
     await CancellationScope.nonCancellable(() => notifier.flush());
     if (cancelled) throw err;
-    // A runbook may fail with its result attached (e.g. backupVerification's per-database results): keep it.
-    const attached = err instanceof ApplicationFailure ? (err.details?.[0] as R | undefined) : undefined;
+    // A runbook may fail with its result attached (failWithResult: backupVerification's per-database results).
+    const attached = failedWithResult && failedWithResult.err === err ? failedWithResult.result : undefined;
     throw ApplicationFailure.create({
       type: cause.type ?? FailureType.RunbookFailed,
       message,
@@ -240,9 +263,9 @@ function incidentReportOf(
   s: RunbookStatus,
   outcome: RunbookReport['outcome'],
   endedAt: string,
-  extra: { result?: unknown; error?: string },
+  extra: { figures: RunFigures; error?: string },
 ): string {
-  const r = (extra.result ?? {}) as { rtoSeconds?: number; dataLossEstimateSeconds?: number };
+  const r = extra.figures;
   const impact: [string, string][] = [
     ['Runbook duration', formatDuration(Date.parse(endedAt) - Date.parse(s.startedAt))],
   ];
