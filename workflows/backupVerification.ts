@@ -25,7 +25,7 @@ import type { DataCheckSummary, RunbookReport } from '../api/status';
 import { failedChecks, runDataChecks } from './lib/datachecks';
 import { errorMessage, fail } from './lib/errors';
 import { aws, waits } from './lib/proxies';
-import { runRunbook } from './lib/runbook';
+import { DRY_RUN, runRunbook } from './lib/runbook';
 import { must } from './lib/must';
 
 export async function backupVerification(
@@ -60,17 +60,20 @@ export async function backupVerification(
         },
         { details: (t) => ({ databases: t.map((d) => d.dbInstance) }) },
       );
-      ctx.planned(
-        targets.map((t) => ({
-          step: `Verify ${t.dbInstance}`,
-          action: 'rds:RestoreDBInstanceFromDBSnapshot + SQL checks + rds:DeleteDBInstance',
-          params: {
-            newestSnapshotMaxAge: p.maxSnapshotAge,
-            tempInstance: `verify-${t.dbInstance.slice(0, 34)}…-<yyyymmddhhmm>-<hash of database and run>`,
-            checks: t.dataChecks.checks.map((c) => c.name),
-          },
-        })),
-      );
+      if (
+        ctx.planned(
+          targets.map((t) => ({
+            step: `Verify ${t.dbInstance}`,
+            action: 'rds:RestoreDBInstanceFromDBSnapshot + SQL checks + rds:DeleteDBInstance',
+            params: {
+              newestSnapshotMaxAge: p.maxSnapshotAge,
+              tempInstance: `verify-${t.dbInstance.slice(0, 34)}…-<yyyymmddhhmm>-<hash of database and run>`,
+              checks: t.dataChecks.checks.map((c) => c.name),
+            },
+          })),
+        ) === 'dry-run'
+      )
+        return DRY_RUN;
 
       // Children, at most maxConcurrent at a time. A parent that is cancelled asks them to cancel and waits for them
       // to clean up.

@@ -18,7 +18,7 @@ import { DeployControls } from './lib/deploy-controls';
 import { fail } from './lib/errors';
 import { approveWhileWatching, checkGates, describeReading, type Gates } from './lib/gates';
 import { aws, waits } from './lib/proxies';
-import { runRunbook } from './lib/runbook';
+import { DRY_RUN, runRunbook } from './lib/runbook';
 import { checkServicesBehindTargetGroups, openRouter } from './lib/traffic-router';
 import { must } from './lib/must';
 
@@ -196,7 +196,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
             params: { ...blueRef, desiredCount: 0, from: pre.blue.desiredCount },
           },
         ];
-        ctx.planned(plan);
+        if (ctx.planned(plan) === 'dry-run') return DRY_RUN;
 
         // 2. Deploy green: the revision, blue's count on it, stable, healthy. Compensation: green back as recorded.
         if (controls.aborted) throw stop('before any change');

@@ -14,7 +14,7 @@ import { aws, waits } from './lib/proxies';
 import { describeRecordTarget, readRecord, sameTarget } from './lib/dns';
 import { fail } from './lib/errors';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
-import { runRunbook } from './lib/runbook';
+import { DRY_RUN, runRunbook } from './lib/runbook';
 
 export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookReport<DnsFailoverResult>> {
   return runRunbook({
@@ -43,24 +43,27 @@ export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookRepor
       );
       const alreadyPointed = sameTarget(pre.current, pre.desired);
 
-      ctx.planned(
-        alreadyPointed
-          ? []
-          : [
-              {
-                step: 'Switch DNS',
-                action: 'route53:ChangeResourceRecordSets',
-                params: {
-                  hostedZoneId: pre.zone.id,
-                  action: 'UPSERT',
-                  record: recordLabel,
-                  ...(p.record.setIdentifier ? { setIdentifier: p.record.setIdentifier } : {}),
-                  from: describeRecordTarget(pre.current),
-                  to: describeRecordTarget(pre.desired),
+      if (
+        ctx.planned(
+          alreadyPointed
+            ? []
+            : [
+                {
+                  step: 'Switch DNS',
+                  action: 'route53:ChangeResourceRecordSets',
+                  params: {
+                    hostedZoneId: pre.zone.id,
+                    action: 'UPSERT',
+                    record: recordLabel,
+                    ...(p.record.setIdentifier ? { setIdentifier: p.record.setIdentifier } : {}),
+                    from: describeRecordTarget(pre.current),
+                    to: describeRecordTarget(pre.desired),
+                  },
                 },
-              },
-            ],
-      );
+              ],
+        ) === 'dry-run'
+      )
+        return DRY_RUN;
 
       // 2. Approval.
       await ctx.approval(

@@ -16,7 +16,7 @@ import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { fail } from './lib/errors';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
-import { runRunbook } from './lib/runbook';
+import { DRY_RUN, runRunbook } from './lib/runbook';
 
 const revisionOf = (arn: string) => arn.split('/').pop() ?? arn;
 const otherFamily = (r: { current: { family: string }; target: { arn: string } }) =>
@@ -117,20 +117,23 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
       const allowed = otherFamily({ current, target }) ? p.allowOtherFamily?.reason : undefined;
 
       const from = service.taskDefinition;
-      ctx.planned([
-        {
-          step: 'Roll back the service',
-          action: 'ecs:UpdateService',
-          params: {
-            region: p.region,
-            cluster: p.cluster,
-            service: p.service,
-            taskDefinition: target.arn,
-            from,
-            ...(allowed ? { allowOtherFamily: allowed } : {}),
+      if (
+        ctx.planned([
+          {
+            step: 'Roll back the service',
+            action: 'ecs:UpdateService',
+            params: {
+              region: p.region,
+              cluster: p.cluster,
+              service: p.service,
+              taskDefinition: target.arn,
+              from,
+              ...(allowed ? { allowOtherFamily: allowed } : {}),
+            },
           },
-        },
-      ]);
+        ]) === 'dry-run'
+      )
+        return DRY_RUN;
 
       // 2. Approval (when the policy asks for it).
       await ctx.approval(

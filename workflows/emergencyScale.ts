@@ -16,7 +16,7 @@ import {
 import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
-import { runRunbook } from './lib/runbook';
+import { DRY_RUN, runRunbook } from './lib/runbook';
 import { onSignal } from './lib/signals';
 import type { Tracker } from './lib/tracker';
 
@@ -67,40 +67,43 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
         );
       }
       const rangeText = (r: { min: number; max: number }) => `min ${r.min} / max ${r.max}`;
-      ctx.planned([
-        ...(range && hold && holdNeeded
-          ? [
-              {
-                step: 'Hold the auto scaling range',
-                action: 'application-autoscaling:RegisterScalableTarget',
-                params: { resourceId: range.resourceId, ...hold, from: { min: range.min, max: range.max } },
-              },
-            ]
-          : []),
-        {
-          step: 'Scale the service',
-          action: 'ecs:UpdateService',
-          params: { ...ref, desiredCount: p.desiredCount, from: previousCount, reason: p.reason },
-        },
-        ...(p.scaleBackAfter
-          ? [
-              {
-                step: 'Scale back',
-                action: 'ecs:UpdateService',
-                params: { ...ref, desiredCount: previousCount, after: p.scaleBackAfter, unless: 'keepScaled signal' },
-              },
-              ...(range && holdNeeded
-                ? [
-                    {
-                      step: 'Restore the auto scaling range',
-                      action: 'application-autoscaling:RegisterScalableTarget',
-                      params: { resourceId: range.resourceId, min: range.min, max: range.max },
-                    },
-                  ]
-                : []),
-            ]
-          : []),
-      ]);
+      if (
+        ctx.planned([
+          ...(range && hold && holdNeeded
+            ? [
+                {
+                  step: 'Hold the auto scaling range',
+                  action: 'application-autoscaling:RegisterScalableTarget',
+                  params: { resourceId: range.resourceId, ...hold, from: { min: range.min, max: range.max } },
+                },
+              ]
+            : []),
+          {
+            step: 'Scale the service',
+            action: 'ecs:UpdateService',
+            params: { ...ref, desiredCount: p.desiredCount, from: previousCount, reason: p.reason },
+          },
+          ...(p.scaleBackAfter
+            ? [
+                {
+                  step: 'Scale back',
+                  action: 'ecs:UpdateService',
+                  params: { ...ref, desiredCount: previousCount, after: p.scaleBackAfter, unless: 'keepScaled signal' },
+                },
+                ...(range && holdNeeded
+                  ? [
+                      {
+                        step: 'Restore the auto scaling range',
+                        action: 'application-autoscaling:RegisterScalableTarget',
+                        params: { resourceId: range.resourceId, min: range.min, max: range.max },
+                      },
+                    ]
+                  : []),
+              ]
+            : []),
+        ]) === 'dry-run'
+      )
+        return DRY_RUN;
 
       // 2. Approval (when the policy asks for it).
       await ctx.approval(

@@ -23,7 +23,7 @@ import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
 import { Checklist } from './lib/operator';
-import { runRunbook } from './lib/runbook';
+import { DRY_RUN, runRunbook } from './lib/runbook';
 
 const describeSets = (sets: RecordSet[]) =>
   sets.map((r) => `${r.SetIdentifier ? `[${r.SetIdentifier}] ` : ''}${describeRecordTarget(r)}`).join('; ');
@@ -234,7 +234,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           },
         },
       ];
-      ctx.planned(plan);
+      if (ctx.planned(plan) === 'dry-run') return DRY_RUN;
 
       const stableTimeoutMs = parseDuration(p.stableTimeout);
 

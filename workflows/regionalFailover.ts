@@ -20,7 +20,7 @@ import { describeHealth, verifyHealth } from './lib/health';
 import { aws, probes, waits } from './lib/proxies';
 import { renderIncidentReport } from './lib/report';
 import { Checklist } from './lib/operator';
-import { runRunbook } from './lib/runbook';
+import { DRY_RUN, runRunbook } from './lib/runbook';
 import { must } from './lib/must';
 
 export async function regionalFailover(input: RegionalFailoverInput): Promise<RunbookReport<RegionalFailoverResult>> {
@@ -236,7 +236,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         { step: '9. Verify the public endpoint', action: 'http GET', params: { url: p.health.publicEndpoint.url } },
         { step: '10. Report', action: 'none', params: {} },
       ];
-      ctx.planned(plan);
+      if (ctx.planned(plan) === 'dry-run') return DRY_RUN;
 
       // 2. Approval, showing the plan and the measured lag.
       await ctx.approval(

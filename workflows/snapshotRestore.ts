@@ -19,7 +19,7 @@ import { fail } from './lib/errors';
 import { hostValue } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
-import { runRunbook } from './lib/runbook';
+import { DRY_RUN, runRunbook } from './lib/runbook';
 import { must } from './lib/must';
 
 const stampOf = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -230,7 +230,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
                   },
                 ]),
       ];
-      ctx.planned(plan);
+      if (ctx.planned(plan) === 'dry-run') return DRY_RUN;
 
       // 2. Safety snapshot of the current source, kept whatever happens.
       await ctx.change(

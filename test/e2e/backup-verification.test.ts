@@ -351,6 +351,23 @@ describe('backupVerification', () => {
     }
   });
 
+  it('dry run: plans one verification per database (restore, checks, delete) and starts none', async () => {
+    const region = 'ap-northeast-2';
+    const { dbs, secretId } = await makeDatabases(region, 2);
+    await withWorker(async ({ client, taskQueue }) => {
+      const { handle } = await start(client, taskQueue, { ...verifyInput(region, secretId, dbs), dryRun: true });
+      const report = (await handle.result()) as Report;
+      expect(report.outcome).toBe('dry-run');
+      expect(report.result).toBeUndefined();
+      expect(report.plan?.map((p) => [p.step, p.action])).toEqual(
+        dbs.map((d) => [`Verify ${d.id}`, 'rds:RestoreDBInstanceFromDBSnapshot + SQL checks + rds:DeleteDBInstance']),
+      );
+      const history = await handle.fetchHistory();
+      expect(history.events?.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toBe(false);
+      expect(await tempInstances(region)).toEqual([]);
+    });
+  });
+
   it('tag mode: verifies exactly the databases carrying the tag', async () => {
     const region = 'sa-east-1';
     const tag = { key: 'backup-verify', value: uid('enrolled') };

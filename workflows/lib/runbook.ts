@@ -53,10 +53,11 @@ export interface RunbookContext<P, C = undefined, R = unknown> {
     opts?: StepOptions<T> & { undo?: (result: T) => { name: string; run: () => Promise<unknown> } | undefined },
   ): Promise<T>;
   /**
-   * Declare the changes the run is about to make. In a dry run this ends the run here, returning the plan;
-   * otherwise it records the plan (shown at the approval gate and in `status`).
+   * Declare the changes the run is about to make: recorded (shown at the approval gate and in `status`). Returns
+   * 'dry-run' when nothing may change — the runbook then returns DRY_RUN, and the run ends with the plan as its
+   * report — else 'go'.
    */
-  planned(plan: PlannedAction[]): void;
+  planned(plan: PlannedAction[]): 'dry-run' | 'go';
   /** The approval gate for the declared plan (skipped when the policy does not require approval). */
   approval(summary: string, gateName?: string, interrupt?: () => Error | undefined): Promise<void>;
   compensations: CompensationStack;
@@ -91,12 +92,14 @@ export interface RunbookDefinition<S extends z.ZodType, R, C = undefined> {
   target(params: z.output<S>): string;
   /** The deterministic workflow ID for that resource: the lock. */
   lockId(params: z.output<S>): string;
-  execute(ctx: RunbookContext<z.output<S>, C, R>): Promise<R>;
+  /** The runbook's steps: its result, or DRY_RUN when `ctx.planned` said this is a dry run. */
+  execute(ctx: RunbookContext<z.output<S>, C, R>): Promise<R | typeof DRY_RUN>;
   /** The run's RTO and data-loss estimate, read from its result (for the notification and the incident report). */
   figures?: (result: R) => RunFigures;
 }
 
-class DryRunComplete extends Error {}
+/** What a runbook returns in a dry run, once it has declared its plan (`ctx.planned`). */
+export const DRY_RUN: unique symbol = Symbol('dry run');
 
 /**
  * Run a runbook. Must be called synchronously at the top of the workflow function (before any await) so the
@@ -148,7 +151,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     planned(actions) {
       plan = actions;
       tracker.setPlan(actions);
-      if (params.dryRun) throw new DryRunComplete();
+      return params.dryRun ? 'dry-run' : 'go';
     },
     approval: (summary, gateName = 'Approval', interrupt) => gate.require(gateName, summary, plan, interrupt),
     warn: (message) => tracker.warn(message),
@@ -202,6 +205,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     const result = await def.execute(ctx);
     tracker.status.currentStep = undefined;
     tracker.setState('succeeded');
+    if (result === DRY_RUN) return report('dry-run', { plan });
     const done = report(tracker.status.warnings.length ? 'succeeded-with-warnings' : 'succeeded', { result });
     const rto = figuresOf(result).rtoSeconds;
     notifier.send(
@@ -215,11 +219,6 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     await notifier.flush();
     return done;
   } catch (err) {
-    if (err instanceof DryRunComplete) {
-      tracker.status.currentStep = undefined;
-      tracker.setState('succeeded');
-      return report('dry-run', { plan });
-    }
     const cause = rootFailure(err);
     const cancelled = isCancellation(err);
     let undone = '';
