@@ -52,3 +52,14 @@ export function durationString(opts: { min?: string; max?: string } = {}) {
       .refine((v) => !DURATION_RE.test(v) || parseDuration(v) <= max, { message: `expected at most ${opts.max ?? ''}` })
   );
 }
+
+/**
+ * A UTC time as digits for generated resource names (RDS ids allow no ":" or "."): `yyyymmddhhmm`, or
+ * `yyyymmddhhmmss` to the second. The one format every generated name uses.
+ */
+export function compactUtc(at: Date, to: 'minute' | 'second'): string {
+  return at
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .slice(0, to === 'minute' ? 12 : 14);
+}

@@ -12,7 +12,7 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import { formatDuration, parseDuration } from '../api/duration';
+import { compactUtc, formatDuration, parseDuration } from '../api/duration';
 import {
   backupVerificationInput,
   backupVerificationWorkflowId,
@@ -158,7 +158,7 @@ export function shortHash(text: string): string {
  * one minute) never share a name.
  */
 export function tempInstanceName(dbInstance: string, run: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:T]/g, '').slice(0, 12);
+  const stamp = compactUtc(at, 'minute');
   const hash = shortHash(`${dbInstance}\n${run}`);
   // RDS ids may not end in a hyphen nor hold two in a row: trim what the cut leaves.
   const prefix = `verify-${dbInstance}`.slice(0, 63 - stamp.length - hash.length - 2).replace(/-+$/, '');
@@ -199,7 +199,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
           temp = tempInstanceName(input.dbInstance, runId, new Date());
         } else {
           // Runs started before: the name they restored under (shared by ids alike in their first 43 characters).
-          const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+          const stamp = compactUtc(new Date(), 'minute');
           const prefix = `verify-${input.dbInstance}`;
           temp = `${prefix.slice(0, 63 - stamp.length - 1)}-${stamp}`;
         }

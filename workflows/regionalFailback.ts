@@ -4,7 +4,7 @@
 // the original region's app, restore the original service count and revision, restore the recorded DNS record sets
 // exactly, verify, put the secondary service back as it was, report.
 import { patched, uuid4 } from '@temporalio/workflow';
-import { formatDuration, parseDuration } from '../api/duration';
+import { compactUtc, formatDuration, parseDuration } from '../api/duration';
 import type { RecordSet } from '../api/runbooks/dns-failover';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
 import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
@@ -34,7 +34,7 @@ const describeSets = (sets: RecordSet[]) =>
  * rejection (which deleted the first replica) does not reuse its name — nor its ReplicaLag datapoints.
  */
 export function failbackReplicaId(primary: string, at: Date): string {
-  const suffix = `-fb-${at.toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+  const suffix = `-fb-${compactUtc(at, 'second')}`;
   return `${primary.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
 }
 
@@ -81,7 +81,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         ? { region: fo.primary.region, cluster: fo.primary.ecs.cluster, service: fo.primary.ecs.service }
         : undefined;
       // Runs started before the id had seconds keep the id (to the minute) they created their replica under.
-      const minute = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 12);
+      const minute = compactUtc(new Date(), 'minute');
       const defaultId = patched('failback-replica-id-seconds')
         ? failbackReplicaId(fo.primary.dbInstance, new Date())
         : `${fo.primary.dbInstance.slice(0, 63 - `-fb-${minute}`.length)}-fb-${minute}`;

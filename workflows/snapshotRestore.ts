@@ -4,7 +4,7 @@
 // start the app). Anything failing before the switch deletes the restored instance; a failure during the switch
 // reverts it. The safety snapshot is always kept.
 import { patched, uuid4, workflowInfo } from '@temporalio/workflow';
-import { formatDuration, parseDuration } from '../api/duration';
+import { compactUtc, formatDuration, parseDuration } from '../api/duration';
 import {
   renameSwapOldId,
   snapshotRestoreInput,
@@ -22,8 +22,6 @@ import { aws, waits } from './lib/proxies';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { must } from './lib/must';
 
-const stampOf = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-
 export async function snapshotRestore(input: SnapshotRestoreInput): Promise<RunbookReport<SnapshotRestoreResult>> {
   return runRunbook({
     runbook: 'snapshotRestore',
@@ -34,7 +32,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
     async execute(ctx) {
       const p = ctx.params;
       const source = { region: p.region, dbInstance: p.dbInstance };
-      const stamp = stampOf(new Date());
+      const stamp = compactUtc(new Date(), 'second');
       const fit = (suffix: string) => `${p.dbInstance.slice(0, 63 - suffix.length)}${suffix}`;
       const restoredId = p.newInstanceId ?? fit(`-restored-${stamp}`);
       const safetyId = fit(`-before-restore-${stamp}`);

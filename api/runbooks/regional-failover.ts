@@ -195,7 +195,7 @@ export const regionalFailbackInput = z
       ),
     newReplicaId: dbInstanceId
       .optional()
-      .describe('Id of the replica created in the original region (default: <original primary>-fb-<yyyymmddhhmm>)'),
+      .describe('Id of the replica created in the original region (default: <original primary>-fb-<yyyymmddhhmmss>)'),
     replicaInstanceClass: z
       .string()
       .optional()

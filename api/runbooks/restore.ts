@@ -123,7 +123,7 @@ export const snapshotRestoreInput = z
     restore: restoreSource,
     newInstanceId: dbInstanceId
       .optional()
-      .describe('Id of the restored instance (default: <source>-restored-<yyyymmddhhmm>)'),
+      .describe('Id of the restored instance (default: <source>-restored-<yyyymmddhhmmss>)'),
     instanceClass: z.string().min(1).optional().describe('Default: the source’s'),
     subnetGroup: z.string().min(1).optional().describe('Default: the source’s'),
     securityGroupIds: z.array(z.string().min(1)).max(10).optional().describe('Default: the source’s'),

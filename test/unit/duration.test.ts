@@ -1,6 +1,6 @@
 // Durations as people write them: parse, format, and the zod field with bounds.
 import { describe, expect, it } from 'vitest';
-import { durationString, formatDuration, parseDuration } from '../../api/duration';
+import { compactUtc, durationString, formatDuration, parseDuration } from '../../api/duration';
 
 describe('parseDuration', () => {
   it.each([
@@ -83,5 +83,13 @@ describe('durationString', () => {
 
   it('refuses a malformed duration with an issue instead of throwing', () => {
     expect(issues('soon')).toEqual(['expected a duration such as "30s", "5m", "1h30m" or "2d"']);
+  });
+});
+
+describe('compactUtc (the time in generated resource names)', () => {
+  it('to the minute or the second, digits only, in UTC', () => {
+    const at = new Date('2026-03-07T04:05:06.789Z');
+    expect(compactUtc(at, 'minute')).toBe('202603070405');
+    expect(compactUtc(at, 'second')).toBe('20260307040506');
   });
 });
