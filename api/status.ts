@@ -185,3 +185,45 @@ export interface DataCheckSummary {
   results: { name: string; value: number | null; expect: string; pass: boolean; error?: string }[];
   passed: boolean;
 }
+
+/** One decision as the status views list them: an approval decision or another operator signal. */
+export interface DecisionEntry {
+  at: string;
+  /** `approve` / `reject`, or the signal's name. */
+  what: string;
+  by: string;
+  via: 'signal' | 'update';
+  /** An approve/reject (the views name how it arrived), not another signal. */
+  approval: boolean;
+  accepted: boolean;
+  refusal?: string | undefined;
+  comment?: string | undefined;
+  reason?: string | undefined;
+}
+
+/** Approvals and the other operator signals in the order they arrived (the Temporal UI's details and the CLI). */
+export function decisionsOf(s: Pick<RunbookStatus, 'approvals' | 'signals'>): DecisionEntry[] {
+  return [
+    ...(s.approvals ?? []).map((a) => ({
+      at: a.at,
+      what: a.decision,
+      by: a.by,
+      via: a.via,
+      approval: true,
+      accepted: a.accepted,
+      refusal: a.refusal,
+      comment: a.comment,
+      reason: a.reason,
+    })),
+    ...(s.signals ?? []).map((g) => ({
+      at: g.at,
+      what: g.signal,
+      by: g.by,
+      via: 'signal' as const,
+      approval: false,
+      accepted: g.accepted,
+      refusal: g.refusal,
+      reason: g.reason,
+    })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+}

@@ -2,7 +2,7 @@
 // place that decides how the CLI's output is styled: colours and box-drawing only where a person looks at a terminal.
 import Table from 'cli-table3';
 import { formatDuration } from '../api/duration';
-import type { RunbookStatus } from '../api/status';
+import { decisionsOf, type RunbookStatus } from '../api/status';
 
 /** ANSI SGR codes (on, off) of the few colours the CLI uses. */
 const SGR = {
@@ -201,22 +201,13 @@ export function renderStatus(s: RunbookStatus, style: Style = outputStyle()): st
     // Approvals and the other operator signals, in the order they arrived: a signal gets no answer, so this is where
     // its sender sees whether it counted.
     out.push('', 'Decisions:');
-    const lines = [
-      ...(s.approvals ?? []).map((a) => ({
-        at: a.at,
-        text:
-          `  ${a.at}  ${a.decision} by ${a.by} via ${a.via}: ${a.accepted ? 'accepted' : `refused (${a.refusal})`}` +
-          (a.comment ? ` — "${a.comment}"` : '') +
-          (a.reason ? ` — reason: ${a.reason}` : ''),
-      })),
-      ...(s.signals ?? []).map((g) => ({
-        at: g.at,
-        text:
-          `  ${g.at}  ${g.signal} by ${g.by} via signal: ${g.accepted ? 'accepted' : `refused (${g.refusal})`}` +
-          (g.reason ? ` — reason: ${g.reason}` : ''),
-      })),
-    ].sort((a, b) => a.at.localeCompare(b.at));
-    for (const l of lines) out.push(l.text);
+    for (const d of decisionsOf(s)) {
+      out.push(
+        `  ${d.at}  ${d.what} by ${d.by} via ${d.via}: ${d.accepted ? 'accepted' : `refused (${d.refusal})`}` +
+          (d.comment ? ` — "${d.comment}"` : '') +
+          (d.reason ? ` — reason: ${d.reason}` : ''),
+      );
+    }
   }
   if (s.compensations?.length) {
     out.push('', 'Compensations:');

@@ -4,7 +4,13 @@ import { setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } f
 import { statusQuery } from '../../api/definitions';
 import { formatDuration } from '../../api/duration';
 import { RunbookInitiatorKey, RunbookNameKey, RunbookStatusKey, RunbookTargetKey } from '../../api/search-attributes';
-import type { PlannedAction, RunbookState, RunbookStatus, StepRecord } from '../../api/status';
+import {
+  decisionsOf,
+  type PlannedAction,
+  type RunbookState,
+  type RunbookStatus,
+  type StepRecord,
+} from '../../api/status';
 import { errorMessage } from './errors';
 
 export interface StepOptions<T> {
@@ -194,13 +200,11 @@ export function renderDetails(s: RunbookStatus): string {
   if (s.approvals.length || s.signals?.length) {
     // Signals are not answered: this list is where a person who signalled from the UI sees whether it counted.
     lines.push('', '**Decisions**');
-    const decisions = [
-      ...s.approvals.map((a) => ({ ...a, what: a.decision, how: ` (${a.via})`, note: a.reason ?? a.comment })),
-      ...(s.signals ?? []).map((g) => ({ ...g, what: g.signal, how: '', note: g.reason })),
-    ].sort((a, b) => a.at.localeCompare(b.at));
-    for (const d of decisions) {
+    for (const d of decisionsOf(s)) {
       const verdict = d.accepted ? '✅ counted' : `❌ refused: ${d.refusal ?? 'not accepted'}`;
-      lines.push(`- ${d.at.slice(11, 19)} ${d.what} by ${d.by}${d.how}: ${verdict}${d.note ? ` — ${d.note}` : ''}`);
+      const how = d.approval ? ` (${d.via})` : '';
+      const note = d.reason ?? d.comment;
+      lines.push(`- ${d.at.slice(11, 19)} ${d.what} by ${d.by}${how}: ${verdict}${note ? ` — ${note}` : ''}`);
     }
   }
   if (s.compensations.length) {
