@@ -58,9 +58,18 @@ export async function requireOpen(r: ResolvedRun, what: string): Promise<void> {
  * closed run is answered NOT_FOUND). Says so, as requireOpen does; any other error is rethrown.
  */
 export async function endedMeanwhile(err: unknown, r: ResolvedRun, what: string): Promise<never> {
-  if (err instanceof WorkflowNotFoundError) {
-    const now = { ...r, description: await r.handle.describe() };
-    await requireOpen(now, what);
+  if (err instanceof WorkflowNotFoundError || isClosing(err)) {
+    // A run that is closing still describes as RUNNING for a moment: look again until it has ended.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const now = { ...r, description: await r.handle.describe() };
+      await requireOpen(now, what);
+      if (!isClosing(err)) break;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
   }
   throw err;
 }
+
+/** Temporal's answer to a signal or update that arrives while the run's last workflow task completes. */
+const isClosing = (err: unknown) =>
+  err instanceof Error && /workflow is closing/i.test(`${err.message} ${String(err.cause ?? '')}`);

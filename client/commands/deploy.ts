@@ -11,7 +11,7 @@ import {
 } from '../../api/definitions';
 import { connect } from '../connection';
 import { UserError } from '../errors';
-import { requireOpen, resolveRun, viaLockNote } from '../resolve';
+import { endedMeanwhile, requireOpen, resolveRun, viaLockNote } from '../resolve';
 
 interface Steer {
   command: string;
@@ -71,7 +71,9 @@ async function send(workflowId: string, steer: Steer, payload: { by: string; rea
     if (status.state === 'succeeded' || status.state === 'failed')
       throw new UserError(`refused: ${run.workflowId} has already ${status.state}`);
     await requireOpen(run, steer.command);
-    await handle.signal(steer.signal as SignalDefinition<[typeof payload]>, payload);
+    await handle
+      .signal(steer.signal as SignalDefinition<[typeof payload]>, payload)
+      .catch((err: unknown) => endedMeanwhile(err, run, steer.command));
     console.log(
       json
         ? JSON.stringify({ workflowId: run.workflowId, signal: steer.signal.name, ...payload, sent: true })

@@ -9,7 +9,8 @@
 // `<id>` become the run the doc's last start made (or the runbook's derived ID); optional `[…]` parts are left out;
 // before a start, an open run on the same resource is cancelled (a person would not start twice); before `workflow
 // result`, `report` or `watch`, the run may finish. A command that steers a run that has ended by then must be
-// answered so ("refused: … has ended", or Temporal's "workflow execution already completed").
+// answered so ("refused: … has ended", or Temporal's "workflow execution already completed" / "… workflow is
+// closing").
 // Commands that cannot run inside a test (the stack itself, a production worker, Temporal Cloud) are listed in SKIP
 // with the reason, and every entry there must still match a documented command. A runbook doc's on-call card repeats
 // commands of the reference below it: each runs once, where the reference shows it (a card command the reference
@@ -90,6 +91,8 @@ function problemIn(text: string, out: string, code: number | null): string | und
   const stateAnswer = (l: string) =>
     /^error: refused: /.test(l.trim()) ||
     /workflow execution already completed/i.test(l) ||
+    // …or while its last workflow task is being completed (a signal racing the end of the run).
+    /workflow operation can not be applied because workflow is closing/i.test(l) ||
     // `temporal workflow result` of a run that failed prints the failure, then exits 1.
     /level=ERROR msg="workflow failed"/.test(l) ||
     // `runbook watch`'s exit code is the run's outcome.
