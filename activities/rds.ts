@@ -282,6 +282,21 @@ export function createRdsActivities(aws: AwsClients) {
     return { ...db, waitedMs: Date.now() - startedAt, phases: result.phases };
   }
 
+  /**
+   * A restore to a new instance (input.dbInstance), made idempotent: an instance with that id created by this run
+   * (a retry after the call went through) is taken as is, one created by anything else is refused; only when there is
+   * none does `restore` call AWS.
+   */
+  async function restoreOnce(
+    input: RestoreOptions,
+    restore: () => Promise<{ DBInstance?: DBInstance | undefined }>,
+  ): Promise<{ created: boolean; db: DbState }> {
+    const existing = await find(input);
+    if (existing) return { created: false, db: ownedBy(existing, input.runId) };
+    const out = await restore();
+    return { created: true, db: toState(input.region, out.DBInstance!) };
+  }
+
   return {
     describeDbInstance,
 
@@ -496,41 +511,37 @@ export function createRdsActivities(aws: AwsClients) {
       };
     },
 
-    /**
-     * Restore a snapshot to a new instance. Idempotent: an instance with that id created by this run is taken as
-     * is; one created by anything else is refused.
-     */
+    /** Restore a snapshot to a new instance. Idempotent (restoreOnce): a retry takes the instance it created. */
     async restoreFromSnapshot(
       input: RestoreOptions & { snapshotId: string },
     ): Promise<{ created: boolean; db: DbState }> {
-      const existing = await find(input);
-      if (existing) return { created: false, db: ownedBy(existing, input.runId) };
-      const out = await aws.rds(input.region).send(
-        new RestoreDBInstanceFromDBSnapshotCommand({
-          DBInstanceIdentifier: input.dbInstance,
-          DBSnapshotIdentifier: input.snapshotId,
-          ...restoreOptions(input),
-        }),
-        { abortSignal: abortSignal() },
+      return restoreOnce(input, () =>
+        aws.rds(input.region).send(
+          new RestoreDBInstanceFromDBSnapshotCommand({
+            DBInstanceIdentifier: input.dbInstance,
+            DBSnapshotIdentifier: input.snapshotId,
+            ...restoreOptions(input),
+          }),
+          { abortSignal: abortSignal() },
+        ),
       );
-      return { created: true, db: toState(input.region, out.DBInstance!) };
     },
 
+    /** Restore an instance as it was at `restoreTime` to a new instance. Idempotent as restoreFromSnapshot. */
     async restoreToPointInTime(
       input: RestoreOptions & { source: string; restoreTime: string },
     ): Promise<{ created: boolean; db: DbState }> {
-      const existing = await find(input);
-      if (existing) return { created: false, db: ownedBy(existing, input.runId) };
-      const out = await aws.rds(input.region).send(
-        new RestoreDBInstanceToPointInTimeCommand({
-          SourceDBInstanceIdentifier: input.source,
-          TargetDBInstanceIdentifier: input.dbInstance,
-          RestoreTime: new Date(input.restoreTime),
-          ...restoreOptions(input),
-        }),
-        { abortSignal: abortSignal() },
+      return restoreOnce(input, () =>
+        aws.rds(input.region).send(
+          new RestoreDBInstanceToPointInTimeCommand({
+            SourceDBInstanceIdentifier: input.source,
+            TargetDBInstanceIdentifier: input.dbInstance,
+            RestoreTime: new Date(input.restoreTime),
+            ...restoreOptions(input),
+          }),
+          { abortSignal: abortSignal() },
+        ),
       );
-      return { created: true, db: toState(input.region, out.DBInstance!) };
     },
 
     /** Rename an instance. Idempotent: done already (new name exists, old does not) is fine. */

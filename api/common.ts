@@ -137,6 +137,28 @@ export function requireInitiatorWhenSecondPerson(
 }
 
 /**
+ * The input schema of a runbook with an approval gate: its own fields, then `approval` and the fields every runbook
+ * input carries (runbookCommon); unknown fields are refused. `checks`, the runbook's own rules across fields, run
+ * before the rule on the initiator (requireInitiatorWhenSecondPerson), so their issues come first.
+ */
+export function runbookInput<S extends z.ZodRawShape>(
+  shape: S,
+  approval: ReturnType<typeof approvalPolicy>,
+  checks?: (value: z.output<RunbookInputSchema<S>>, ctx: z.RefinementCtx) => void,
+) {
+  const schema: RunbookInputSchema<S> = z.object({ ...shape, approval, ...runbookCommon }).strict();
+  return schema.superRefine((value, ctx) => {
+    checks?.(value, ctx);
+    // `value` has the fields of runbookCommon and `approval` (TypeScript cannot see it through the generic shape).
+    requireInitiatorWhenSecondPerson(value as Parameters<typeof requireInitiatorWhenSecondPerson>[0], ctx);
+  });
+}
+type RunbookInputSchema<S extends z.ZodRawShape> = z.ZodObject<
+  S & { approval: ReturnType<typeof approvalPolicy> } & typeof runbookCommon,
+  z.core.$strict
+>;
+
+/**
  * What an operator sends (signals and updates): one schema per payload shape, each operator message's TypeScript
  * type derived from it (api/definitions.ts). The workflows validate every payload with these and record a refused
  * one with the reason (workflows/lib/signals.ts).

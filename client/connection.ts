@@ -25,6 +25,16 @@ export async function connect(): Promise<Connected> {
   return { client: new Client({ connection, namespace }), namespace, address, close: () => connection.close() };
 }
 
+/** Connects, runs `use` with the connection and closes it again, also when `use` throws. */
+export async function withConnection<T>(use: (conn: Connected) => Promise<T>): Promise<T> {
+  const conn = await connect();
+  try {
+    return await use(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
 /** Link to a run in the Web UI: TEMPORAL_UI_URL, Temporal Cloud's UI for cloud addresses, else the dev server's. */
 export function uiLink(c: Pick<Connected, 'namespace' | 'address'>, workflowId: string, runId?: string): string {
   const base =

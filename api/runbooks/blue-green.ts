@@ -2,17 +2,11 @@
 // Route 53 weighted pair or an ALB weighted forward, gate every step on alarms, metrics and health, keep blue on
 // standby, then decommission it — or roll back.
 import { z } from 'zod';
-import { approvalPolicy, awsRegion, healthCheck, requireInitiatorWhenSecondPerson, runbookCommon } from '../common';
+import { approvalPolicy, awsRegion, healthCheck, runbookInput } from '../common';
 import { durationString, parseDuration } from '../duration';
 import { dnsRecordRef } from './dns-failover';
-import { ecsServiceKey, shortName } from './ecs';
-import { allowOtherFamily } from './ecs-rollback';
-
-const ecsName = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[A-Za-z0-9_\-:/.]+$/, { message: 'expected an ECS name or ARN' });
+import { ecsName, ecsServiceKey, shortName } from './ecs';
+import { allowOtherFamily, allowOtherFamilyOnlyWith } from './ecs-rollback';
 
 export const route53Router = z
   .object({
@@ -99,8 +93,8 @@ const version = z.union(
   { error: 'expected {"image": "repo:tag"} or {"taskDefinition": "family:revision"}' },
 );
 
-export const blueGreenInput = z
-  .object({
+export const blueGreenInput = runbookInput(
+  {
     region: awsRegion,
     cluster: ecsName,
     blueService: ecsName.describe('The service serving today'),
@@ -140,11 +134,9 @@ export const blueGreenInput = z
     blueStandby: durationString({ min: '1s', max: '7d' })
       .default('1h')
       .describe('How long blue stays up at 100 % green; a rollback signal in that time moves traffic back at once'),
-    approval: approvalPolicy(true).describe('Approval before the final (100 %) step'),
-    ...runbookCommon,
-  })
-  .strict()
-  .superRefine((v, ctx) => {
+  },
+  approvalPolicy(true).describe('Approval before the final (100 %) step'),
+  (v, ctx) => {
     // Bounded work per step: every check is a few activities in the history.
     if (/^\d+/.test(v.bakeTime) && /^\d+/.test(v.checkInterval)) {
       try {
@@ -179,15 +171,14 @@ export const blueGreenInput = z
       });
     }
     // With an image, green's revision is registered from blue's own: there is no other family to allow.
-    if (v.allowOtherFamily && !('taskDefinition' in v.version)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['allowOtherFamily'],
-        message: 'only applies with version.taskDefinition (an image is registered in blue’s own family)',
-      });
-    }
-    requireInitiatorWhenSecondPerson(v, ctx);
-  });
+    allowOtherFamilyOnlyWith(
+      v,
+      'taskDefinition' in v.version,
+      'version.taskDefinition (an image is registered in blue’s own family)',
+      ctx,
+    );
+  },
+);
 
 export type BlueGreenInput = z.input<typeof blueGreenInput>;
 export type BlueGreenParams = z.output<typeof blueGreenInput>;

@@ -1,12 +1,6 @@
 // dnsFailover input: point one Route 53 record (simple or one of a failover/weighted set) at a new target.
 import { z } from 'zod';
-import {
-  approvalPolicy,
-  healthCheck,
-  requireInitiatorWhenSecondPerson,
-  runbookCommon,
-  type HealthResult,
-} from '../common';
+import { approvalPolicy, healthCheck, runbookInput, type HealthResult } from '../common';
 import { durationString } from '../duration';
 
 const dnsName = z
@@ -56,8 +50,8 @@ export const dnsRecordRef = z
   })
   .strict();
 
-export const dnsFailoverInput = z
-  .object({
+export const dnsFailoverInput = runbookInput(
+  {
     hostedZone: z.string().min(1).describe('Hosted zone name ("example.com") or id ("Z123…")'),
     record: dnsRecordRef,
     target: dnsTarget.describe('What the record must point to after the failover: { alias } or { values, ttl }'),
@@ -65,11 +59,9 @@ export const dnsFailoverInput = z
     insyncTimeout: durationString({ min: '10s', max: '1h' })
       .default('10m')
       .describe('How long to wait for Route 53 to report the change INSYNC'),
-    approval: approvalPolicy(true),
-    ...runbookCommon,
-  })
-  .strict()
-  .superRefine(requireInitiatorWhenSecondPerson);
+  },
+  approvalPolicy(true),
+);
 
 export type DnsFailoverInput = z.input<typeof dnsFailoverInput>;
 export type DnsFailoverParams = z.output<typeof dnsFailoverInput>;

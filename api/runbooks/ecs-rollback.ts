@@ -1,12 +1,6 @@
 // ecsRollback input: roll an ECS service back to the previous ACTIVE task-definition revision (or a given one).
 import { z } from 'zod';
-import {
-  approvalPolicy,
-  healthCheck,
-  requireInitiatorWhenSecondPerson,
-  runbookCommon,
-  type HealthResult,
-} from '../common';
+import { approvalPolicy, healthCheck, runbookInput, type HealthResult } from '../common';
 import { durationString } from '../duration';
 import { ecsServiceKey, ecsServiceRef, shortName } from './ecs';
 
@@ -25,6 +19,21 @@ export const allowOtherFamily = z
       'application): {"reason": "<why>"}',
   );
 export type AllowOtherFamily = z.output<typeof allowOtherFamily>;
+
+/**
+ * An input's allowOtherFamily only has something to allow when the input names the revision to deploy: otherwise (not
+ * `namesRevision`) an issue on it, "only applies with <onlyWith>", where `onlyWith` names that field and why.
+ */
+export function allowOtherFamilyOnlyWith(
+  value: { allowOtherFamily?: AllowOtherFamily | undefined },
+  namesRevision: boolean,
+  onlyWith: string,
+  ctx: z.RefinementCtx,
+): void {
+  if (value.allowOtherFamily && !namesRevision) {
+    ctx.addIssue({ code: 'custom', path: ['allowOtherFamily'], message: `only applies with ${onlyWith}` });
+  }
+}
 
 /** `arn:…:task-definition/demo-api:3` or `demo-api:3` → `demo-api`. */
 export function familyOf(taskDefinition: string): string {
@@ -54,8 +63,8 @@ export function otherFamilyRefusal(a: {
   );
 }
 
-export const ecsRollbackInput = z
-  .object({
+export const ecsRollbackInput = runbookInput(
+  {
     ...ecsServiceRef,
     toRevision: z
       .string()
@@ -69,21 +78,17 @@ export const ecsRollbackInput = z
     stableTimeout: durationString({ min: '10s', max: '2h' })
       .default('15m')
       .describe('How long to wait for the service to become stable'),
-    approval: approvalPolicy(false),
-    ...runbookCommon,
-  })
-  .strict()
-  .superRefine((v, ctx) => {
-    // Without toRevision the runbook picks an older revision of the service's own family: nothing to allow.
-    if (v.allowOtherFamily && !v.toRevision) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['allowOtherFamily'],
-        message: 'only applies with toRevision (without it the revision is of the service’s own family)',
-      });
-    }
-    requireInitiatorWhenSecondPerson(v, ctx);
-  });
+  },
+  approvalPolicy(false),
+  // Without toRevision the runbook picks an older revision of the service's own family: nothing to allow.
+  (v, ctx) =>
+    allowOtherFamilyOnlyWith(
+      v,
+      !!v.toRevision,
+      'toRevision (without it the revision is of the service’s own family)',
+      ctx,
+    ),
+);
 
 export type EcsRollbackInput = z.input<typeof ecsRollbackInput>;
 export type EcsRollbackParams = z.output<typeof ecsRollbackInput>;

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { awsRegion } from '../common';
 
-const ecsName = z
+/** An ECS cluster or service, by name or ARN. */
+export const ecsName = z
   .string()
   .min(1)
   .max(255)

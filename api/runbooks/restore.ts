@@ -1,7 +1,7 @@
 // snapshotRestore and backupVerification inputs: restore an RDS snapshot (or a point in time) to a new instance,
 // check its data with real SQL, and either switch the app to it or — for verification — delete it again.
 import { z } from 'zod';
-import { approvalPolicy, awsRegion, healthCheck, requireInitiatorWhenSecondPerson, runbookCommon } from '../common';
+import { approvalPolicy, awsRegion, healthCheck, runbookCommon, runbookInput } from '../common';
 import { durationString } from '../duration';
 import type { DataCheckSummary } from '../status';
 
@@ -116,8 +116,8 @@ export type SwitchMode = z.output<typeof switchMode>;
 /** The name rename-swap gives the source (RDS ids are at most 63 characters). */
 export const renameSwapOldId = (dbInstance: string) => `${dbInstance.slice(0, 59)}-old`;
 
-export const snapshotRestoreInput = z
-  .object({
+export const snapshotRestoreInput = runbookInput(
+  {
     region: awsRegion,
     dbInstance: dbInstanceId.describe('The source DB instance'),
     restore: restoreSource,
@@ -133,11 +133,9 @@ export const snapshotRestoreInput = z
     snapshotTimeout: durationString({ min: '30s', max: '2h50m' }).default('1h'),
     restoreTimeout: durationString({ min: '30s', max: '2h50m' }).default('1h'),
     stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
-    approval: approvalPolicy(true).describe('Approval before the switch, showing the data-check results'),
-    ...runbookCommon,
-  })
-  .strict()
-  .superRefine((v, ctx) => {
+  },
+  approvalPolicy(true).describe('Approval before the switch, showing the data-check results'),
+  (v, ctx) => {
     if ('restoreTime' in v.restore && Date.parse(v.restore.restoreTime) > Date.now() + 60_000) {
       ctx.addIssue({ code: 'custom', path: ['restore', 'restoreTime'], message: 'is in the future' });
     }
@@ -152,8 +150,8 @@ export const snapshotRestoreInput = z
         message: `expected an id other than ${oldId}, the name rename-swap gives the source`,
       });
     }
-    requireInitiatorWhenSecondPerson(v, ctx);
-  });
+  },
+);
 
 export type SnapshotRestoreInput = z.input<typeof snapshotRestoreInput>;
 export type SnapshotRestoreParams = z.output<typeof snapshotRestoreInput>;

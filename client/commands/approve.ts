@@ -2,7 +2,7 @@
 // ("approved (1 of 2)" or "refused: …"), and recorded in the run's status either way.
 import type { Command } from 'commander';
 import { approveUpdate, rejectUpdate } from '../../api/definitions';
-import { connect } from '../connection';
+import { withConnection } from '../connection';
 import { endedMeanwhile, requireOpen, resolveRun, viaLockNote } from '../resolve';
 
 export function registerApproval(program: Command): void {
@@ -14,8 +14,7 @@ export function registerApproval(program: Command): void {
     .option('--comment <text>', 'comment recorded with the approval')
     .option('--json', 'print the answer as JSON')
     .action(async (workflowId: string, opts: { by: string; comment?: string; json?: boolean }) => {
-      const conn = await connect();
-      try {
+      await withConnection(async (conn) => {
         const run = await resolveRun(conn.client, workflowId);
         await requireOpen(run, 'approve');
         const ack = await run.handle
@@ -26,9 +25,7 @@ export function registerApproval(program: Command): void {
         console.log(
           opts.json ? JSON.stringify({ ...ack, workflowId: run.workflowId }) : `${ack.message}${viaLockNote(run)}`,
         );
-      } finally {
-        await conn.close();
-      }
+      });
     });
 
   program
@@ -39,8 +36,7 @@ export function registerApproval(program: Command): void {
     .requiredOption('--reason <text>', 'why')
     .option('--json', 'print the answer as JSON')
     .action(async (workflowId: string, opts: { by: string; reason: string; json?: boolean }) => {
-      const conn = await connect();
-      try {
+      await withConnection(async (conn) => {
         const run = await resolveRun(conn.client, workflowId);
         await requireOpen(run, 'reject');
         const ack = await run.handle
@@ -49,8 +45,6 @@ export function registerApproval(program: Command): void {
         console.log(
           opts.json ? JSON.stringify({ ...ack, workflowId: run.workflowId }) : `${ack.message}${viaLockNote(run)}`,
         );
-      } finally {
-        await conn.close();
-      }
+      });
     });
 }

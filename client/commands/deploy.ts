@@ -9,7 +9,7 @@ import {
   rollbackSignal,
   statusQuery,
 } from '../../api/definitions';
-import { connect } from '../connection';
+import { withConnection } from '../connection';
 import { UserError } from '../errors';
 import { endedMeanwhile, requireOpen, resolveRun, viaLockNote } from '../resolve';
 
@@ -61,8 +61,7 @@ const STEERS: Steer[] = [
 ];
 
 async function send(workflowId: string, steer: Steer, payload: { by: string; reason?: string }, json?: boolean) {
-  const conn = await connect();
-  try {
+  await withConnection(async (conn) => {
     const run = await resolveRun(conn.client, workflowId);
     const { handle } = run;
     const status = await handle.query(statusQuery);
@@ -79,9 +78,7 @@ async function send(workflowId: string, steer: Steer, payload: { by: string; rea
         ? JSON.stringify({ workflowId: run.workflowId, signal: steer.signal.name, ...payload, sent: true })
         : `${steer.said}${viaLockNote(run)}`,
     );
-  } finally {
-    await conn.close();
-  }
+  });
 }
 
 export function registerDeploy(program: Command): void {

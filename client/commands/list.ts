@@ -4,7 +4,7 @@ import { formatDuration } from '../../api/duration';
 import { RUNBOOKS } from '../../api/runbooks';
 import { RunbookStatusKey, RunbookTargetKey } from '../../api/search-attributes';
 import type { RunbookState } from '../../api/status';
-import { connect } from '../connection';
+import { withConnection } from '../connection';
 import { UserError } from '../errors';
 import { outputStyle, renderTable } from '../format';
 
@@ -72,8 +72,7 @@ export function registerList(program: Command): void {
         if (opts.status) query += ` AND RunbookStatus = ${quote(opts.status)}`;
         if (opts.target) query += ` AND RunbookTarget = ${quote(opts.target)}`;
         const limit = Math.max(1, Number(opts.limit) || 20);
-        const conn = await connect();
-        try {
+        await withConnection(async (conn) => {
           const rows: {
             workflowId: string;
             type: string;
@@ -125,9 +124,7 @@ export function registerList(program: Command): void {
               ]),
             ),
           );
-        } finally {
-          await conn.close();
-        }
+        });
       },
     );
 }

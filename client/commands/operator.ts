@@ -4,7 +4,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { abandonSignal, retryStepSignal, statusQuery } from '../../api/definitions';
 import type { OperatorRequest } from '../../api/status';
-import { connect } from '../connection';
+import { withConnection } from '../connection';
 import { UserError } from '../errors';
 import { requireOpen, resolveRun } from '../resolve';
 
@@ -13,8 +13,7 @@ async function answerOperator(
   workflowId: string,
   send: (handle: WorkflowHandle, request: OperatorRequest) => Promise<void>,
 ): Promise<void> {
-  const conn = await connect();
-  try {
+  await withConnection(async (conn) => {
     const run = await resolveRun(conn.client, workflowId);
     const status = await run.handle.query(statusQuery);
     if (status.state !== 'needs-operator' || !status.operator) {
@@ -22,9 +21,7 @@ async function answerOperator(
     }
     await requireOpen(run, 'answer');
     await send(run.handle, status.operator);
-  } finally {
-    await conn.close();
-  }
+  });
 }
 
 export function registerOperator(program: Command): void {

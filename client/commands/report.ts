@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { statusQuery } from '../../api/definitions';
 import type { RunbookReport } from '../../api/status';
 import { renderIncidentReport } from '../../workflows/lib/report';
-import { connect } from '../connection';
+import { withConnection } from '../connection';
 import { resolveRun } from '../resolve';
 
 export function registerReport(program: Command): void {
@@ -15,8 +15,7 @@ export function registerReport(program: Command): void {
     .argument('<workflowId>')
     .option('--json', 'print the whole run report as JSON')
     .action(async (workflowId: string, o: { json?: boolean }) => {
-      const conn = await connect();
-      try {
+      await withConnection(async (conn) => {
         const { handle, description } = await resolveRun(conn.client, workflowId);
         const execution = description.status.name;
         let report: RunbookReport | undefined;
@@ -61,8 +60,6 @@ export function registerReport(program: Command): void {
             { stillRunning: !endedAt },
           ),
         );
-      } finally {
-        await conn.close();
-      }
+      });
     });
 }

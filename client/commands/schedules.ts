@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import os from 'node:os';
-import { connect, uiLink } from '../connection';
+import { uiLink, withConnection } from '../connection';
 import { UserError } from '../errors';
 import { outputStyle, renderTable } from '../format';
 import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../schedules';
@@ -32,8 +32,7 @@ export function registerSchedules(program: Command): void {
         if (o.every && o.cron) {
           throw new UserError('give --every or --cron, not both: a schedule runs on one of them', 2);
         }
-        const conn = await connect();
-        try {
+        await withConnection(async (conn) => {
           const what = await applySchedule(conn.client, {
             id: o.id,
             inputFile: o.input,
@@ -42,9 +41,7 @@ export function registerSchedules(program: Command): void {
             catchupWindow: o.catchupWindow,
           });
           console.log(o.json ? JSON.stringify({ scheduleId: o.id, result: what }) : `schedule ${o.id} ${what}`);
-        } finally {
-          await conn.close();
-        }
+        });
       },
     );
 
@@ -53,8 +50,7 @@ export function registerSchedules(program: Command): void {
     .description('schedules and their next runs')
     .option('--json', 'print as JSON')
     .action(async (o: { json?: boolean }) => {
-      const conn = await connect();
-      try {
+      await withConnection(async (conn) => {
         const rows: { id: string; paused: boolean; next: string; recent: string; note: string }[] = [];
         for await (const s of conn.client.schedule.list()) {
           rows.push({
@@ -75,9 +71,7 @@ export function registerSchedules(program: Command): void {
             { wordWrap: true, colWidths: [22, 8, 22, 22, 50] },
           ),
         );
-      } finally {
-        await conn.close();
-      }
+      });
     });
 
   schedules
@@ -87,8 +81,7 @@ export function registerSchedules(program: Command): void {
     .option('--even-if-paused', 'start a run although the schedule is paused (its note says why it is)')
     .option('--json', 'print the result as JSON')
     .action(async (id: string, o: { evenIfPaused?: boolean; json?: boolean }) => {
-      const conn = await connect();
-      try {
+      await withConnection(async (conn) => {
         const handle = conn.client.schedule.getHandle(id);
         // Temporal runs a triggered action even on a paused schedule; someone paused it for a reason.
         const { state } = await handle.describe();
@@ -106,9 +99,7 @@ export function registerSchedules(program: Command): void {
         if (o.json) return console.log(JSON.stringify({ scheduleId: id, triggered: true, ui }));
         console.log(`triggered ${id}; see: npm run runbook -- list --runbook backupVerification`);
         console.log(`  UI: ${ui}`);
-      } finally {
-        await conn.close();
-      }
+      });
     });
 
   for (const [name, pause] of [
@@ -122,8 +113,7 @@ export function registerSchedules(program: Command): void {
       .option('--note <text>', 'why')
       .option('--json', 'print the result as JSON')
       .action(async (id: string, o: { note?: string; json?: boolean }) => {
-        const conn = await connect();
-        try {
+        await withConnection(async (conn) => {
           const handle = conn.client.schedule.getHandle(id);
           // Always a note of our own: without one the SDK writes its default, and the note is what tells the next
           // person why the schedule is (not) paused.
@@ -134,9 +124,7 @@ export function registerSchedules(program: Command): void {
           console.log(
             o.json ? JSON.stringify({ scheduleId: id, paused: pause }) : `${id} ${pause ? 'paused' : 'unpaused'}`,
           );
-        } finally {
-          await conn.close();
-        }
+        });
       });
   }
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { describeZodError } from '../../api/common';
 import { TASK_QUEUE } from '../../api/definitions';
 import { findRunbook, RUNBOOKS } from '../../api/runbooks';
-import { connect, uiLink } from '../connection';
+import { uiLink, withConnection } from '../connection';
 import { UserError } from '../errors';
 import { describeHolder } from '../../activities/temporal';
 import { checkSearchAttributes, searchAttributesHelp } from '../search-attributes';
@@ -57,8 +57,7 @@ export function registerStart(program: Command): void {
         const derived = entry.workflowId(parsed.data as never);
         const dryRun = (parsed.data as { dryRun?: boolean }).dryRun === true;
         const workflowId = opts.workflowId ?? (dryRun ? `${derived}:dry-run-${randomUUID().slice(0, 8)}` : derived);
-        const conn = await connect();
-        try {
+        await withConnection(async (conn) => {
           // A namespace without our search attributes would take the run and leave it hanging: say so first.
           const problems = await checkSearchAttributes(conn.client, conn.namespace);
           if (problems.missing.length > 0 || problems.wrongType.length > 0) {
@@ -92,9 +91,7 @@ export function registerStart(program: Command): void {
             console.log(`  UI:          ${link}`);
             console.log(`  status:      npm run runbook -- status ${handle.workflowId}`);
           }
-        } finally {
-          await conn.close();
-        }
+        });
       },
     );
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { statusQuery } from '../../api/definitions';
 import type { RunbookStatus } from '../../api/status';
-import { connect, uiLink } from '../connection';
+import { uiLink, withConnection } from '../connection';
 import { renderStatus } from '../format';
 import { resolveRun } from '../resolve';
 
@@ -13,8 +13,7 @@ export function registerStatus(program: Command): void {
     .argument('<workflowId>')
     .option('--json', 'print the status as JSON')
     .action(async (workflowId: string, opts: { json?: boolean }) => {
-      const conn = await connect();
-      try {
+      await withConnection(async (conn) => {
         const run = await resolveRun(conn.client, workflowId);
         const { handle, description } = run;
         const status: RunbookStatus = await handle.query(statusQuery);
@@ -26,8 +25,6 @@ export function registerStatus(program: Command): void {
         if (run.viaLock) console.log(`${run.viaLock} is a lock held by ${run.workflowId}:\n`);
         console.log(renderStatus(status));
         console.log(`\nexecution: ${description.status.name}   UI: ${uiLink(conn, run.workflowId, description.runId)}`);
-      } finally {
-        await conn.close();
-      }
+      });
     });
 }

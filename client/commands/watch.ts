@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { statusQuery } from '../../api/definitions';
 import type { RunbookStatus } from '../../api/status';
-import { connect } from '../connection';
+import { withConnection } from '../connection';
 import { UserError } from '../errors';
 import { outputStyle, renderStatus } from '../format';
 import { resolveRun } from '../resolve';
@@ -17,13 +17,12 @@ export function registerWatch(program: Command): void {
     .option('--interval <ms>', 'refresh interval in milliseconds', '1000')
     .option('--json', 'one JSON status per line each time it changes, then {"workflowId","execution"} at the end')
     .action(async (workflowId: string, o: { interval: string; json?: boolean }) => {
-      const conn = await connect();
-      const style = outputStyle();
-      // On a terminal log-update redraws in place (ESM-only, hence the dynamic import); elsewhere plain lines.
-      const draw = style.tty && !o.json ? (await import('log-update')).default : undefined;
-      const printed = new Set<string>();
-      let lastJson = '';
-      try {
+      await withConnection(async (conn) => {
+        const style = outputStyle();
+        // On a terminal log-update redraws in place (ESM-only, hence the dynamic import); elsewhere plain lines.
+        const draw = style.tty && !o.json ? (await import('log-update')).default : undefined;
+        const printed = new Set<string>();
+        let lastJson = '';
         const { handle } = await resolveRun(conn.client, workflowId);
         for (;;) {
           const description = await handle.describe();
@@ -64,9 +63,7 @@ export function registerWatch(program: Command): void {
           }
           await new Promise((r) => setTimeout(r, Math.max(200, Number(o.interval) || 1000)));
         }
-      } finally {
-        await conn.close();
-      }
+      });
     });
 }
 
