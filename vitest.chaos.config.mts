@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/chaos/**/*.chaos.ts'],
-    globalSetup: ['test/helpers/global-setup.ts', 'test/chaos/report-setup.ts'],
-    setupFiles: ['test/helpers/setup-env.ts'],
+    globalSetup: ['test/helpers/stack/global-setup.ts', 'test/chaos/report-setup.ts'],
+    setupFiles: ['test/helpers/stack/setup-env.ts'],
     pool: 'forks',
     maxWorkers: 2,
     // describe.concurrent tests (the crash scenarios: mostly waiting for timeouts) run eight at a time in their file.

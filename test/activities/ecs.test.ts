@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAwsClients } from '../../activities/aws-clients';
 import { createEcsActivities } from '../../activities/ecs';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
-import { startAwsProxy } from '../helpers/fault-proxy';
+import { makeService, serviceState } from '../helpers/env/aws-fixtures';
+import { startAwsProxy } from '../helpers/proxies/aws-proxy';
 import { uid } from '../helpers/temporal';
 import { rejection } from '../helpers/assert';
 

@@ -6,11 +6,11 @@ import { createAwsClients } from '../../activities/aws-clients';
 import { createRoute53Activities } from '../../activities/route53';
 import type { RecordSet } from '../../api/runbooks/dns-failover';
 import { ensureHealthCheck } from '../../scripts/lib/fixtures';
-import { makeZone, zoneRecords, type TestZone } from '../helpers/aws-fixtures';
+import { makeZone, zoneRecords, type TestZone } from '../helpers/env/aws-fixtures';
 import { uid } from '../helpers/temporal';
 import { rejection } from '../helpers/assert';
 import { inject } from 'vitest';
-import { startAwsProxy, withChangePending } from '../helpers/fault-proxy';
+import { startAwsProxy, withChangePending } from '../helpers/proxies/aws-proxy';
 
 let aws: ReturnType<typeof createAwsClients>;
 let r53: ReturnType<typeof createRoute53Activities>;

@@ -9,7 +9,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunbookReport } from '../../api/status';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { makeService, serviceState } from '../helpers/env/aws-fixtures';
 import { closeConnections, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';

@@ -6,10 +6,10 @@ import type { AwsClients } from '../../activities/aws-clients';
 import { regionalFailoverWorkflowId } from '../../api/runbooks/regional-failover';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
-import { makeService, makeZone, serviceState, zoneRecords } from '../helpers/aws-fixtures';
-import { makeBlueGreenEnv } from '../helpers/blue-green-env';
-import { fastHealth, makeFailoverEnv, PRIMARY_REGION } from '../helpers/failover-env';
-import { GOOD_CHECKS, instancesWithPrefix, makeDbSecret, makeSourceDb } from '../helpers/restore-env';
+import { makeService, makeZone, serviceState, zoneRecords } from '../helpers/env/aws-fixtures';
+import { makeBlueGreenEnv } from '../helpers/env/blue-green-env';
+import { fastHealth, makeFailoverEnv, PRIMARY_REGION } from '../helpers/env/failover-env';
+import { GOOD_CHECKS, instancesWithPrefix, makeDbSecret, makeSourceDb } from '../helpers/env/restore-env';
 
 export interface Prepared {
   input: Record<string, unknown>;

@@ -23,8 +23,7 @@
 //   secrets): each such ARN must be allowed by an Allow statement of the doc's policy (`resourcesOf`, `allowsOn`).
 //   Not for Route 53 (the docs' zone id is a placeholder) nor for Conditions.
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import { DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling';
 import {
@@ -49,7 +48,8 @@ import { DEMO, seedDemoEnvironment, type DemoEnv } from '../../scripts/lib/demo-
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
 import { repoRoot, startMoto, type Emulator } from '../../scripts/lib/stack';
 import { errorAnswer, isMutating, readCall, type AwsCall } from '../../scripts/realistic/wire';
-import { zoneRecords } from '../helpers/aws-fixtures';
+import { zoneRecords } from '../helpers/env/aws-fixtures';
+import { startForwardingProxy, withBody } from '../helpers/proxies/http-proxy';
 import { testClients, testDbOverrides, uid } from '../helpers/temporal';
 import type { Row } from './results';
 import { WORKER_DEFAULTS } from '../../worker/config';
@@ -233,79 +233,47 @@ interface IamProxy {
 /**
  * Forwards each request to moto unchanged (the Host header too: it is signed), records it, and re-encodes moto's
  * XML refusals in the protocol of the call (JSON: `{"__type":"AccessDeniedException"}`, status 400, as ECS and the
- * other JSON services answer; Route 53: `<ErrorResponse><Error>`).
+ * other JSON services answer; Route 53: `<ErrorResponse><Error>`). On the tests' forwarding proxy
+ * (test/helpers/proxies/http-proxy.ts).
  */
-function startIamProxy(upstream: string): Promise<IamProxy> {
+async function startIamProxy(upstream: string): Promise<IamProxy> {
   const calls: SeenCall[] = [];
-  const target = new URL(upstream);
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
+  const proxy = await startForwardingProxy({
+    upstream,
+    keepHost: true,
+    onRequest: (req, body) => {
       const call = readCall(req, body);
-      const headers = { ...req.headers };
-      delete headers['accept-encoding'];
-      const forward = http.request(
-        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers },
-        (up) => {
-          const parts: Buffer[] = [];
-          up.on('data', (c: Buffer) => parts.push(c));
-          up.on('end', () => {
-            const status = up.statusCode ?? 502;
-            const text = Buffer.concat(parts).toString('utf8');
-            const seen: SeenCall = {
-              action: actionOf(call, req),
-              status,
-              mutating: isMutating(call.operation),
-              at: Date.now(),
-              resources: resourcesOf(call),
-            };
-            calls.push(seen);
-            const motoError = /<ErrorResponse><Errors><Error><Code>([^<]*)<\/Code><Message>([^<]*)<\/Message>/.exec(
-              text,
-            );
-            // Only moto's authentication/authorization refusals (its other errors are left as they are).
-            const auth = /^(AccessDenied|InvalidClientTokenId|SignatureDoesNotMatch|AuthFailure)$/.test(
-              motoError?.[1] ?? '',
-            );
-            if (status >= 400 && motoError && auth && call.protocol !== 'query') {
-              const message = motoError[2]!.replace(/perform: monitoring:/, 'perform: cloudwatch:');
-              seen.error = message;
-              const json = call.protocol === 'json';
-              const code = json && motoError[1] === 'AccessDenied' ? 'AccessDeniedException' : motoError[1]!;
-              const answer = errorAnswer(call, json ? 400 : status, code, message);
-              res.writeHead(answer.status, answer.headers);
-              res.end(answer.body);
-              return;
-            }
-            if (status >= 400 && motoError) seen.error = motoError[2];
-            res.writeHead(status, { ...up.headers, 'content-length': String(Buffer.byteLength(text)) });
-            res.end(text);
-          });
+      return {
+        onResponse: (up) => {
+          const { status } = up;
+          const text = up.body.toString('utf8');
+          const seen: SeenCall = {
+            action: actionOf(call, req),
+            status,
+            mutating: isMutating(call.operation),
+            at: Date.now(),
+            resources: resourcesOf(call),
+          };
+          calls.push(seen);
+          const motoError = /<ErrorResponse><Errors><Error><Code>([^<]*)<\/Code><Message>([^<]*)<\/Message>/.exec(text);
+          // Only moto's authentication/authorization refusals (its other errors are left as they are).
+          const auth = /^(AccessDenied|InvalidClientTokenId|SignatureDoesNotMatch|AuthFailure)$/.test(
+            motoError?.[1] ?? '',
+          );
+          if (status >= 400 && motoError && auth && call.protocol !== 'query') {
+            const message = motoError[2]!.replace(/perform: monitoring:/, 'perform: cloudwatch:');
+            seen.error = message;
+            const json = call.protocol === 'json';
+            const code = json && motoError[1] === 'AccessDenied' ? 'AccessDeniedException' : motoError[1]!;
+            return errorAnswer(call, json ? 400 : status, code, message);
+          }
+          if (status >= 400 && motoError) seen.error = motoError[2];
+          return withBody(up, text);
         },
-      );
-      forward.on('error', (err) => {
-        res.writeHead(502);
-        res.end(String(err));
-      });
-      forward.end(body);
-    });
+      };
+    },
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        endpoint: `http://127.0.0.1:${port}`,
-        calls,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  return { ...proxy, calls };
 }
 
 /** An IAM query-protocol call to moto while its enforcement is still off (unsigned; the scope routes it to IAM). */

@@ -20,17 +20,16 @@ import {
   DB_SECRET,
   GOOD_CHECKS,
   GOOD_RESULTS,
-  activityInputs,
-  activityRuns,
   dbInstance,
   instancesWithPrefix,
   makeDbSecret,
   makeSourceDb,
   maxOverlap,
-  startSnapshotAgingProxy,
   tagOf,
   type SourceDb,
-} from '../helpers/restore-env';
+} from '../helpers/env/restore-env';
+import { activityInputs, activityRuns } from '../helpers/history';
+import { startSnapshotAgingProxy } from '../helpers/proxies/aws-proxy';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import {
   closeConnections,

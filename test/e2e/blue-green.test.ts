@@ -1,5 +1,5 @@
 // blueGreenDeploy end to end: real dev server, real worker, every test in an environment of its own
-// (test/helpers/blue-green-env.ts). The outcome is read back through the SDK: the router's weights while each step
+// (test/helpers/env/blue-green-env.ts). The outcome is read back through the SDK: the router's weights while each step
 // bakes and after the run (Route 53 weighted records or the ALB listener's forward action), the blue and green
 // services' counts and revisions, the image of the revision green runs.
 import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
@@ -28,9 +28,9 @@ import {
   type BlueGreenSnapshot,
   type RouterKind,
   type RouterWatch,
-} from '../helpers/blue-green-env';
+} from '../helpers/env/blue-green-env';
 import { ensureTaskDefinitions } from '../../scripts/lib/fixtures';
-import { makeControlledService, serviceState } from '../helpers/aws-fixtures';
+import { makeControlledService, serviceState } from '../helpers/env/aws-fixtures';
 import { cli } from '../helpers/cli';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
@@ -51,7 +51,7 @@ async function start(
 }
 
 /**
- * Start a deployment with the router watched from before the start (test/helpers/blue-green-env.ts watchRouter), run
+ * Start a deployment with the router watched from before the start (test/helpers/env/blue-green-env.ts watchRouter), run
  * `during` (signals, checks) and wait for the result.
  */
 async function runWatched(

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { emergencyScaleWorkflowId } from '../../api/runbooks/emergency-scale';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { makeService, serviceState } from '../helpers/env/aws-fixtures';
 import { cli } from '../helpers/cli';
 import { closeConnections, uid, waitForStatus, withWorker } from '../helpers/temporal';
 

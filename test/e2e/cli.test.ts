@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { emergencyScaleWorkflowId } from '../../api/runbooks/emergency-scale';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { makeService, serviceState } from '../helpers/env/aws-fixtures';
 import { cli } from '../helpers/cli';
 import { closeConnections, uid, waitForStatus, withWorker } from '../helpers/temporal';
 

@@ -17,7 +17,7 @@ import { ecsRollbackWorkflowId } from '../../api/runbooks/ecs-rollback';
 import { emergencyScaleWorkflowId, type EmergencyScaleResult } from '../../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { makeService, makeZone, serviceState, zoneRecords } from '../helpers/aws-fixtures';
+import { makeService, makeZone, serviceState, zoneRecords } from '../helpers/env/aws-fixtures';
 import { closeConnections, expectFailure, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;

@@ -6,7 +6,7 @@ import { FailureType } from '../../api/failures';
 import type { DnsFailoverInput, DnsFailoverResult } from '../../api/runbooks/dns-failover';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { makeZone, zoneRecords } from '../helpers/aws-fixtures';
+import { makeZone, zoneRecords } from '../helpers/env/aws-fixtures';
 import { closeConnections, expectFailure, uid, waitForStatus, withWorker } from '../helpers/temporal';
 import type { AwsClients } from '../../activities/aws-clients';
 

@@ -5,8 +5,8 @@ import { FailureType } from '../../api/failures';
 import type { EcsRollbackInput, EcsRollbackResult } from '../../api/runbooks/ecs-rollback';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { deploymentControllerOf, makeService, serviceState } from '../helpers/aws-fixtures';
-import { withInterceptingWorker, withPrimaryDeploymentFailed } from '../helpers/fault-proxy';
+import { deploymentControllerOf, makeService, serviceState } from '../helpers/env/aws-fixtures';
+import { withInterceptingWorker, withPrimaryDeploymentFailed } from '../helpers/proxies/aws-proxy';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;

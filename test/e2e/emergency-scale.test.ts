@@ -10,13 +10,13 @@ import { FailureType } from '../../api/failures';
 import type { EmergencyScaleInput, EmergencyScaleResult } from '../../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { deploymentControllerOf, makeService, serviceState, type TestService } from '../helpers/aws-fixtures';
+import { deploymentControllerOf, makeService, serviceState, type TestService } from '../helpers/env/aws-fixtures';
 import {
   accessDenied,
   withFaultyWorker,
   withInterceptingWorker,
   withPrimaryDeploymentFailed,
-} from '../helpers/fault-proxy';
+} from '../helpers/proxies/aws-proxy';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;

@@ -14,7 +14,7 @@ import { DEMO, seedDemoEnvironment, type DemoEnv } from '../../scripts/lib/demo-
 import { describeDb, ensureRecords } from '../../scripts/lib/fixtures';
 import { portOpen } from '../../scripts/lib/processes';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
-import { zoneRecords } from '../helpers/aws-fixtures';
+import { zoneRecords } from '../helpers/env/aws-fixtures';
 import { closeConnections, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 const example = (slug: string) =>

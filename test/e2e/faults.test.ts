@@ -4,8 +4,8 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
 import type { RunbookReport } from '../../api/status';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
-import { accessDenied, startFaultProxy, withFaultyWorker, withInterceptingWorker } from '../helpers/fault-proxy';
+import { makeService, serviceState } from '../helpers/env/aws-fixtures';
+import { accessDenied, startFaultProxy, withFaultyWorker, withInterceptingWorker } from '../helpers/proxies/aws-proxy';
 import { closeConnections, expectFailure, testClients, uid, withWorker } from '../helpers/temporal';
 
 afterAll(closeConnections);

@@ -10,7 +10,7 @@ import { createAwsClients } from '../../activities/aws-clients';
 import type { RunbookReport } from '../../api/status';
 import { freePort } from '../../scripts/lib/processes';
 import { repoRoot, startTemporal, type TemporalServer } from '../../scripts/lib/stack';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { makeService, serviceState } from '../helpers/env/aws-fixtures';
 import { run } from '../../client/cli';
 import { uid } from '../helpers/temporal';
 

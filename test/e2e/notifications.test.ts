@@ -7,7 +7,7 @@ import { createNotifyActivities } from '../../activities/notify';
 import { approveSignal } from '../../api/definitions';
 import { FailureType } from '../../api/failures';
 import type { RunbookReport } from '../../api/status';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
+import { makeService, serviceState } from '../helpers/env/aws-fixtures';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 interface Receiver {

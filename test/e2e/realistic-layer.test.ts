@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAwsClients } from '../../activities/aws-clients';
 import { startRealisticLayer, type RealisticLayer } from '../../scripts/realistic/layer';
 import { ensureDbInstance, ensureDbSnapshot, ensureHostedZone } from '../../scripts/lib/fixtures';
-import { makeService } from '../helpers/aws-fixtures';
+import { makeService } from '../helpers/env/aws-fixtures';
 import { uid } from '../helpers/temporal';
 
 const MINUTE = 200;

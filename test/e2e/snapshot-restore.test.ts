@@ -14,16 +14,14 @@ import {
 } from '../../api/runbooks/restore';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
-import { makeService, serviceState } from '../helpers/aws-fixtures';
-import { callParam, withDbStatus, withInterceptingWorker } from '../helpers/fault-proxy';
-import { listRevisions, readSecret, taskDefinitionEnv } from '../helpers/failover-env';
+import { makeService, serviceState } from '../helpers/env/aws-fixtures';
+import { callParam, withDbStatus, withInterceptingWorker } from '../helpers/proxies/aws-proxy';
+import { listRevisions, readSecret, taskDefinitionEnv } from '../helpers/env/failover-env';
 import { ensureDbInstance } from '../../scripts/lib/fixtures';
 import {
   DB_SECRET,
   GOOD_CHECKS,
   GOOD_RESULTS,
-  activityInputs,
-  activitySequence,
   dbInstance,
   instancesWithPrefix,
   makeDbSecret,
@@ -32,7 +30,8 @@ import {
   snapshotsOf,
   tagOf,
   type SourceDb,
-} from '../helpers/restore-env';
+} from '../helpers/env/restore-env';
+import { activityInputs, activitySequence } from '../helpers/history';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 const REGION = 'us-east-1';

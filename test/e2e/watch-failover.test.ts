@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { approveSignal } from '../../api/definitions';
 import { regionalFailoverWorkflowId } from '../../api/runbooks/regional-failover';
-import { makeFailoverEnv } from '../helpers/failover-env';
+import { makeFailoverEnv } from '../helpers/env/failover-env';
 import { closeConnections, waitForStatus, withWorker } from '../helpers/temporal';
 
 afterAll(closeConnections);

@@ -42,7 +42,7 @@ export async function startWorkerProcess(
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/worker-process-main.ts'], {
     cwd: repoRoot,
     env: {
-      ...process.env, // AWS_ENDPOINT_URL and test credentials from test/helpers/setup-env.ts
+      ...process.env, // AWS_ENDPOINT_URL and test credentials from test/helpers/stack/setup-env.ts
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       RUNBOOKS_TASK_QUEUE: taskQueue,
       WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),

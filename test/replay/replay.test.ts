@@ -2,10 +2,10 @@
 // current workflow code. A change that would break runs in flight fails here until it is guarded with patched().
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it, inject } from 'vitest';
 import { RUNBOOKS } from '../../api/runbooks';
+import { historyFromJSON } from '../helpers/history';
 
 const dir = path.resolve(__dirname, '..', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json');

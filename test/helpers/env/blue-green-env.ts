@@ -19,9 +19,9 @@ import {
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import type { AwsClients } from '../../activities/aws-clients';
-import type { BlueGreenInput, RouterWeights } from '../../api/runbooks/blue-green';
-import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
+import type { AwsClients } from '../../../activities/aws-clients';
+import type { BlueGreenInput, RouterWeights } from '../../../api/runbooks/blue-green';
+import { startDemoApp, type DemoApp } from '../../../scripts/lib/demo-apps';
 import {
   ensureAlarm,
   ensureCluster,
@@ -29,10 +29,10 @@ import {
   ensureService,
   ensureTaskDefinitions,
   ensureWeightedAlb,
-} from '../../scripts/lib/fixtures';
+} from '../../../scripts/lib/fixtures';
 import { makeZone, serviceState, zoneRecords, type TestZone } from './aws-fixtures';
 import { listRevisions } from './failover-env';
-import { uid } from './temporal';
+import { uid } from '../temporal';
 
 export const REGION = 'us-east-1';
 export const BLUE_IMAGE = 'example/web:1.0';

@@ -1,15 +1,15 @@
 // Uniquely named AWS resources for one test, built in the emulator with the same idempotent builders as the demo.
 import { CreateServiceCommand, DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import type { AwsClients } from '../../activities/aws-clients';
+import type { AwsClients } from '../../../activities/aws-clients';
 import {
   ensureCluster,
   ensureHostedZone,
   ensureRecords,
   ensureService,
   ensureTaskDefinitions,
-} from '../../scripts/lib/fixtures';
-import { uid } from './temporal';
+} from '../../../scripts/lib/fixtures';
+import { uid } from '../temporal';
 
 export interface TestService {
   region: string;

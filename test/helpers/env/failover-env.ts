@@ -7,11 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DeleteDBInstanceCommand } from '@aws-sdk/client-rds';
 import { DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { onTestFinished } from 'vitest';
-import type { AwsClients } from '../../activities/aws-clients';
-import type { RegionalFailoverInput } from '../../api/runbooks/regional-failover';
-import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
+import type { AwsClients } from '../../../activities/aws-clients';
+import type { RegionalFailoverInput } from '../../../api/runbooks/regional-failover';
+import { startDemoApp, type DemoApp } from '../../../scripts/lib/demo-apps';
 import {
   describeDb,
   ensureCluster,
@@ -20,9 +19,10 @@ import {
   ensureSecret,
   ensureService,
   ensureTaskDefinitions,
-} from '../../scripts/lib/fixtures';
+  putReplicaLag,
+} from '../../../scripts/lib/fixtures';
 import { makeZone, serviceState, zoneRecords, type TestZone } from './aws-fixtures';
-import { uid } from './temporal';
+import { uid } from '../temporal';
 
 export const PRIMARY_REGION = 'us-east-1';
 /**
@@ -213,27 +213,9 @@ export async function makeFailoverEnv(
   return result;
 }
 
-/**
- * `AWS/RDS ReplicaLag` datapoints for a replica, one a minute, the newest 5 seconds ago. Like putReplicaLag in
- * scripts/lib/fixtures.ts, except for that offset: the emulator truncates GetMetricStatistics' EndTime to the second
- * and excludes datapoints at or after it, so a datapoint stamped "now" is invisible to a run that reads the lag within
- * the same second (it would read the one before).
- */
-export async function putLag(aws: AwsClients, region: string, replicaId: string, seconds: number[]): Promise<void> {
-  const newest = Date.now() - 5_000;
-  await aws.cloudwatch(region).send(
-    new PutMetricDataCommand({
-      Namespace: 'AWS/RDS',
-      MetricData: seconds.map((value, i) => ({
-        MetricName: 'ReplicaLag',
-        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: replicaId }],
-        Timestamp: new Date(newest - (seconds.length - 1 - i) * 60_000),
-        Value: value,
-        Unit: 'Seconds',
-      })),
-    }),
-  );
-}
+/** `AWS/RDS ReplicaLag` datapoints for a replica in `region` (scripts/lib/fixtures.ts putReplicaLag). */
+export const putLag = (aws: AwsClients, region: string, replicaId: string, seconds: number[]): Promise<void> =>
+  putReplicaLag(aws.cloudwatch(region), replicaId, seconds);
 
 /** ACTIVE revisions of a family in a region, oldest first (the emulator ignores `sort`). */
 export async function listRevisions(aws: AwsClients, region: string, family: string): Promise<string[]> {

@@ -1,13 +1,16 @@
-// Small HTTP proxies between the AWS SDK and the emulator. The fault proxy answers chosen API calls with AWS errors
-// (throttling, access denied) — the emulator has no faults of its own. It speaks both wire formats the runbooks'
-// clients use: JSON protocol (ECS, Secrets Manager: the operation is in the X-Amz-Target header, the error is JSON)
-// and query protocol (RDS: `Action=<Operation>` in the form-encoded body, the error is an XML ErrorResponse).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+// Small HTTP proxies between the AWS SDK and the emulator, on the forwarding proxy of http-proxy.ts. The fault proxy
+// answers chosen API calls with AWS errors (throttling, access denied) — the emulator has no faults of its own. It
+// speaks both wire formats the runbooks' clients use: JSON protocol (ECS, Secrets Manager: the operation is in the
+// X-Amz-Target header, the error is JSON) and query protocol (RDS: `Action=<Operation>` in the form-encoded body, the
+// error is an XML ErrorResponse). The intercepting proxy shows each call to the test, which may answer it or rewrite
+// the emulator's answer (withDbStatus, withPrimaryDeploymentFailed, withChangePending: states the emulator never
+// shows); the snapshot-aging proxy makes chosen snapshots look old.
+import type http from 'node:http';
 import { inject } from 'vitest';
-import { createActivities } from '../../activities';
-import { createAwsClients } from '../../activities/aws-clients';
-import { testClients, testDbOverrides, withWorker, type TestContext } from './temporal';
+import { createActivities } from '../../../activities';
+import { createAwsClients } from '../../../activities/aws-clients';
+import { testClients, testDbOverrides, withWorker, type TestContext } from '../temporal';
+import { startForwardingProxy, withBody } from './http-proxy';
 
 export interface Fault {
   /** The operation, e.g. "UpdateService" (X-Amz-Target) or "PromoteReadReplica" (query protocol `Action=`). */
@@ -73,65 +76,26 @@ export interface AwsProxy {
 }
 
 /**
- * An HTTP proxy in front of the emulator: each call is shown to `intercept` with its operation and protocol first.
- * The base of the fault proxy here and of the snapshot-aging proxy (test/helpers/restore-env.ts).
+ * An HTTP proxy in front of the emulator (http-proxy.ts): each call is shown to `intercept` with its operation and
+ * protocol first. The base of the fault proxy and of the snapshot-aging proxy here.
  */
 export function startAwsProxy(
   upstream: string,
   intercept: (call: ProxiedCall) => Intercept | undefined,
 ): Promise<AwsProxy> {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
+  return startForwardingProxy({
+    upstream,
+    onRequest: (req, body) => {
       const action = intercept({
         ...operationOf(req, body),
         method: req.method ?? 'GET',
         path: new URL(req.url ?? '/', 'http://proxy').pathname,
         body: body.toString('utf8'),
       });
-      if (action && 'answer' in action) {
-        res.writeHead(action.answer.status, action.answer.headers);
-        res.end(action.answer.body);
-        return;
-      }
-      const url = new URL(req.url ?? '/', upstream);
-      const headers = { ...req.headers, host: url.host };
-      if (action) delete headers['accept-encoding']; // plain text back, so that it can be rewritten
-      const forward = http.request(url, { method: req.method, headers }, (up) => {
-        if (!action) {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-          return;
-        }
-        const parts: Buffer[] = [];
-        up.on('data', (c: Buffer) => parts.push(c));
-        up.on('end', () => {
-          const out = Buffer.from(action.rewrite(Buffer.concat(parts).toString('utf8')), 'utf8');
-          res.writeHead(up.statusCode ?? 502, { ...up.headers, 'content-length': String(out.length) });
-          res.end(out);
-        });
-      });
-      forward.on('error', (err) => {
-        res.writeHead(502);
-        res.end(String(err));
-      });
-      forward.end(body);
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        endpoint: `http://127.0.0.1:${port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
+      if (!action) return undefined;
+      if ('answer' in action) return { answer: action.answer };
+      return { onResponse: (up) => withBody(up, action.rewrite(up.body.toString('utf8'))) };
+    },
   });
 }
 
@@ -282,3 +246,49 @@ export function withPrimaryDeploymentFailed(json: string, reason: string): strin
 
 /** A Route 53 GetChange answer (REST XML) that says the change is still PENDING. */
 export const withChangePending = (xml: string) => xml.replace(/<Status>INSYNC<\/Status>/, '<Status>PENDING</Status>');
+
+export interface AgingProxy {
+  endpoint: string;
+  /** DescribeDBSnapshots answers rewritten so far. */
+  rewritten: number;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy in front of the emulator that shifts the SnapshotCreateTime of every snapshot of `dbInstances`
+ * back by `ageMs` in DescribeDBSnapshots answers — the emulator cannot create a snapshot with a past time, and a
+ * test cannot wait an hour. Everything else passes through untouched.
+ */
+export async function startSnapshotAgingProxy(
+  upstream: string,
+  opts: { dbInstances: string[]; ageMs: number },
+): Promise<AgingProxy> {
+  const aged = new Set(opts.dbInstances);
+  const state = { rewritten: 0 };
+  const age = (xml: string) =>
+    xml.replace(/<DBSnapshot>[\s\S]*?<\/DBSnapshot>/g, (block) => {
+      const db = /<DBInstanceIdentifier>([^<]*)<\/DBInstanceIdentifier>/.exec(block)?.[1];
+      if (!db || !aged.has(db)) return block;
+      return block.replace(
+        /<(SnapshotCreateTime|OriginalSnapshotCreateTime)>([^<]+)<\/\1>/g,
+        (_, tag: string, time: string) => `<${tag}>${new Date(Date.parse(time) - opts.ageMs).toISOString()}</${tag}>`,
+      );
+    });
+  const proxy = await startAwsProxy(upstream, ({ operation }) =>
+    operation === 'DescribeDBSnapshots'
+      ? {
+          rewrite: (xml) => {
+            state.rewritten++;
+            return age(xml);
+          },
+        }
+      : undefined,
+  );
+  return {
+    endpoint: proxy.endpoint,
+    get rewritten() {
+      return state.rewritten;
+    },
+    close: proxy.close,
+  };
+}

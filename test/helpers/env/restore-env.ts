@@ -1,14 +1,12 @@
 // Building blocks for the restore runbooks' end-to-end tests (snapshotRestore, backupVerification): uniquely named
-// source DB instances with manual snapshots, the DB secret the data checks read, readers for the RDS state the
-// runs leave behind, and a proxy that makes chosen snapshots look old (moto stamps every snapshot "now").
+// source DB instances with manual snapshots, the DB secret the data checks read, and readers for the RDS state the
+// runs leave behind. The proxy that makes chosen snapshots look old (moto stamps every snapshot "now") is
+// startSnapshotAgingProxy in ../proxies/aws-proxy.ts; what a run's history says, ../history.ts.
 import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, type DBInstance } from '@aws-sdk/client-rds';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { AwsClients } from '../../activities/aws-clients';
-import { describeDb, ensureDbInstance, ensureDbSnapshot, ensureSecret } from '../../scripts/lib/fixtures';
-import { DEMO_DB } from '../../scripts/lib/postgres';
-import { startAwsProxy } from './fault-proxy';
-import { uid } from './temporal';
+import type { AwsClients } from '../../../activities/aws-clients';
+import { describeDb, ensureDbInstance, ensureDbSnapshot, ensureSecret } from '../../../scripts/lib/fixtures';
+import { DEMO_DB } from '../../../scripts/lib/postgres';
+import { uid } from '../temporal';
 
 /** What the test PostgreSQL's `app` role needs: the data checks read these fields inside the activity. */
 export const DB_SECRET = { username: DEMO_DB.user, password: DEMO_DB.password, dbname: DEMO_DB.database };
@@ -155,45 +153,6 @@ export async function snapshotById(aws: AwsClients, region: string, id: string):
   }
 }
 
-/** Every activity a run scheduled, in order: its type and decoded input. */
-export async function activitySequence(handle: WorkflowHandle): Promise<{ name: string; input: unknown }[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
-    .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a): a is NonNullable<typeof a> => !!a)
-    .map((a) => ({
-      name: a.activityType?.name ?? '',
-      input: defaultPayloadConverter.fromPayload(a.input!.payloads![0]!),
-    }));
-}
-
-/** The decoded inputs of every activity of type `activity` a run scheduled, in order. */
-export async function activityInputs(handle: WorkflowHandle, activity: string): Promise<unknown[]> {
-  return (await activitySequence(handle)).filter((c) => c.name === activity).map((c) => c.input);
-}
-
-/** Start attempts and decoded results of every activity of type `activity` in a run's history. */
-export async function activityRuns(
-  client: Client,
-  workflowId: string,
-  activity: string,
-): Promise<{ attempts: number[]; results: unknown[] }> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const events = history.events ?? [];
-  const scheduled = new Set(
-    events
-      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity)
-      .map((e) => String(e.eventId)),
-  );
-  const attempts = events
-    .filter((e) => scheduled.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)))
-    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
-  const results = events
-    .filter((e) => scheduled.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)))
-    .map((e) => defaultPayloadConverter.fromPayload(e.activityTaskCompletedEventAttributes!.result!.payloads![0]!));
-  return { attempts, results };
-}
-
 /** The largest number of [start, end) intervals that overlap at one moment. */
 export function maxOverlap(intervals: { start: number; end: number }[]): number {
   const edges = intervals.flatMap((i) => [
@@ -209,50 +168,4 @@ export function maxOverlap(intervals: { start: number; end: number }[]): number 
     max = Math.max(max, now);
   }
   return max;
-}
-
-export interface AgingProxy {
-  endpoint: string;
-  /** DescribeDBSnapshots answers rewritten so far. */
-  rewritten: number;
-  close(): Promise<void>;
-}
-
-/**
- * An HTTP proxy in front of the emulator that shifts the SnapshotCreateTime of every snapshot of `dbInstances`
- * back by `ageMs` in DescribeDBSnapshots answers — the emulator cannot create a snapshot with a past time, and a
- * test cannot wait an hour. Everything else passes through untouched.
- */
-export async function startSnapshotAgingProxy(
-  upstream: string,
-  opts: { dbInstances: string[]; ageMs: number },
-): Promise<AgingProxy> {
-  const aged = new Set(opts.dbInstances);
-  const state = { rewritten: 0 };
-  const age = (xml: string) =>
-    xml.replace(/<DBSnapshot>[\s\S]*?<\/DBSnapshot>/g, (block) => {
-      const db = /<DBInstanceIdentifier>([^<]*)<\/DBInstanceIdentifier>/.exec(block)?.[1];
-      if (!db || !aged.has(db)) return block;
-      return block.replace(
-        /<(SnapshotCreateTime|OriginalSnapshotCreateTime)>([^<]+)<\/\1>/g,
-        (_, tag: string, time: string) => `<${tag}>${new Date(Date.parse(time) - opts.ageMs).toISOString()}</${tag}>`,
-      );
-    });
-  const proxy = await startAwsProxy(upstream, ({ operation }) =>
-    operation === 'DescribeDBSnapshots'
-      ? {
-          rewrite: (xml) => {
-            state.rewritten++;
-            return age(xml);
-          },
-        }
-      : undefined,
-  );
-  return {
-    endpoint: proxy.endpoint,
-    get rewritten() {
-      return state.rewritten;
-    },
-    close: proxy.close,
-  };
 }
