@@ -23,6 +23,7 @@ import {
 } from '../api/runbooks/restore';
 import type { DataCheckSummary, RunbookReport } from '../api/status';
 import { failedChecks, runDataChecks } from './lib/datachecks';
+import { agedSnapshot } from './lib/db-steps';
 import { errorMessage, fail } from './lib/errors';
 import { aws, waits } from './lib/proxies';
 import { DRY_RUN, runRunbook } from './lib/runbook';
@@ -182,13 +183,8 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<VerifyBack
     if (!newest) {
       reasons.push(`${input.dbInstance} has no available snapshot`);
     } else {
-      const ageSeconds = newest.createdAt ? Math.round((Date.now() - Date.parse(newest.createdAt)) / 1000) : undefined;
-      snapshot = {
-        id: newest.id,
-        type: newest.type,
-        ...(newest.createdAt ? { createdAt: newest.createdAt } : {}),
-        ...(ageSeconds !== undefined ? { ageSeconds } : {}),
-      };
+      snapshot = agedSnapshot(newest);
+      const { ageSeconds } = snapshot;
       const maxAgeMs = parseDuration(input.maxSnapshotAge);
       if (ageSeconds === undefined || ageSeconds * 1000 > maxAgeMs) {
         reasons.push(

@@ -3,7 +3,7 @@
 // (wait, report lag), approval, pause writes in the secondary, promote the new replica (point of no return), repoint
 // the original region's app, restore the original service count and revision, restore the recorded DNS record sets
 // exactly, verify, put the secondary service back as it was, report.
-import { patched, uuid4 } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
 import { compactUtc, formatDuration, parseDuration } from '../api/duration';
 import type { RecordSet } from '../api/runbooks/dns-failover';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
@@ -18,10 +18,9 @@ import {
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget } from './lib/dns';
 import { errorMessage, fail, isClientError } from './lib/errors';
-import { hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
-import { describeHealth, verifyHealth } from './lib/health';
+import { enforceRpo, pauseWrites, refuseStaleReplica } from './lib/db-steps';
 import { aws, probes, waits } from './lib/proxies';
-import { renderIncidentReport } from './lib/report';
+import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/region-steps';
 import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 
@@ -45,7 +44,6 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
     rawInput: input,
     target: (p) => p.failoverWorkflowId,
     lockId: (p) => regionalFailbackWorkflowId(p),
-    figures: (r) => ({ rtoSeconds: r.rtoSeconds }),
     async execute(ctx) {
       const p = ctx.params;
       const startedAt = Date.parse(ctx.tracker.status.startedAt);
@@ -278,18 +276,20 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           waits.waitForReplicaLag({ ...newReplica, timeoutMs: parseDuration(p.replicaTimeout), since: replicaSince }),
         { details: (l) => ({ replicaLagSeconds: l.seconds, at: l.at }) },
       );
-      await ctx.step('Safety check: RPO', async () => {
-        if ((lag.seconds ?? Infinity) > p.maxReplicaLagSeconds) {
-          const why = `the new replica lags ${lag.seconds}s, above maxReplicaLagSeconds (${p.maxReplicaLagSeconds}s)`;
-          if (!p.acceptDataLoss)
-            throw fail(
-              'ReplicaLagRefused',
-              `refusing to fail back: ${why}. Start the failback again once replication ` +
-                `can keep up, or add "acceptDataLoss": {"reason": "…"}`,
-            );
-          ctx.warn(`data loss accepted (${p.acceptDataLoss.reason}): ${why}`);
-        }
+      const rpo = (lagSeconds: number | undefined) => ({
+        lagSeconds,
+        limitSeconds: p.maxReplicaLagSeconds,
+        subject: "the new replica's lag",
+        noDatapoint: `for ${newReplica.dbInstance} since it was created (${replicaSince})`,
+        acceptDataLoss: p.acceptDataLoss,
       });
+      await ctx.step('Safety check: RPO', async () =>
+        enforceRpo(ctx, {
+          ...rpo(lag.seconds),
+          refusing: 'refusing to fail back',
+          then: 'Start the failback again once replication can keep up, or add "acceptDataLoss": {"reason": "…"}',
+        }),
+      );
 
       // Approval.
       await ctx.approval(
@@ -337,10 +337,7 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         },
       );
       await refuseStaleReplica(ctx, {
-        lagSeconds: lagBefore.seconds,
-        limitSeconds: p.maxReplicaLagSeconds,
-        acceptDataLoss: !!p.acceptDataLoss,
-        subject: "the new replica's lag",
+        ...rpo(lagBefore.seconds),
         then: 'Start again once it has caught up, or with "acceptDataLoss": {"reason": "…"}',
       });
       await ctx.change('Promote the new replica', () =>
@@ -363,93 +360,41 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
       checklist.did('promote', `${newReplica.dbInstance} is standalone at ${endpoint}`);
 
       // Repoint the original region's app and restore its service to the recorded count (and revision).
-      let primaryTaskDefinition = primaryBase;
-      if (fo.appConfig.mode === 'task-definition-env') {
-        const variable = fo.appConfig.variable;
-        const template = fo.appConfig.template;
-        const value = hostValue(template, endpoint);
-        const base = primaryBase;
-        if (base) {
-          const rev = await ctx.critical(
-            'Repoint the app: register the recorded revision with the new endpoint',
-            () => aws.registerRevisionWithEnv({ region: original.region, taskDefinition: base, variable, value }),
-            progress,
-            {
-              mutating: true,
-              details: (r) => ({ taskDefinition: shortName(r.arn), from: shortName(base), [variable]: value }),
-            },
-          );
-          primaryTaskDefinition = rev.arn;
-          checklist.did('repoint', shortName(rev.arn));
-        } else {
-          ctx.tracker.skipped('Repoint the app', 'no service in the original region (none in the failover input)');
-        }
-      } else {
-        const cfg = fo.appConfig;
-        const token = uuid4();
-        await ctx.critical(
-          'Repoint the app: write the new endpoint into the DB secret',
-          () =>
-            aws.setSecretField({
-              region: original.region,
-              secretId: cfg.secretId,
-              key: cfg.key,
-              value: endpoint,
-              requestToken: token,
-            }),
-          progress,
-          { mutating: true, details: (r) => ({ versionId: r.versionId, [cfg.key]: endpoint }) },
-        );
-        checklist.did('repoint', `secret ${cfg.secretId} in ${original.region}`);
-      }
+      const run = { ctx, checklist, progress };
+      const repointed = await repointApp(run, 'repoint', {
+        appConfig: fo.appConfig,
+        region: original.region,
+        baseTaskDefinition: primaryBase,
+        endpoint,
+        names: {
+          taskDefinition: 'Repoint the app: register the recorded revision with the new endpoint',
+          secret: 'Repoint the app: write the new endpoint into the DB secret',
+        },
+      });
+      const primaryTaskDefinition = repointed.taskDefinition ?? primaryBase;
 
       let primaryEcs: RegionalFailbackResult['primaryEcs'];
       if (primaryService && primaryTaskDefinition) {
-        const count = primaryCount;
-        const td = primaryTaskDefinition;
-        await ctx.critical(
-          'Restore the original service',
-          () =>
-            aws.updateService({
-              ...primaryService,
-              desiredCount: count,
-              taskDefinition: td,
-              ...(fo.appConfig.mode === 'secret' ? { forceNewDeployment: true } : {}),
-            }),
-          progress,
-          { mutating: true, params: { desiredCount: count, taskDefinition: shortName(td) } },
-        );
-        const stable = await ctx.critical(
-          'Wait until the original service is stable',
-          () =>
-            waits.waitForServiceStable({
-              ...primaryService,
-              timeoutMs: stableTimeoutMs,
-              expect: { desiredCount: count, taskDefinition: td },
-            }),
-          progress,
-        );
+        const stable = await deployService(run, 'restore-service', {
+          names: { update: 'Restore the original service', wait: 'Wait until the original service is stable' },
+          service: primaryService,
+          want: { desiredCount: primaryCount, taskDefinition: primaryTaskDefinition },
+          forceNewDeployment: fo.appConfig.mode === 'secret',
+          timeoutMs: stableTimeoutMs,
+        });
         primaryEcs = {
           cluster: primaryService.cluster,
           service: primaryService.service,
           desiredCount: stable.desiredCount,
-          taskDefinition: td,
+          taskDefinition: primaryTaskDefinition,
         };
-        checklist.did('restore-service', `${count} tasks on ${shortName(td)}`);
       }
 
-      const primaryHealth = await ctx.critical(
-        'Verify the original region app',
-        async () => {
-          const h = await verifyHealth(p.health.primaryApp);
-          if (!h.healthy)
-            throw fail('HealthCheckFailed', `the app in ${original.region} is not healthy: ${describeHealth(h)}`);
-          return h;
-        },
-        progress,
-        { details: (h) => ({ summary: describeHealth(h) }) },
-      );
-      checklist.did('verify-app', 'healthy');
+      const primaryHealth = await verifyHealthy(run, 'verify-app', {
+        name: 'Verify the original region app',
+        check: p.health.primaryApp,
+        what: `the app in ${original.region}`,
+      });
 
       // Restore the DNS record sets the failover saved, exactly.
       const restore = await ctx.critical(
@@ -465,49 +410,30 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         progress,
         { mutating: true, details: (r) => ({ upserted: r.upserted, deleted: r.deleted }) },
       );
-      const restoreChange = restore.changeId;
-      if (restoreChange) {
-        await ctx.critical(
-          'Wait for the DNS change to be INSYNC',
-          () => waits.waitForChangeInsync({ changeId: restoreChange, timeoutMs: parseDuration(p.insyncTimeout) }),
-          progress,
-        );
-      }
+      if (restore.changeId) await waitDnsInsync(run, restore.changeId, parseDuration(p.insyncTimeout));
       dnsRestored = true;
       checklist.did('restore-dns', `${recordLabel} → ${describeSets(fo.dns.previousRecordSets)}`);
 
-      const publicHealth = await ctx.critical(
-        'Verify the public endpoint',
-        async () => {
-          const h = await verifyHealth(p.health.publicEndpoint);
-          if (!h.healthy) throw fail('HealthCheckFailed', `the public endpoint is not healthy: ${describeHealth(h)}`);
-          return h;
-        },
-        progress,
-        { details: (h) => ({ summary: describeHealth(h) }) },
-      );
-      checklist.did('verify-public', 'healthy');
+      const publicHealth = await verifyHealthy(run, 'verify-public', {
+        name: 'Verify the public endpoint',
+        check: p.health.publicEndpoint,
+        what: 'the public endpoint',
+      });
 
       // Put the secondary service back to what it was before the failover (count and revision).
       const back = {
         desiredCount: fo.secondary.ecs.previousCount,
         taskDefinition: fo.secondary.ecs.previousTaskDefinition,
       };
-      await ctx.critical(
-        'Put the secondary service back as it was',
-        () => aws.updateService({ ...secondaryService, ...back }),
-        progress,
-        {
-          mutating: true,
-          params: { desiredCount: back.desiredCount, taskDefinition: shortName(back.taskDefinition) },
+      const secondaryStable = await deployService(run, 'secondary-back', {
+        names: {
+          update: 'Put the secondary service back as it was',
+          wait: 'Wait until the secondary service is stable',
         },
-      );
-      const secondaryStable = await ctx.critical(
-        'Wait until the secondary service is stable',
-        () => waits.waitForServiceStable({ ...secondaryService, timeoutMs: stableTimeoutMs, expect: back }),
-        progress,
-      );
-      checklist.did('secondary-back');
+        service: secondaryService,
+        want: back,
+        timeoutMs: stableTimeoutMs,
+      });
       ctx.warn(
         `${fo.secondary.dbInstance} in ${fo.secondary.region} is a standalone DB that no longer receives writes; delete it or ` +
           `replace it with a new cross-region replica of ${newReplica.dbInstance} to restore the DR posture.`,
@@ -523,25 +449,21 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         );
       }
 
-      const endedAt = new Date().toISOString();
-      const rtoSeconds = Math.round((Date.parse(endedAt) - startedAt) / 1000);
-      const incidentReport = renderIncidentReport(
-        ctx.tracker.status,
-        {
-          title: p.reason ?? `failback of ${p.failoverWorkflowId}`,
-          status: `Resolved: serving from ${original.region} again`,
-          impact: [
-            ['Duration', formatDuration(rtoSeconds * 1000)],
-            ['Replica lag before promotion', lagBefore.seconds === undefined ? 'unknown' : `${lagBefore.seconds}s`],
-          ],
-          resolution:
-            `Promoted ${newReplica.dbInstance} in ${original.region} (endpoint ${endpoint}); ` +
-            `${primaryEcs ? `${primaryEcs.service} back to ${primaryEcs.desiredCount} tasks; ` : ''}` +
-            `${recordLabel} restored to ${describeSets(fo.dns.previousRecordSets)}; ` +
-            `${secondaryService.service} in ${secondaryService.region} back to ${back.desiredCount} tasks.`,
-        },
-        endedAt,
-      );
+      const rtoSeconds = Math.round((Date.now() - startedAt) / 1000);
+      ctx.incident({
+        title: `failback of ${p.failoverWorkflowId}`,
+        resolvedAs: `serving from ${original.region} again`,
+        rtoSeconds,
+        impact: [
+          ['RTO', formatDuration(rtoSeconds * 1000)],
+          ['Replica lag before promotion', lagBefore.seconds === undefined ? 'unknown' : `${lagBefore.seconds}s`],
+        ],
+        resolution:
+          `Promoted ${newReplica.dbInstance} in ${original.region} (endpoint ${endpoint}); ` +
+          `${primaryEcs ? `${primaryEcs.service} back to ${primaryEcs.desiredCount} tasks; ` : ''}` +
+          `${recordLabel} restored to ${describeSets(fo.dns.previousRecordSets)}; ` +
+          `${secondaryService.service} in ${secondaryService.region} back to ${back.desiredCount} tasks.`,
+      });
 
       return {
         failoverWorkflowId: p.failoverWorkflowId,
@@ -557,7 +479,6 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         },
         health: { primaryApp: primaryHealth, publicEndpoint: publicHealth },
         rtoSeconds,
-        incidentReport,
       };
     },
   });

@@ -2,7 +2,6 @@
 // Recovery" (promote, update the DB secret, force a new deployment) and "DNS Emergency Failover": preflight (read
 // only, with RPO and healthy-primary refusals), approval, pause writes, promote the cross-region replica (the point of
 // no return), repoint the app, scale up the secondary, verify it, switch DNS, verify the public endpoint, report.
-import { uuid4 } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
 import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
@@ -15,10 +14,9 @@ import {
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget, readRecord } from './lib/dns';
 import { errorMessage, fail, isClientError } from './lib/errors';
-import { hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
-import { describeHealth, verifyHealth } from './lib/health';
+import { enforceRpo, hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
 import { aws, probes, waits } from './lib/proxies';
-import { renderIncidentReport } from './lib/report';
+import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/region-steps';
 import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { must } from './lib/must';
@@ -30,7 +28,6 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
     rawInput: input,
     target: (p) => `${p.secondary.region}/${p.secondary.dbInstance}`,
     lockId: (p) => regionalFailoverWorkflowId(p),
-    figures: (r) => ({ rtoSeconds: r.rtoSeconds, dataLossEstimateSeconds: r.dataLossEstimateSeconds }),
     async execute(ctx) {
       const p = ctx.params;
       const startedAt = Date.parse(ctx.tracker.status.startedAt);
@@ -46,6 +43,12 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         : undefined;
       const recordLabel = `${normalizeDnsName(p.dns.record.name)} ${p.dns.record.type}${p.dns.record.setIdentifier ? ` [${p.dns.record.setIdentifier}]` : ''}`;
       const secretRegion = p.secondary.region;
+      const rpo = (lagSeconds: number | undefined, noDatapoint: string) => ({
+        lagSeconds,
+        limitSeconds: p.maxReplicaLagSeconds,
+        subject: 'replica lag',
+        noDatapoint,
+      });
 
       // 1. Preflight, read only. The primary's region may be down: that is reported, not fatal.
       const pre = await ctx.step(
@@ -129,20 +132,12 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         }
         if (r.status !== 'available') throw fail('PreconditionFailed', `replica ${r.id} is ${r.status}, not available`);
         if (!r.endpoint) throw fail('PreconditionFailed', `replica ${r.id} has no endpoint yet`);
-        const lag = pre.lag.seconds;
-        if (lag === undefined || lag > p.maxReplicaLagSeconds) {
-          const why =
-            lag === undefined
-              ? `no ReplicaLag datapoint for ${r.id} in the last ${pre.lag.lookbackMinutes} minutes: the data loss cannot be estimated`
-              : `replica lag is ${lag}s, above maxReplicaLagSeconds (${p.maxReplicaLagSeconds}s): up to ${lag}s of writes would be lost`;
-          if (!p.acceptDataLoss) {
-            throw fail(
-              'ReplicaLagRefused',
-              `refusing to fail over: ${why}. To proceed anyway, add "acceptDataLoss": {"reason": "…"}`,
-            );
-          }
-          ctx.warn(`data loss accepted (${p.acceptDataLoss.reason}): ${why}`);
-        }
+        enforceRpo(ctx, {
+          ...rpo(pre.lag.seconds, `for ${r.id} in the last ${pre.lag.lookbackMinutes} minutes`),
+          acceptDataLoss: p.acceptDataLoss,
+          refusing: 'refusing to fail over',
+          then: 'To proceed anyway, add "acceptDataLoss": {"reason": "…"}',
+        });
         if (pre.primary.status === 'available') {
           if (!p.plannedSwitchover) {
             throw fail(
@@ -153,7 +148,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           }
           ctx.warn(`planned switchover of a healthy primary (${p.plannedSwitchover.reason})`);
         }
-        return { lagSeconds: lag, primaryStatus: pre.primary.status };
+        return { lagSeconds: pre.lag.seconds, primaryStatus: pre.primary.status };
       });
 
       const endpoint = must(pre.replica.endpoint, "the replica's endpoint");
@@ -283,10 +278,8 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
       // The approval may have taken a while: the RPO must still hold now (before the point of no return, a refusal
       // here undoes the paused writes).
       await refuseStaleReplica(ctx, {
-        lagSeconds: lagBefore.seconds,
-        limitSeconds: p.maxReplicaLagSeconds,
-        acceptDataLoss: !!p.acceptDataLoss,
-        subject: 'the replica lag',
+        ...rpo(lagBefore.seconds, `for ${p.secondary.dbInstance} in the last ${lagBefore.lookbackMinutes} minutes`),
+        acceptDataLoss: p.acceptDataLoss,
         then: 'To proceed anyway, start again with "acceptDataLoss": {"reason": "…"}',
       });
       await ctx.change(
@@ -313,92 +306,35 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
       checklist.did('promote', `${p.secondary.dbInstance} is standalone at ${newEndpoint}`);
 
       // 5. Repoint the app at the promoted endpoint.
-      let taskDefinition = pre.service.taskDefinition;
-      let secretVersionId: string | undefined;
-      if (p.appConfig.mode === 'task-definition-env') {
-        const cfg = p.appConfig;
-        const envValue = hostValue(cfg.template, newEndpoint);
-        const rev = await ctx.critical(
-          'Repoint the app: register a task definition with the promoted endpoint',
-          () =>
-            aws.registerRevisionWithEnv({
-              region: p.secondary.region,
-              taskDefinition: pre.service.taskDefinition,
-              variable: cfg.variable,
-              value: envValue,
-            }),
-          progress,
-          {
-            mutating: true,
-            details: (r) => ({ taskDefinition: shortName(r.arn), created: r.created, [cfg.variable]: envValue }),
-          },
-        );
-        taskDefinition = rev.arn;
-        checklist.did('repoint', `${shortName(rev.arn)} has ${cfg.variable}=${envValue}`);
-      } else {
-        const cfg = p.appConfig;
-        const token = uuid4();
-        const put = await ctx.critical(
-          'Repoint the app: write the promoted endpoint into the DB secret',
-          () =>
-            aws.setSecretField({
-              region: secretRegion,
-              secretId: cfg.secretId,
-              key: cfg.key,
-              value: newEndpoint,
-              requestToken: token,
-            }),
-          progress,
-          {
-            mutating: true,
-            details: (r) => ({ secretId: cfg.secretId, versionId: r.versionId, [cfg.key]: newEndpoint }),
-          },
-        );
-        secretVersionId = put.versionId;
-        checklist.did('repoint', `secret ${cfg.secretId} version ${put.versionId} has ${cfg.key}=${newEndpoint}`);
-      }
+      const run = { ctx, checklist };
+      const repointed = await repointApp(run, 'repoint', {
+        appConfig: p.appConfig,
+        region: p.secondary.region,
+        baseTaskDefinition: pre.service.taskDefinition,
+        endpoint: newEndpoint,
+        names: {
+          taskDefinition: 'Repoint the app: register a task definition with the promoted endpoint',
+          secret: 'Repoint the app: write the promoted endpoint into the DB secret',
+        },
+      });
+      const taskDefinition = repointed.taskDefinition ?? pre.service.taskDefinition;
+      const secretVersionId = repointed.secretVersionId;
 
       // 6. Scale up the secondary service on that revision (a new deployment makes tasks re-read the secret).
-      await ctx.critical(
-        'Scale up the secondary service',
-        () =>
-          aws.updateService({
-            ...secondaryService,
-            desiredCount: p.secondary.ecs.desiredCount,
-            taskDefinition,
-            ...(p.appConfig.mode === 'secret' ? { forceNewDeployment: true } : {}),
-          }),
-        progress,
-        {
-          mutating: true,
-          params: { desiredCount: p.secondary.ecs.desiredCount, taskDefinition: shortName(taskDefinition) },
-        },
-      );
-      const stable = await ctx.critical(
-        'Wait until the secondary service is stable',
-        () =>
-          waits.waitForServiceStable({
-            ...secondaryService,
-            timeoutMs: stableTimeoutMs,
-            expect: { desiredCount: p.secondary.ecs.desiredCount, taskDefinition },
-          }),
-        progress,
-        { details: (s) => ({ runningCount: s.runningCount, desiredCount: s.desiredCount }) },
-      );
-      checklist.did('scale-up', `${stable.runningCount} tasks on ${shortName(taskDefinition)}`);
+      const stable = await deployService(run, 'scale-up', {
+        names: { update: 'Scale up the secondary service', wait: 'Wait until the secondary service is stable' },
+        service: secondaryService,
+        want: { desiredCount: p.secondary.ecs.desiredCount, taskDefinition },
+        forceNewDeployment: p.appConfig.mode === 'secret',
+        timeoutMs: stableTimeoutMs,
+      });
 
       // 7. Verify the secondary app.
-      const secondaryHealth = await ctx.critical(
-        'Verify the secondary app',
-        async () => {
-          const h = await verifyHealth(p.health.secondaryApp);
-          if (!h.healthy) throw fail('HealthCheckFailed', `the secondary app is not healthy: ${describeHealth(h)}`);
-          return h;
-        },
-        progress,
-        { details: (h) => ({ summary: describeHealth(h) }) },
-      );
-      checklist.did('verify-app', 'healthy');
+      const secondaryHealth = await verifyHealthy(run, 'verify-app', {
+        name: 'Verify the secondary app',
+        check: p.health.secondaryApp,
+        what: 'the secondary app',
+      });
 
       // 8. Switch DNS: save the exact record sets right before, UPSERT, wait INSYNC.
       const saved = await ctx.critical(
@@ -421,61 +357,48 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           params: { from: describeRecordTarget(saved.current), to: describeRecordTarget(saved.desired) },
         },
       );
-      await ctx.critical(
-        'Wait for the DNS change to be INSYNC',
-        () => waits.waitForChangeInsync({ changeId: change.changeId, timeoutMs: parseDuration(p.insyncTimeout) }),
-        progress,
-      );
+      await waitDnsInsync(run, change.changeId, parseDuration(p.insyncTimeout));
       checklist.did('switch-dns', `${recordLabel} → ${describeRecordTarget(saved.desired)}`);
 
       // 9. Verify the public endpoint.
-      const publicHealth = await ctx.critical(
-        'Verify the public endpoint',
-        async () => {
-          const h = await verifyHealth(p.health.publicEndpoint);
-          if (!h.healthy) throw fail('HealthCheckFailed', `the public endpoint is not healthy: ${describeHealth(h)}`);
-          return h;
-        },
-        progress,
-        { details: (h) => ({ summary: describeHealth(h) }) },
-      );
-      checklist.did('verify-public', 'healthy');
+      const publicHealth = await verifyHealthy(run, 'verify-public', {
+        name: 'Verify the public endpoint',
+        check: p.health.publicEndpoint,
+        what: 'the public endpoint',
+      });
 
       // 10. Report: RTO, data-loss estimate, incident summary.
-      const endedAt = new Date().toISOString();
       const detected = p.detectedAt && Date.parse(p.detectedAt) <= startedAt ? Date.parse(p.detectedAt) : undefined;
       if (p.detectedAt && detected === undefined) {
         ctx.warn(`detectedAt (${p.detectedAt}) is after the run started; RTO is measured from the start`);
       }
       const rtoFrom = detected !== undefined ? 'detectedAt' : 'start';
-      const rtoSeconds = Math.round((Date.parse(endedAt) - (detected ?? startedAt)) / 1000);
-      const incidentReport = renderIncidentReport(
-        ctx.tracker.status,
-        {
-          title: p.reason ?? `regional failover of ${p.primary.dbInstance}`,
-          status: 'Resolved: serving from the secondary region',
-          ...(p.detectedAt && detected !== undefined ? { detectedAt: p.detectedAt } : {}),
-          impact: [
-            [
-              'RTO',
-              `${formatDuration(rtoSeconds * 1000)} (from ${rtoFrom === 'detectedAt' ? 'detection' : 'the start of the run'})`,
-            ],
-            [
-              'Data-loss estimate',
-              dataLossEstimateSeconds === undefined
-                ? 'unknown (no replica lag datapoint)'
-                : `up to ${dataLossEstimateSeconds}s of writes (replica lag just before promotion)`,
-            ],
-            ...(p.acceptDataLoss ? ([['Data loss accepted', p.acceptDataLoss.reason]] as [string, string][]) : []),
+      const rtoSeconds = Math.round((Date.now() - (detected ?? startedAt)) / 1000);
+      ctx.incident({
+        title: `regional failover of ${p.primary.dbInstance}`,
+        resolvedAs: 'serving from the secondary region',
+        ...(p.detectedAt && detected !== undefined ? { detectedAt: p.detectedAt } : {}),
+        rtoSeconds,
+        ...(dataLossEstimateSeconds !== undefined ? { dataLossEstimateSeconds } : {}),
+        impact: [
+          [
+            'RTO',
+            `${formatDuration(rtoSeconds * 1000)} (from ${rtoFrom === 'detectedAt' ? 'detection' : 'the start of the run'})`,
           ],
-          resolution:
-            `Promoted ${p.secondary.dbInstance} in ${p.secondary.region} (endpoint ${newEndpoint}); ` +
-            `${p.appConfig.mode === 'secret' ? `secret ${p.appConfig.secretId} updated` : `task definition ${shortName(taskDefinition)} registered`}; ` +
-            `${p.secondary.ecs.service} scaled to ${p.secondary.ecs.desiredCount}; ${recordLabel} now points to ${describeRecordTarget(saved.desired)}. ` +
-            `Fail back with regionalFailback {"failoverWorkflowId": "${ctx.workflowId}"}.`,
-        },
-        endedAt,
-      );
+          [
+            'Data-loss estimate',
+            dataLossEstimateSeconds === undefined
+              ? 'unknown (no replica lag datapoint)'
+              : `up to ${dataLossEstimateSeconds}s of writes (replica lag just before promotion)`,
+          ],
+          ...(p.acceptDataLoss ? ([['Data loss accepted', p.acceptDataLoss.reason]] as [string, string][]) : []),
+        ],
+        resolution:
+          `Promoted ${p.secondary.dbInstance} in ${p.secondary.region} (endpoint ${newEndpoint}); ` +
+          `${p.appConfig.mode === 'secret' ? `secret ${p.appConfig.secretId} updated` : `task definition ${shortName(taskDefinition)} registered`}; ` +
+          `${p.secondary.ecs.service} scaled to ${p.secondary.ecs.desiredCount}; ${recordLabel} now points to ${describeRecordTarget(saved.desired)}. ` +
+          `Fail back with regionalFailback {"failoverWorkflowId": "${ctx.workflowId}"}.`,
+      });
 
       return {
         primary: {
@@ -533,7 +456,6 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         rtoSeconds,
         rtoFrom,
         health: { secondaryApp: secondaryHealth, publicEndpoint: publicHealth },
-        incidentReport,
       };
     },
   });

@@ -16,7 +16,7 @@ import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeChecks, failedChecks, runDataChecks } from './lib/datachecks';
 import { fail } from './lib/errors';
-import { hostValue } from './lib/db-steps';
+import { agedSnapshot, hostValue, type AgedSnapshot } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
 import { DRY_RUN, runRunbook } from './lib/runbook';
@@ -46,7 +46,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
         'Preflight: source, snapshot or restore window, app',
         async () => {
           const db = await aws.describeDbInstance(source);
-          let snapshot: { id: string; type: string; createdAt?: string; ageSeconds?: number } | undefined;
+          let snapshot: AgedSnapshot | undefined;
           let window: { earliest?: string; latest?: string } | undefined;
           if ('snapshot' in p.restore) {
             const s =
@@ -61,13 +61,7 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
             }
             if (s.status !== 'available')
               throw fail('PreconditionFailed', `snapshot ${s.id} is ${s.status}, not available`);
-            const ageSeconds = s.createdAt ? Math.round((Date.now() - Date.parse(s.createdAt)) / 1000) : undefined;
-            snapshot = {
-              id: s.id,
-              type: s.type,
-              ...(s.createdAt ? { createdAt: s.createdAt } : {}),
-              ...(ageSeconds !== undefined ? { ageSeconds } : {}),
-            };
+            snapshot = agedSnapshot(s);
           } else {
             window = await aws.getRestoreWindow(source);
             const t = Date.parse(p.restore.restoreTime);

@@ -1,7 +1,7 @@
 // regionalFailover / regionalFailback inputs: promote a cross-region read replica, repoint and scale the app in the
 // secondary region, switch DNS — and the reverse, seeded from what the failover recorded.
 import { z } from 'zod';
-import { approvalPolicy, awsRegion, healthCheck, requireInitiatorWhenSecondPerson, runbookCommon } from '../common';
+import { approvalPolicy, awsRegion, healthCheck, runbookInput } from '../common';
 import type { HealthResult } from '../common';
 import { durationString } from '../duration';
 import { dnsRecordRef, dnsTarget, type RecordSet } from './dns-failover';
@@ -71,8 +71,8 @@ export const appConfig = z.union(
 );
 export type AppConfig = z.output<typeof appConfig>;
 
-export const regionalFailoverInput = z
-  .object({
+export const regionalFailoverInput = runbookInput(
+  {
     primary: z
       .object({
         region: awsRegion,
@@ -122,11 +122,9 @@ export const regionalFailoverInput = z
       .datetime({ offset: true })
       .optional()
       .describe('When the outage was detected (RTO is measured from it)'),
-    approval: approvalPolicy(true),
-    ...runbookCommon,
-  })
-  .strict()
-  .superRefine(requireInitiatorWhenSecondPerson);
+  },
+  approvalPolicy(true),
+);
 
 export type RegionalFailoverInput = z.input<typeof regionalFailoverInput>;
 export type RegionalFailoverParams = z.output<typeof regionalFailoverInput>;
@@ -173,11 +171,10 @@ export interface RegionalFailoverResult {
   rtoSeconds: number;
   rtoFrom: 'detectedAt' | 'start';
   health: { secondaryApp: HealthResult; publicEndpoint: HealthResult };
-  incidentReport: string;
 }
 
-export const regionalFailbackInput = z
-  .object({
+export const regionalFailbackInput = runbookInput(
+  {
     failoverWorkflowId: z.string().min(1).describe('Workflow ID of the completed regionalFailover to reverse'),
     failoverRunId: z
       .string()
@@ -229,11 +226,9 @@ export const regionalFailbackInput = z
     promoteTimeout: durationString({ min: '30s', max: '2h' }).default('45m'),
     stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
     insyncTimeout: durationString({ min: '10s', max: '1h' }).default('10m'),
-    approval: approvalPolicy(true),
-    ...runbookCommon,
-  })
-  .strict()
-  .superRefine(requireInitiatorWhenSecondPerson);
+  },
+  approvalPolicy(true),
+);
 
 export type RegionalFailbackInput = z.input<typeof regionalFailbackInput>;
 export type RegionalFailbackParams = z.output<typeof regionalFailbackInput>;
@@ -249,5 +244,4 @@ export interface RegionalFailbackResult {
   secondaryEcs: { cluster: string; service: string; desiredCount: number; taskDefinition: string };
   health: { primaryApp: HealthResult; publicEndpoint: HealthResult };
   rtoSeconds: number;
-  incidentReport: string;
 }

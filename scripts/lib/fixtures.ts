@@ -395,9 +395,14 @@ export async function ensureAlarm(
   );
 }
 
-/** Recent `AWS/RDS ReplicaLag` datapoints (seconds) for a replica: one a minute, newest now. */
+/**
+ * Recent `AWS/RDS ReplicaLag` datapoints (seconds) for a replica: one a minute, the newest 5 seconds ago. Not "now":
+ * the emulator truncates GetMetricStatistics' EndTime to the second and excludes datapoints at or after it, so a
+ * datapoint stamped now is invisible to a run that reads the lag within the same second (it would read the one
+ * before).
+ */
 export async function putReplicaLag(cw: CloudWatchClient, replicaId: string, seconds: number[]): Promise<void> {
-  const now = Date.now();
+  const now = Date.now() - 5_000;
   await cw.send(
     new PutMetricDataCommand({
       Namespace: 'AWS/RDS',

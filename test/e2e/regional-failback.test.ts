@@ -14,9 +14,9 @@ import {
 } from '../../api/runbooks/regional-failover';
 import type { RunbookReport, RunbookStatus } from '../../api/status';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
-import { makeControlledService, serviceState, zoneRecords } from '../helpers/aws-fixtures';
-import { instancesWithPrefix } from '../helpers/restore-env';
-import { callParam, withDbStatus, withInterceptingWorker } from '../helpers/fault-proxy';
+import { makeControlledService, serviceState, zoneRecords } from '../helpers/env/aws-fixtures';
+import { instancesWithPrefix } from '../helpers/env/restore-env';
+import { callParam, withDbStatus, withInterceptingWorker } from '../helpers/proxies/aws-proxy';
 import {
   PRIMARY_REGION,
   SECONDARY_REGION,
@@ -28,7 +28,7 @@ import {
   readSecret,
   taskDefinitionEnv,
   type FailoverEnv,
-} from '../helpers/failover-env';
+} from '../helpers/env/failover-env';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 afterAll(closeConnections);
@@ -114,7 +114,9 @@ describe('regionalFailback', () => {
           expect(report.timeline.every((s) => s.outcome === 'succeeded')).toBe(true);
           const r = report.result!;
           expect(r.replicaLagSeconds).toBe(2); // what the publisher reports
-          expect(r.incidentReport).toContain('## Timeline');
+          expect(report.incidentReport).toContain('## Timeline');
+          expect(report.incidentReport).toContain('**Replica lag before promotion:** ');
+          expect(report.incidentReport).toContain(`Resolved with warnings (serving from ${PRIMARY_REGION} again): `);
 
           // DNS: exactly the record sets from before the failover.
           expect(await zoneRecords(aws, env.zone.zoneId)).toEqual(before.dns);

@@ -6,14 +6,14 @@ import type { z } from 'zod';
 import type { ApprovalPolicy } from '../../api/common';
 import { describeZodError } from '../../api/common';
 import { FailureType } from '../../api/failures';
-import type { PlannedAction, RunbookReport, RunbookStatus } from '../../api/status';
+import type { PlannedAction, RunbookReport } from '../../api/status';
 import { ApprovalGate } from './approval';
 import { CompensationStack } from './compensation';
 import { fail, rootFailure } from './errors';
 import { acquireResource } from './lock';
 import { Notifier } from './notify';
 import { OperatorGate, type Progress } from './operator';
-import { renderIncidentReport } from './report';
+import { runbookReport, type IncidentFacts } from './report';
 import { formatDuration } from '../../api/duration';
 import { Tracker, type StepOptions } from './tracker';
 
@@ -32,12 +32,6 @@ const NO_APPROVAL: ApprovalPolicy = {
   requireSecondPerson: false,
   timeout: '1h',
 };
-
-/** The figures of a run the frame puts in the notification and the incident report, when the runbook has them. */
-export interface RunFigures {
-  rtoSeconds?: number | undefined;
-  dataLossEstimateSeconds?: number | undefined;
-}
 
 export interface RunbookContext<P, C = undefined, R = unknown> {
   params: P;
@@ -71,6 +65,12 @@ export interface RunbookContext<P, C = undefined, R = unknown> {
   noteOnFailure(sentence: string): void;
   warn(message: string): void;
   /**
+   * What the runbook knows about the incident (RTO, data-loss estimate, what "resolved" means, what was done): the
+   * frame renders the run's one incident report with it, and puts the RTO in the notification. Stated once the work
+   * is done; a run that fails before then is reported with the frame's wording.
+   */
+  incident(facts: IncidentFacts): void;
+  /**
    * The failure to throw when the run fails yet has a result worth keeping (e.g. every database's outcome when one
    * of them failed): the report of the failed run carries `result`.
    */
@@ -94,8 +94,6 @@ export interface RunbookDefinition<S extends z.ZodType, R, C = undefined> {
   lockId(params: z.output<S>): string;
   /** The runbook's steps: its result, or DRY_RUN when `ctx.planned` said this is a dry run. */
   execute(ctx: RunbookContext<z.output<S>, C, R>): Promise<R | typeof DRY_RUN>;
-  /** The run's RTO and data-loss estimate, read from its result (for the notification and the incident report). */
-  figures?: (result: R) => RunFigures;
 }
 
 /** What a runbook returns in a dry run, once it has declared its plan (`ctx.planned`). */
@@ -133,8 +131,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
   const failureNotes: string[] = [];
 
   let failedWithResult: { err: Error; result: R } | undefined;
-  const figuresOf = (result: R | undefined): RunFigures =>
-    result !== undefined && def.figures ? def.figures(result) : {};
+  let facts: IncidentFacts | undefined;
   const ctx: RunbookContext<z.output<S>, C, R> = {
     params,
     controls,
@@ -155,6 +152,9 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     },
     approval: (summary, gateName = 'Approval', interrupt) => gate.require(gateName, summary, plan, interrupt),
     warn: (message) => tracker.warn(message),
+    incident: (f) => {
+      facts = f;
+    },
     noteOnFailure: (sentence) => failureNotes.push(sentence),
     pointOfNoReturn(what) {
       compensations.clear();
@@ -168,31 +168,8 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     },
   };
 
-  const report = (outcome: RunbookReport['outcome'], extra: Partial<RunbookReport<R>> = {}): RunbookReport<R> => {
-    const endedAt = new Date().toISOString();
-    const s = tracker.status;
-    return {
-      runbook: def.runbook,
-      workflowId: s.workflowId,
-      target,
-      outcome,
-      ...(s.reason ? { reason: s.reason } : {}),
-      ...(s.initiatedBy ? { initiatedBy: s.initiatedBy } : {}),
-      startedAt: s.startedAt,
-      endedAt,
-      durationMs: Date.parse(endedAt) - Date.parse(s.startedAt),
-      timeline: s.steps,
-      approvals: s.approvals,
-      ...(s.signals ? { signals: s.signals } : {}),
-      compensations: s.compensations,
-      warnings: s.warnings,
-      ...(s.readings ? { readings: s.readings } : {}),
-      ...extra,
-      ...(outcome === 'dry-run'
-        ? {}
-        : { incidentReport: incidentReportOf(s, outcome, endedAt, { ...extra, figures: figuresOf(extra.result) }) }),
-    };
-  };
+  const report = (outcome: RunbookReport['outcome'], extra: Partial<RunbookReport<R>> = {}): RunbookReport<R> =>
+    runbookReport(tracker.status, { outcome, target, facts, extra });
   const headline = () => `${def.runbook} on ${target}${tracker.status.reason ? ` (${tracker.status.reason})` : ''}`;
 
   try {
@@ -207,7 +184,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     tracker.setState('succeeded');
     if (result === DRY_RUN) return report('dry-run', { plan });
     const done = report(tracker.status.warnings.length ? 'succeeded-with-warnings' : 'succeeded', { result });
-    const rto = figuresOf(result).rtoSeconds;
+    const rto = facts?.rtoSeconds;
     notifier.send(
       'finished',
       'finished',
@@ -255,42 +232,4 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
       details: [report('failed', { error: message, ...(attached !== undefined ? { result: attached } : {}) })],
     });
   }
-}
-
-/** Every runbook's report carries an incident report in the seeds' post-incident template. */
-function incidentReportOf(
-  s: RunbookStatus,
-  outcome: RunbookReport['outcome'],
-  endedAt: string,
-  extra: { figures: RunFigures; error?: string },
-): string {
-  const r = extra.figures;
-  const impact: [string, string][] = [
-    ['Runbook duration', formatDuration(Date.parse(endedAt) - Date.parse(s.startedAt))],
-  ];
-  if (r.rtoSeconds !== undefined) impact.push(['RTO', formatDuration(r.rtoSeconds * 1000)]);
-  if (r.dataLossEstimateSeconds !== undefined)
-    impact.push(['Data-loss estimate', `up to ${r.dataLossEstimateSeconds}s of writes`]);
-  // A run that finished with warnings (e.g. a health check that failed after the change) is not plainly resolved: the
-  // status says what is left to look at. A failed step without a warning of its own is named the same way.
-  const failedSteps = s.steps.filter((step) => step.outcome === 'failed').map((step) => `${step.name} failed`);
-  const caveats = s.warnings.length ? s.warnings : failedSteps;
-  return renderIncidentReport(
-    s,
-    {
-      title: s.reason ?? `${s.runbook} on ${s.target}`,
-      status:
-        outcome === 'failed'
-          ? `Failed: ${extra.error ?? s.error ?? ''}`
-          : caveats.length
-            ? `Resolved with warnings: ${caveats.join('; ')}`
-            : 'Resolved',
-      impact,
-      resolution:
-        outcome === 'failed'
-          ? `The runbook failed: ${extra.error ?? s.error ?? ''}`
-          : `${s.runbook} completed on ${s.target}${s.warnings.length ? ' with warnings (below)' : ''}.`,
-    },
-    endedAt,
-  );
 }
