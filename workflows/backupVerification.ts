@@ -14,8 +14,6 @@ import {
 } from '@temporalio/workflow';
 import { compactUtc, formatDuration, parseDuration } from '../api/duration';
 import {
-  backupVerificationInput,
-  backupVerificationWorkflowId,
   type BackupVerificationInput,
   type BackupVerificationResult,
   type VerifyBackupInput,
@@ -27,20 +25,17 @@ import { agedSnapshot } from './lib/db-steps';
 import { errorMessage, fail } from './lib/errors';
 import { aws, waits } from './lib/proxies';
 import { DRY_RUN, runRunbook } from './lib/runbook';
+import { RUNBOOK } from '../api/runbooks';
 import { must } from './lib/must';
 
 export async function backupVerification(
   input: BackupVerificationInput,
 ): Promise<RunbookReport<BackupVerificationResult>> {
-  return runRunbook({
-    runbook: 'backupVerification',
-    schema: backupVerificationInput,
-    rawInput: input,
+  return runRunbook(RUNBOOK.backupVerification, input, {
     target: (p) =>
       p.tag
         ? `${p.region} tag ${p.tag.key}=${p.tag.value}`
         : `${p.region}: ${(p.databases ?? []).map((d) => d.dbInstance).join(', ')}`,
-    lockId: (p) => backupVerificationWorkflowId(p),
     async execute(ctx) {
       const p = ctx.params;
       const targets = await ctx.step(

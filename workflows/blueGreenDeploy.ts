@@ -4,13 +4,7 @@
 // Rollback (ALB Listener)". Every wait is bounded and every gate reading is recorded and shown.
 import { condition, patched } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
-import {
-  blueGreenInput,
-  blueGreenWorkflowId,
-  type BlueGreenInput,
-  type BlueGreenResult,
-  type RouterWeights,
-} from '../api/runbooks/blue-green';
+import { type BlueGreenInput, type BlueGreenResult, type RouterWeights } from '../api/runbooks/blue-green';
 import { deploymentControllerRefusal, ecsServiceKey, shortName } from '../api/runbooks/ecs';
 import { familyOf, otherFamilyRefusal } from '../api/runbooks/ecs-rollback';
 import type { GateReading, PlannedAction, RunbookReport } from '../api/status';
@@ -19,6 +13,7 @@ import { fail } from './lib/errors';
 import { approveWhileWatching, checkGates, describeReading, type Gates } from './lib/gates';
 import { aws, waits } from './lib/proxies';
 import { DRY_RUN, runRunbook } from './lib/runbook';
+import { RUNBOOK } from '../api/runbooks';
 import { checkServicesBehindTargetGroups, openRouter } from './lib/traffic-router';
 import { must } from './lib/must';
 
@@ -26,12 +21,8 @@ import { must } from './lib/must';
 const SAME_FAMILY_PATCH = 'blue-green-same-family-v1';
 
 export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookReport<BlueGreenResult>> {
-  return runRunbook({
-    runbook: 'blueGreenDeploy',
-    schema: blueGreenInput,
-    rawInput: input,
+  return runRunbook(RUNBOOK.blueGreenDeploy, input, {
     target: (p) => ecsServiceKey({ region: p.region, cluster: p.cluster, service: p.blueService }),
-    lockId: (p) => blueGreenWorkflowId(p),
     controls: (tracker) => new DeployControls(tracker),
     async execute(ctx) {
       const controls = ctx.controls;

@@ -2,28 +2,19 @@
 // save the exact current record sets, UPSERT the record to the new target, wait INSYNC, verify the target's health;
 // if verification fails, restore the saved record sets exactly and fail with the reason.
 import { parseDuration } from '../api/duration';
-import {
-  dnsFailoverInput,
-  dnsFailoverWorkflowId,
-  normalizeDnsName,
-  type DnsFailoverInput,
-  type DnsFailoverResult,
-} from '../api/runbooks/dns-failover';
+import { normalizeDnsName, type DnsFailoverInput, type DnsFailoverResult } from '../api/runbooks/dns-failover';
 import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { describeRecordTarget, readRecord, sameTarget } from './lib/dns';
 import { fail } from './lib/errors';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
+import { RUNBOOK } from '../api/runbooks';
 
 export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookReport<DnsFailoverResult>> {
-  return runRunbook({
-    runbook: 'dnsFailover',
-    schema: dnsFailoverInput,
-    rawInput: input,
+  return runRunbook(RUNBOOK.dnsFailover, input, {
     target: (p) =>
       `${normalizeDnsName(p.record.name)} ${p.record.type}${p.record.setIdentifier ? ` [${p.record.setIdentifier}]` : ''}`,
-    lockId: (p) => dnsFailoverWorkflowId(p),
     async execute(ctx) {
       const p = ctx.params;
       const recordLabel = `${normalizeDnsName(p.record.name)} ${p.record.type}`;

@@ -5,8 +5,6 @@ import { patched } from '@temporalio/workflow';
 import { parseDuration } from '../api/duration';
 import { deploymentControllerRefusal, ecsServiceKey, shortName } from '../api/runbooks/ecs';
 import {
-  ecsRollbackInput,
-  ecsRollbackWorkflowId,
   familyOf,
   otherFamilyRefusal,
   type EcsRollbackInput,
@@ -17,6 +15,7 @@ import { aws, waits } from './lib/proxies';
 import { fail } from './lib/errors';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
+import { RUNBOOK } from '../api/runbooks';
 
 const revisionOf = (arn: string) => arn.split('/').pop() ?? arn;
 const otherFamily = (r: { current: { family: string }; target: { arn: string } }) =>
@@ -26,12 +25,8 @@ const otherFamily = (r: { current: { family: string }; target: { arn: string } }
 const SAME_FAMILY_PATCH = 'ecs-rollback-same-family-v1';
 
 export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookReport<EcsRollbackResult>> {
-  return runRunbook({
-    runbook: 'ecsRollback',
-    schema: ecsRollbackInput,
-    rawInput: input,
+  return runRunbook(RUNBOOK.ecsRollback, input, {
     target: (p) => ecsServiceKey(p),
-    lockId: (p) => ecsRollbackWorkflowId(p),
     async execute(ctx) {
       const p = ctx.params;
       const ref = { region: p.region, cluster: p.cluster, service: p.service };

@@ -6,17 +6,12 @@ import { byOptionalReasonPayload } from '../api/common';
 import { keepScaledSignal, type KeepScaledPayload } from '../api/definitions';
 import { formatDuration, parseDuration } from '../api/duration';
 import { ecsServiceKey } from '../api/runbooks/ecs';
-import {
-  autoScalingHold,
-  emergencyScaleInput,
-  emergencyScaleWorkflowId,
-  type EmergencyScaleInput,
-  type EmergencyScaleResult,
-} from '../api/runbooks/emergency-scale';
+import { autoScalingHold, type EmergencyScaleInput, type EmergencyScaleResult } from '../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
+import { RUNBOOK } from '../api/runbooks';
 import { onSignal } from './lib/signals';
 import type { Tracker } from './lib/tracker';
 
@@ -24,12 +19,8 @@ import type { Tracker } from './lib/tracker';
 const AUTOSCALING_PATCH = 'emergency-scale-autoscaling-v1';
 
 export async function emergencyScale(input: EmergencyScaleInput): Promise<RunbookReport<EmergencyScaleResult>> {
-  return runRunbook({
-    runbook: 'emergencyScale',
-    schema: emergencyScaleInput,
-    rawInput: input,
+  return runRunbook(RUNBOOK.emergencyScale, input, {
     target: (p) => ecsServiceKey(p),
-    lockId: (p) => emergencyScaleWorkflowId(p),
     controls: (tracker) => new KeepScaledControl(tracker),
     async execute(ctx) {
       const p = ctx.params;

@@ -9,8 +9,6 @@ import type { RecordSet } from '../api/runbooks/dns-failover';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
 import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
 import {
-  regionalFailbackInput,
-  regionalFailbackWorkflowId,
   type RegionalFailbackInput,
   type RegionalFailbackResult,
   type RegionalFailoverResult,
@@ -23,6 +21,7 @@ import { aws, probes, waits } from './lib/proxies';
 import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/region-steps';
 import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
+import { RUNBOOK } from '../api/runbooks';
 
 const describeSets = (sets: RecordSet[]) =>
   sets.map((r) => `${r.SetIdentifier ? `[${r.SetIdentifier}] ` : ''}${describeRecordTarget(r)}`).join('; ');
@@ -38,12 +37,8 @@ export function failbackReplicaId(primary: string, at: Date): string {
 }
 
 export async function regionalFailback(input: RegionalFailbackInput): Promise<RunbookReport<RegionalFailbackResult>> {
-  return runRunbook({
-    runbook: 'regionalFailback',
-    schema: regionalFailbackInput,
-    rawInput: input,
+  return runRunbook(RUNBOOK.regionalFailback, input, {
     target: (p) => p.failoverWorkflowId,
-    lockId: (p) => regionalFailbackWorkflowId(p),
     async execute(ctx) {
       const p = ctx.params;
       const startedAt = Date.parse(ctx.tracker.status.startedAt);

@@ -5,12 +5,7 @@
 import { formatDuration, parseDuration } from '../api/duration';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
 import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
-import {
-  regionalFailoverInput,
-  regionalFailoverWorkflowId,
-  type RegionalFailoverInput,
-  type RegionalFailoverResult,
-} from '../api/runbooks/regional-failover';
+import { type RegionalFailoverInput, type RegionalFailoverResult } from '../api/runbooks/regional-failover';
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget, readRecord } from './lib/dns';
 import { errorMessage, fail, isClientError } from './lib/errors';
@@ -19,15 +14,12 @@ import { aws, probes, waits } from './lib/proxies';
 import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/region-steps';
 import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
+import { RUNBOOK } from '../api/runbooks';
 import { must } from './lib/must';
 
 export async function regionalFailover(input: RegionalFailoverInput): Promise<RunbookReport<RegionalFailoverResult>> {
-  return runRunbook({
-    runbook: 'regionalFailover',
-    schema: regionalFailoverInput,
-    rawInput: input,
+  return runRunbook(RUNBOOK.regionalFailover, input, {
     target: (p) => `${p.secondary.region}/${p.secondary.dbInstance}`,
-    lockId: (p) => regionalFailoverWorkflowId(p),
     async execute(ctx) {
       const p = ctx.params;
       const startedAt = Date.parse(ctx.tracker.status.startedAt);

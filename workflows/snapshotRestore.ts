@@ -5,13 +5,7 @@
 // reverts it. The safety snapshot is always kept.
 import { patched, uuid4, workflowInfo } from '@temporalio/workflow';
 import { compactUtc, formatDuration, parseDuration } from '../api/duration';
-import {
-  renameSwapOldId,
-  snapshotRestoreInput,
-  snapshotRestoreWorkflowId,
-  type SnapshotRestoreInput,
-  type SnapshotRestoreResult,
-} from '../api/runbooks/restore';
+import { renameSwapOldId, type SnapshotRestoreInput, type SnapshotRestoreResult } from '../api/runbooks/restore';
 import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeChecks, failedChecks, runDataChecks } from './lib/datachecks';
@@ -20,15 +14,12 @@ import { agedSnapshot, hostValue, type AgedSnapshot } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
 import { DRY_RUN, runRunbook } from './lib/runbook';
+import { RUNBOOK } from '../api/runbooks';
 import { must } from './lib/must';
 
 export async function snapshotRestore(input: SnapshotRestoreInput): Promise<RunbookReport<SnapshotRestoreResult>> {
-  return runRunbook({
-    runbook: 'snapshotRestore',
-    schema: snapshotRestoreInput,
-    rawInput: input,
+  return runRunbook(RUNBOOK.snapshotRestore, input, {
     target: (p) => `${p.region}/${p.dbInstance}`,
-    lockId: (p) => snapshotRestoreWorkflowId(p),
     async execute(ctx) {
       const p = ctx.params;
       const source = { region: p.region, dbInstance: p.dbInstance };

@@ -28,74 +28,75 @@ export interface RunbookEntry {
   workflowId(input: never): string;
 }
 
-function entry<S extends z.ZodType>(e: {
-  type: string;
-  slug: string;
-  title: string;
+/** One runbook's entry with its types: what its workflow runs under (runRunbook takes it). */
+export interface TypedRunbookEntry<S extends z.ZodType> extends RunbookEntry {
   schema: S;
   workflowId(input: z.output<S>): string;
-}): RunbookEntry {
-  return e as unknown as RunbookEntry;
 }
 
-export const RUNBOOKS: readonly RunbookEntry[] = [
-  entry({
+const entry = <S extends z.ZodType>(e: TypedRunbookEntry<S>): TypedRunbookEntry<S> => e;
+
+/** Every runbook by workflow type. */
+export const RUNBOOK = {
+  ecsRollback: entry({
     type: 'ecsRollback',
     slug: 'ecs-rollback',
     title: 'Roll an ECS service back to the previous task definition',
     schema: ecsRollbackInput,
     workflowId: ecsRollbackWorkflowId,
   }),
-  entry({
+  emergencyScale: entry({
     type: 'emergencyScale',
     slug: 'emergency-scale',
     title: 'Emergency scale an ECS service (optionally scale back later)',
     schema: emergencyScaleInput,
     workflowId: emergencyScaleWorkflowId,
   }),
-  entry({
+  dnsFailover: entry({
     type: 'dnsFailover',
     slug: 'dns-failover',
     title: 'Point a Route 53 record at another target, verify, restore on failure',
     schema: dnsFailoverInput,
     workflowId: dnsFailoverWorkflowId,
   }),
-  entry({
+  regionalFailover: entry({
     type: 'regionalFailover',
     slug: 'regional-failover',
     title: 'Fail a database and its app over to the secondary region: promote the replica, repoint, scale, switch DNS',
     schema: regionalFailoverInput,
     workflowId: regionalFailoverWorkflowId,
   }),
-  entry({
+  regionalFailback: entry({
     type: 'regionalFailback',
     slug: 'regional-failback',
     title: 'Reverse a completed regionalFailover, from what it recorded',
     schema: regionalFailbackInput,
     workflowId: regionalFailbackWorkflowId,
   }),
-  entry({
+  blueGreenDeploy: entry({
     type: 'blueGreenDeploy',
     slug: 'blue-green',
     title: 'Deploy to green and shift traffic step by step, gated on alarms, metrics and health; blue on standby',
     schema: blueGreenInput,
     workflowId: blueGreenWorkflowId,
   }),
-  entry({
+  snapshotRestore: entry({
     type: 'snapshotRestore',
     slug: 'snapshot-restore',
     title: 'Restore an RDS snapshot or point in time to a new instance, check its data, switch the app to it',
     schema: snapshotRestoreInput,
     workflowId: snapshotRestoreWorkflowId,
   }),
-  entry({
+  backupVerification: entry({
     type: 'backupVerification',
     slug: 'backup-verification',
     title: 'Restore the newest backups to temporary instances, check their data and age, delete them',
     schema: backupVerificationInput,
     workflowId: backupVerificationWorkflowId,
   }),
-];
+};
+
+export const RUNBOOKS: readonly RunbookEntry[] = Object.values(RUNBOOK) as RunbookEntry[];
 
 export function findRunbook(name: string): RunbookEntry | undefined {
   return RUNBOOKS.find((r) => r.type === name || r.slug === name);

@@ -4,6 +4,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { ApprovalPolicy } from '../../api/common';
+import type { TypedRunbookEntry } from '../../api/runbooks';
 import { describeZodError } from '../../api/common';
 import { FailureType } from '../../api/failures';
 import type { PlannedAction, RunbookReport } from '../../api/status';
@@ -78,20 +79,16 @@ export interface RunbookContext<P, C = undefined, R = unknown> {
   tracker: Tracker;
 }
 
+/** A runbook's own part: its resource, its controls and its steps (the rest comes from its catalogue entry). */
 export interface RunbookDefinition<S extends z.ZodType, R, C = undefined> {
-  runbook: string;
-  schema: S;
-  rawInput: unknown;
   /**
    * The runbook's own operator signals (beyond approve/reject and retryStep/abandon, which the frame has): built
    * as the run starts, before anything else, so none is lost; handlers go through onSignal (signals.ts), so every
    * payload is validated and recorded. The runbook reads them as `ctx.controls`.
    */
   controls?: (tracker: Tracker) => C;
-  /** The resource this run acts on, in words (`us-east-1/demo/api`). */
+  /** The resource this run acts on, in words (`us-east-1/demo/api`); the entry's workflowId is its lock. */
   target(params: z.output<S>): string;
-  /** The deterministic workflow ID for that resource: the lock. */
-  lockId(params: z.output<S>): string;
   /** The runbook's steps: its result, or DRY_RUN when `ctx.planned` said this is a dry run. */
   execute(ctx: RunbookContext<z.output<S>, C, R>): Promise<R | typeof DRY_RUN>;
 }
@@ -100,16 +97,19 @@ export interface RunbookDefinition<S extends z.ZodType, R, C = undefined> {
 export const DRY_RUN: unique symbol = Symbol('dry run');
 
 /**
- * Run a runbook. Must be called synchronously at the top of the workflow function (before any await) so the
- * status query and approval handlers exist from the first workflow task.
+ * Run the runbook of catalogue entry `entry` (api/runbooks: its type, input schema and workflow ID, the lock) on
+ * `rawInput`. Must be called synchronously at the top of the workflow function (before any await) so the status
+ * query and approval handlers exist from the first workflow task.
  */
 export async function runRunbook<S extends z.ZodType, R, C = undefined>(
+  entry: TypedRunbookEntry<S>,
+  rawInput: unknown,
   def: RunbookDefinition<S, R, C>,
 ): Promise<RunbookReport<R>> {
-  const tracker = new Tracker(def.runbook);
+  const tracker = new Tracker(entry.type);
   const controls = def.controls?.(tracker) as C;
   const notifier = new Notifier(workflowInfo().workflowId);
-  const parsed = def.schema.safeParse(def.rawInput ?? {});
+  const parsed = entry.schema.safeParse(rawInput ?? {});
   if (!parsed.success) {
     const message = `invalid input: ${describeZodError(parsed.error)}. Nothing was changed.`;
     tracker.status.error = message;
@@ -170,13 +170,14 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
 
   const report = (outcome: RunbookReport['outcome'], extra: Partial<RunbookReport<R>> = {}): RunbookReport<R> =>
     runbookReport(tracker.status, { outcome, target, facts, extra });
-  const headline = () => `${def.runbook} on ${target}${tracker.status.reason ? ` (${tracker.status.reason})` : ''}`;
+  const headline = () => `${entry.type} on ${target}${tracker.status.reason ? ` (${tracker.status.reason})` : ''}`;
 
   try {
     // A dry run changes nothing, so it neither takes nor waits for the resource.
     if (!params.dryRun) {
-      await tracker.step('Acquire resource', () => acquireResource(def.lockId(params), target), {
-        params: { lock: def.lockId(params) },
+      const lock = entry.workflowId(params);
+      await tracker.step('Acquire resource', () => acquireResource(lock, target), {
+        params: { lock },
       });
     }
     const result = await def.execute(ctx);
