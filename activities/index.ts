@@ -10,7 +10,9 @@ import { createCloudWatchActivities } from './cloudwatch';
 import { createDataCheckActivities, type EndpointOverrides } from './datachecks';
 import { createEcsActivities } from './ecs';
 import { createHealthActivities } from './health';
+import { createIdentityActivities } from './identity';
 import { createNotifyActivities, type NotifierConfig } from './notify';
+import { createPolicyActivities, type PolicyConfig } from './policy';
 import { createRdsActivities } from './rds';
 import { createRoute53Activities } from './route53';
 import { createSecretsActivities } from './secrets';
@@ -25,6 +27,11 @@ export interface ActivityDeps {
   dbEndpointOverrides?: EndpointOverrides;
   /** Chat notifications (off without a webhook URL). */
   notifier?: NotifierConfig;
+  /**
+   * The organisation policy every run starts under (worker/policy-file.ts). The worker always passes one (the file,
+   * or the built-in floors); absent — tests that exercise the input's own rules — a run follows its input alone.
+   */
+  policy?: PolicyConfig;
 }
 
 /**
@@ -77,7 +84,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createDataCheckActivities(deps.aws, deps.dbEndpointOverrides),
     ...createNotifyActivities(deps.notifier, deps.fetch),
     ...createHealthActivities(deps.fetch),
+    // verifyAwsProof: one call to STS at the worker's own endpoint (stsEndpoint()): a CallActivity.
+    ...createIdentityActivities(deps.fetch),
     ...createTemporalActivities(deps.temporal),
+    ...createPolicyActivities(deps.policy),
   });
 }
 
@@ -102,8 +112,10 @@ export type WaitActivity =
 export type ProbeActivity = 'describeService' | 'findDbInstance';
 /** Chat messages (never fail a run): the notifier's own proxy. */
 export type NotifyActivity = 'notify';
+/** The worker's own configuration, read when a run starts: a local activity (recorded in history as a marker). */
+export type LocalActivity = 'organisationPolicy';
 /** Everything else: one AWS (or Temporal) call, seconds at most: the `aws` proxy. */
-export type CallActivity = Exclude<keyof Activities, WaitActivity | NotifyActivity>;
+export type CallActivity = Exclude<keyof Activities, WaitActivity | NotifyActivity | LocalActivity>;
 
 // A new `waitFor…` activity that is not listed as a wait does not compile (the error names it).
 type OnlyNever<T extends never> = T;

@@ -1,6 +1,7 @@
 // Pieces every runbook input shares: approval policy, health check, who started the run and why.
 import { z } from 'zod';
 import { durationString } from './duration';
+import { awsProof } from './identity';
 
 // Load zod's English messages explicitly: bundlers that honour zod's `sideEffects: false` (the workflow bundle)
 // would otherwise drop them and every message would read "Invalid input".
@@ -101,6 +102,9 @@ export const runbookCommon = {
   reason: z.string().trim().min(1).max(2000).optional().describe('Why this runbook is being run (shown in reports)'),
   initiatedBy: identity.optional().describe('Who started the run; needed when a second person must approve'),
   dryRun: z.boolean().default(false).describe('Run read-only steps and return the planned changes, changing nothing'),
+  initiatorProof: awsProof
+    .optional()
+    .describe('Proof of who started the run: a signed sts:GetCallerIdentity request (CLI start --aws)'),
 };
 
 /** The initiator must be known when the second-person rule is to be enforced. */
@@ -163,16 +167,22 @@ type RunbookInputSchema<S extends z.ZodRawShape> = z.ZodObject<
  * type derived from it (api/definitions.ts). The workflows validate every payload with these and record a refused
  * one with the reason (workflows/lib/signals.ts).
  */
+/**
+ * Every operator message may carry `proof`: a signed sts:GetCallerIdentity request proving who sent it (api/identity.ts;
+ * the CLI's `--aws`). Where the organisation policy requires a verified identity, a message without one is refused.
+ */
+const proof = awsProof.optional().describe('A signed sts:GetCallerIdentity request bound to this decision (CLI --aws)');
+const reason = z.string().trim().min(1, { message: 'expected a reason' }).max(2000);
 /** `{by}`: pause, resume, promote, retryStep. */
-export const byPayload = z.object({ by: identity }).strict();
+export const byPayload = z.object({ by: identity, proof }).strict();
 /** `{by, reason}`: reject, abort, rollback, abandon — anything that stops or undoes a run says why. */
-export const byReasonPayload = z
-  .object({ by: identity, reason: z.string().trim().min(1, { message: 'expected a reason' }).max(2000) })
-  .strict();
+export const byReasonPayload = z.object({ by: identity, reason, proof }).strict();
 /** `{by, comment?}`: approve. */
-export const approvePayload = z.object({ by: identity, comment: z.string().max(2000).optional() }).strict();
+export const approvePayload = z.object({ by: identity, comment: z.string().max(2000).optional(), proof }).strict();
 /** `{by, reason?}`: keepScaled. */
-export const byOptionalReasonPayload = z.object({ by: identity, reason: z.string().max(2000).optional() }).strict();
+export const byOptionalReasonPayload = z
+  .object({ by: identity, reason: z.string().max(2000).optional(), proof })
+  .strict();
 export const rejectPayload = byReasonPayload;
 export type ByPayload = z.input<typeof byPayload>;
 export type ByReasonPayload = z.input<typeof byReasonPayload>;

@@ -17,6 +17,11 @@ export const FailureType = {
   ReplicaLagRefused: 'ReplicaLagRefused',
   /** The primary is healthy, so this is not a failover; set plannedSwitchover for a drill or planned move. */
   PrimaryHealthy: 'PrimaryHealthy',
+  /**
+   * The organisation policy does not allow this run as started: who may start it, a verified identity it needs
+   * (start --aws), or a proof of identity that does not verify. Nothing was changed.
+   */
+  PolicyRefused: 'PolicyRefused',
 
   // Decisions by people
   /** Someone rejected the run at its approval gate; what it changed was undone. */
@@ -25,6 +30,8 @@ export const FailureType = {
   ApprovalTimedOut: 'ApprovalTimedOut',
   /** An approve/reject update was refused (not an allowed approver, the initiator, gate closed …); the run goes on. */
   ApprovalRefused: 'ApprovalRefused',
+  /** A decision's proof of identity (CLI --aws) was refused: bound to something else, too old, or refused by STS. */
+  IdentityRefused: 'IdentityRefused',
   /** An operator abandoned a run in needs-operator: AWS was left as it was, nothing undone; the message lists both. */
   Abandoned: 'Abandoned',
   /** A blue-green deployment was aborted, rolled back or paused too long: traffic is back on blue. */

@@ -1,5 +1,7 @@
 // What a run reports about itself: the `status` query, the current-details markdown and the final report
 // all read these shapes.
+import type { ApprovalPolicy } from './common';
+import type { EffectiveApproval, RunbookPolicy } from './policy';
 
 export type RunbookState =
   | 'validating'
@@ -36,6 +38,15 @@ export interface ApprovalDecisionRecord {
   comment?: string;
   reason?: string;
   gate?: string;
+  /** Who AWS says sent it, when it carried a proof that verified (CLI --aws): the identity that counted. */
+  verified?: VerifiedSender;
+}
+
+/** A sender's verified AWS identity, as recorded with a decision. */
+export interface VerifiedSender {
+  arn: string;
+  /** An assumed role's session name (with AWS SSO, the person's user name). */
+  session?: string;
 }
 
 /**
@@ -51,6 +62,24 @@ export interface SignalRecord {
   accepted: boolean;
   refusal?: string;
   reason?: string;
+  /** Who AWS says sent it, when it carried a proof that verified (CLI --aws). */
+  verified?: VerifiedSender;
+}
+
+/** The rules a run follows, fixed when it started: the organisation's, the input's, and what applied. */
+export interface PolicyView {
+  /** Where the organisation's rules came from: `file …`, `built-in floors`, or `none`. */
+  source: string;
+  /** The organisation's rules for this runbook (api/policy.ts RunbookPolicy). */
+  organisation: RunbookPolicy;
+  /** The approval policy the input asked for (with its defaults). */
+  input?: ApprovalPolicy;
+  /** What the run applies: the stricter of the two, rule by rule. */
+  effective?: EffectiveApproval['policy'];
+  /** For each approval rule: the input, the organisation policy, or both. */
+  sources?: EffectiveApproval['sources'];
+  /** The initiator, and their verified AWS identity when the run was started with --aws. */
+  initiator?: { declared?: string; verified?: VerifiedSender };
 }
 
 export interface PendingApproval {
@@ -63,6 +92,10 @@ export interface PendingApproval {
   approvedBy: string[];
   initiator?: string;
   secondPersonRequired: boolean;
+  /** `aws-iam`: only an approval carrying a verified AWS identity counts (CLI --aws); absent: declared names. */
+  identity?: 'declared' | 'aws-iam';
+  /** What the gate needs beyond the quorum, e.g. "an approval from … (acceptDataLoss)". */
+  alsoNeeds?: string[];
   /** What the approver is asked to agree to. */
   summary: string;
   plan: PlannedAction[];
@@ -106,6 +139,8 @@ export interface RunbookStatus {
   /** Operator signals other than approvals, accepted or refused (absent until the first one). */
   signals?: SignalRecord[];
   pendingApproval?: PendingApproval;
+  /** The rules the run follows (absent in runs recorded before organisation policies). */
+  policy?: PolicyView;
   compensations: CompensationRecord[];
   plan?: PlannedAction[];
   warnings: string[];
@@ -173,6 +208,8 @@ export interface RunbookReport<R = unknown> {
   error?: string;
   /** Traffic-shifting runbooks: every gate reading. */
   readings?: GateReading[];
+  /** The rules the run followed: the organisation's, the input's, what applied (absent before policies). */
+  policy?: PolicyView;
   /** Markdown in the seeds' post-incident template (timeline table; root cause and action items for humans). */
   incidentReport?: string;
 }
@@ -198,6 +235,8 @@ export interface DecisionEntry {
   accepted: boolean;
   refusal?: string | undefined;
   comment?: string | undefined;
+  /** The sender's AWS identity, when their message carried a proof that verified. */
+  verified?: VerifiedSender | undefined;
   reason?: string | undefined;
 }
 
@@ -214,6 +253,7 @@ export function decisionsOf(s: Pick<RunbookStatus, 'approvals' | 'signals'>): De
       refusal: a.refusal,
       comment: a.comment,
       reason: a.reason,
+      verified: a.verified,
     })),
     ...(s.signals ?? []).map((g) => ({
       at: g.at,
@@ -224,6 +264,7 @@ export function decisionsOf(s: Pick<RunbookStatus, 'approvals' | 'signals'>): De
       accepted: g.accepted,
       refusal: g.refusal,
       reason: g.reason,
+      verified: g.verified,
     })),
   ].sort((a, b) => a.at.localeCompare(b.at));
 }

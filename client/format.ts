@@ -146,9 +146,20 @@ export function renderStatus(s: RunbookStatus, style: Style = outputStyle()): st
       ),
       `  plan: ${pa.summary}`,
       `  who: ${pa.approvers?.length ? pa.approvers.join(', ') : 'anyone'}${pa.secondPersonRequired && pa.initiator ? ` except ${pa.initiator} (initiator)` : ''}`,
+      ...(pa.alsoNeeds?.length ? [`  also needs: ${pa.alsoNeeds.join('; ')}`] : []),
       `  approve: ${pa.how.cli}`,
-      `  or signal "approve" with ${JSON.stringify({ by: '<your name>' })}; reject with signal "reject" ${JSON.stringify(pa.how.rejectExample)}`,
+      pa.identity === 'aws-iam'
+        ? '  a verified AWS identity is required (--aws): a signal or update with a typed name is refused'
+        : `  or signal "approve" with ${JSON.stringify({ by: '<your name>' })}; reject with signal "reject" ${JSON.stringify(pa.how.rejectExample)}`,
     );
+    // Which rules the organisation policy set (the input asked for less, or named no one).
+    const sources = s.policy?.sources;
+    const fromPolicy = sources ? Object.entries(sources).filter(([, from]) => from === 'policy') : [];
+    if (fromPolicy.length) {
+      out.push(
+        `  set by the organisation policy (${s.policy?.source}): ${fromPolicy.map(([rule]) => rule).join(', ')}`,
+      );
+    }
   }
   if (s.traffic) {
     const t = s.traffic;
@@ -203,7 +214,8 @@ export function renderStatus(s: RunbookStatus, style: Style = outputStyle()): st
     out.push('', 'Decisions:');
     for (const d of decisionsOf(s)) {
       out.push(
-        `  ${d.at}  ${d.what} by ${d.by} via ${d.via}: ${d.accepted ? 'accepted' : `refused (${d.refusal})`}` +
+        `  ${d.at}  ${d.what} by ${d.by}${d.verified ? ` (verified ${d.verified.arn})` : ''} via ${d.via}` +
+          `${d.verified ? ', signed' : ''}: ${d.accepted ? 'accepted' : `refused (${d.refusal})`}` +
           (d.comment ? ` — "${d.comment}"` : '') +
           (d.reason ? ` — reason: ${d.reason}` : ''),
       );

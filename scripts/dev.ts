@@ -140,6 +140,8 @@ async function main(): Promise<void> {
         ...(realistic ? { AWS_ENDPOINT_URL: realistic.endpoint } : {}),
         TEMPORAL_ADDRESS: temporal.address,
         RUNBOOKS_DB_ENDPOINT_OVERRIDES: dbOverrides,
+        // The shipped demo policy, unless one of yours is set (docs/policy.md).
+        RUNBOOKS_POLICY_FILE: process.env.RUNBOOKS_POLICY_FILE ?? path.join(repoRoot, 'policies', 'demo.yaml'),
         TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',
       },
     });

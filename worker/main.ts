@@ -13,9 +13,13 @@ import {
   temporalConnectConfig,
   workflowSource,
 } from './config';
+import { describeWorkerPolicy, workerPolicy } from './policy-file';
 
 async function main(): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  // The organisation policy, before anything connects: a file that does not read stops the worker here.
+  const policy = workerPolicy();
+  console.log(`runbooks worker: ${describeWorkerPolicy(policy)}`);
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   // A client for activities that read Temporal (naming the run that holds a resource).
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
         temporal: new Client({ connection: clientConnection, namespace }),
         dbEndpointOverrides: dbEndpointOverrides(),
         notifier: notifierConfig(namespace),
+        policy,
       }),
       shutdownGraceTime: '10s',
       ...WORKER_DEFAULTS,

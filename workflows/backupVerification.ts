@@ -71,6 +71,11 @@ export async function backupVerification(
       )
         return DRY_RUN;
 
+      // No resource lock (ctx.lockResources): the run changes nothing another run changes. It only reads the
+      // databases and their snapshots, and creates and deletes temporary instances under names no other run uses
+      // (tempInstanceName: database, run and minute), deleting only the ones tagged with its own run. Holding the
+      // databases would refuse a restore or a failover for as long as the scheduled verification runs, for nothing.
+
       // Children, at most maxConcurrent at a time. A parent that is cancelled asks them to cancel and waits for them
       // to clean up.
       const parentId = workflowInfo().workflowId;

@@ -4,7 +4,12 @@
 // Rollback (ALB Listener)". Every wait is bounded and every gate reading is recorded and shown.
 import { condition, patched } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../api/duration';
-import { type BlueGreenInput, type BlueGreenResult, type RouterWeights } from '../api/runbooks/blue-green';
+import {
+  type BlueGreenInput,
+  type BlueGreenParams,
+  type BlueGreenResult,
+  type RouterWeights,
+} from '../api/runbooks/blue-green';
 import { deploymentControllerRefusal, ecsServiceKey, shortName } from '../api/runbooks/ecs';
 import { familyOf, otherFamilyRefusal } from '../api/runbooks/ecs-rollback';
 import type { GateReading, PlannedAction, RunbookReport } from '../api/status';
@@ -12,9 +17,10 @@ import { DeployControls } from './lib/deploy-controls';
 import { fail } from './lib/errors';
 import { approveWhileWatching, checkGates, describeReading, type Gates } from './lib/gates';
 import { aws, waits } from './lib/proxies';
+import { lockable, lockingResources, type ResourceRef } from './lib/lock';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
-import { checkServicesBehindTargetGroups, openRouter } from './lib/traffic-router';
+import { albQuery, checkServicesBehindTargetGroups, openRouter } from './lib/traffic-router';
 import { must } from './lib/must';
 
 /** Runs recorded before version.taskDefinition had to be of blue's family replay without the check. */
@@ -188,6 +194,14 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
           },
         ];
         if (ctx.planned(plan) === 'dry-run') return DRY_RUN;
+
+        // Take both services (blue is decommissioned at the end) and the router, whichever runbook would change them
+        // too.
+        await ctx.lockResources([
+          lockable.ecsService(blueRef),
+          lockable.ecsService(greenRef),
+          ...(lockingResources() ? [await routerResource(p)] : []),
+        ]);
 
         // 2. Deploy green: the revision, blue's count on it, stable, healthy. Compensation: green back as recorded.
         if (controls.aborted) throw stop('before any change');
@@ -383,6 +397,20 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
       }
     },
   });
+}
+
+/**
+ * The router as its lock names it, as AWS does: the weighted record's zone by id, the ALB listener or rule by ARN.
+ * Resolved once more (read only) from the input, which may name them either way.
+ */
+async function routerResource(p: BlueGreenParams): Promise<ResourceRef> {
+  const r = p.router;
+  if (r.kind === 'route53-weighted') {
+    const zone = await aws.resolveHostedZone({ zone: r.hostedZone });
+    return lockable.record({ hostedZoneId: zone.id, name: r.record.name, type: r.record.type });
+  }
+  const alb = await aws.resolveAlbRouter(albQuery(p.region, r));
+  return lockable.router({ arn: alb.arn });
 }
 
 /** Status keeps at most this many readings (failing ones are always kept); all are in the history. */

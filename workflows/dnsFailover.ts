@@ -7,6 +7,7 @@ import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
 import { describeRecordTarget, readRecord, sameTarget } from './lib/dns';
 import { fail } from './lib/errors';
+import { lockable } from './lib/lock';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
@@ -56,7 +57,13 @@ export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookRepor
       )
         return DRY_RUN;
 
-      // 2. Approval.
+      // 2. Take the record's name and type in its zone (every set of it: a restore puts them all back), unless the
+      // run changes nothing; then approval.
+      await ctx.lockResources(
+        alreadyPointed
+          ? []
+          : [lockable.record({ hostedZoneId: pre.zone.id, name: p.record.name, type: p.record.type })],
+      );
       await ctx.approval(
         alreadyPointed
           ? `${recordLabel} already points to ${describeRecordTarget(pre.desired)}; only the health check will run`

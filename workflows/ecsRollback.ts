@@ -12,6 +12,7 @@ import {
 } from '../api/runbooks/ecs-rollback';
 import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
+import { lockable } from './lib/lock';
 import { fail } from './lib/errors';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
@@ -130,7 +131,9 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
       )
         return DRY_RUN;
 
-      // 2. Approval (when the policy asks for it).
+      // 2. Take the service (no other run, of any runbook, changes it meanwhile), then approval (when the policy
+      // asks for it).
+      await ctx.lockResources([lockable.ecsService(ref)]);
       await ctx.approval(
         `roll ${p.service} (${p.region}/${p.cluster}) back from ${revisionOf(from)} to ${revisionOf(target.arn)}` +
           (allowed ? ` — another family (${familyOf(target.arn)}, not ${familyOf(from)}), allowed: ${allowed}` : '') +

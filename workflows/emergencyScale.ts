@@ -9,6 +9,7 @@ import { ecsServiceKey } from '../api/runbooks/ecs';
 import { autoScalingHold, type EmergencyScaleInput, type EmergencyScaleResult } from '../api/runbooks/emergency-scale';
 import type { RunbookReport } from '../api/status';
 import { aws, waits } from './lib/proxies';
+import { lockable } from './lib/lock';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
@@ -96,7 +97,9 @@ export async function emergencyScale(input: EmergencyScaleInput): Promise<Runboo
       )
         return DRY_RUN;
 
-      // 2. Approval (when the policy asks for it).
+      // 2. Take the service (no other run, of any runbook, changes it meanwhile), then approval (when the policy
+      // asks for it). Its auto scaling range is the service's own.
+      await ctx.lockResources([lockable.ecsService(ref)]);
       await ctx.approval(
         `scale ${p.service} (${p.region}/${p.cluster}) from ${previousCount} to ${p.desiredCount} tasks — reason: ${p.reason}` +
           (p.scaleBackAfter ? `; back to ${previousCount} after ${p.scaleBackAfter}` : '') +

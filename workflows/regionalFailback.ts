@@ -19,6 +19,7 @@ import { errorMessage, fail, isClientError } from './lib/errors';
 import { enforceRpo, pauseWrites, refuseStaleReplica } from './lib/db-steps';
 import { aws, probes, waits } from './lib/proxies';
 import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/region-steps';
+import { lockable } from './lib/lock';
 import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
@@ -228,6 +229,20 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
         },
       ];
       if (ctx.planned(plan) === 'dry-run') return DRY_RUN;
+
+      // Take what the run will change, whichever runbook would change it too, before the replica is created: the
+      // promoted DB (its replica's source), the new replica (by the name it will have), both services, the DNS record,
+      // the secret in the original region (secret mode). The old primary is only read.
+      await ctx.lockResources([
+        lockable.dbInstance(promotedDb),
+        lockable.dbInstance(newReplica),
+        lockable.ecsService(secondaryService),
+        ...(primaryService ? [lockable.ecsService(primaryService)] : []),
+        lockable.record({ hostedZoneId: fo.dns.hostedZoneId, name: fo.dns.name, type: fo.dns.type }),
+        ...(fo.appConfig.mode === 'secret'
+          ? [lockable.secret({ region: original.region, secretId: fo.appConfig.secretId })]
+          : []),
+      ]);
 
       const stableTimeoutMs = parseDuration(p.stableTimeout);
 

@@ -12,6 +12,7 @@ import { errorMessage, fail, isClientError } from './lib/errors';
 import { enforceRpo, hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
 import { aws, probes, waits } from './lib/proxies';
 import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/region-steps';
+import { lockable } from './lib/lock';
 import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
@@ -224,6 +225,19 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         { step: '10. Report', action: 'none', params: {} },
       ];
       if (ctx.planned(plan) === 'dry-run') return DRY_RUN;
+
+      // Take what the run will change, whichever runbook would change it too: the replica it promotes, the secondary
+      // service, the primary's service when it pauses it, the DNS record, the secret it writes (secret mode). The
+      // primary DB is only read.
+      await ctx.lockResources([
+        lockable.dbInstance(replicaDb),
+        lockable.ecsService(secondaryService),
+        ...(canPause && primaryService ? [lockable.ecsService(primaryService)] : []),
+        lockable.record({ hostedZoneId: pre.dns.zone.id, name: p.dns.record.name, type: p.dns.record.type }),
+        ...(p.appConfig.mode === 'secret'
+          ? [lockable.secret({ region: secretRegion, secretId: p.appConfig.secretId })]
+          : []),
+      ]);
 
       // 2. Approval, showing the plan and the measured lag.
       await ctx.approval(

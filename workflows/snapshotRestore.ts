@@ -13,6 +13,7 @@ import { fail } from './lib/errors';
 import { agedSnapshot, hostValue, type AgedSnapshot } from './lib/db-steps';
 import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
+import { lockable } from './lib/lock';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
 import { must } from './lib/must';
@@ -214,6 +215,17 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
                 ]),
       ];
       if (ctx.planned(plan) === 'dry-run') return DRY_RUN;
+
+      // Take what the run will change, whichever runbook would change it too, before the safety snapshot: the source,
+      // the names it will create (the restored instance) or rename to (rename-swap: <id>-old), the app's service and
+      // the secret it writes (secret mode).
+      await ctx.lockResources([
+        lockable.dbInstance(source),
+        lockable.dbInstance({ region: p.region, dbInstance: restoredId }),
+        ...(sw.mode === 'rename-swap' ? [lockable.dbInstance({ region: p.region, dbInstance: oldId })] : []),
+        ...(sw.mode !== 'none' ? [lockable.ecsService({ region: p.region, ...sw.ecs })] : []),
+        ...(sw.mode === 'secret' ? [lockable.secret({ region: p.region, secretId: sw.secretId })] : []),
+      ]);
 
       // 2. Safety snapshot of the current source, kept whatever happens.
       await ctx.change(

@@ -34,6 +34,7 @@ export const emergencyScaleInput = z
       .describe('How long to wait for the service to become stable at the new count'),
     approval: approvalPolicy(false),
     initiatedBy: runbookCommon.initiatedBy,
+    initiatorProof: runbookCommon.initiatorProof,
     dryRun: runbookCommon.dryRun,
   })
   .strict()

@@ -196,6 +196,7 @@ export const backupVerificationInput = z
     securityGroupIds: z.array(z.string().min(1)).max(10).optional(),
     restoreTimeout: durationString({ min: '30s', max: '2h50m' }).default('1h'),
     initiatedBy: runbookCommon.initiatedBy,
+    initiatorProof: runbookCommon.initiatorProof,
     reason: runbookCommon.reason,
     dryRun: runbookCommon.dryRun,
   })

@@ -9,6 +9,8 @@ import {
   rollbackSignal,
   statusQuery,
 } from '../../api/definitions';
+import type { AwsProof } from '../../api/identity';
+import { awsOptionHelp, proofField } from '../aws-proof';
 import { withConnection } from '../connection';
 import { UserError } from '../errors';
 import { endedMeanwhile, requireOpen, resolveRun, viaLockNote } from '../resolve';
@@ -60,7 +62,16 @@ const STEERS: Steer[] = [
   },
 ];
 
-async function send(workflowId: string, steer: Steer, payload: { by: string; reason?: string }, json?: boolean) {
+interface SteerOptions {
+  by: string;
+  reason?: string;
+  aws?: boolean;
+  json?: boolean;
+}
+
+async function send(workflowId: string, steer: Steer, opts: SteerOptions) {
+  // A reason is sent as the run reads it (the payload schema trims it): the proof's digest is of the same text.
+  const reason = steer.withReason ? (opts.reason ?? '').trim() : undefined;
   await withConnection(async (conn) => {
     const run = await resolveRun(conn.client, workflowId);
     const { handle } = run;
@@ -70,12 +81,26 @@ async function send(workflowId: string, steer: Steer, payload: { by: string; rea
     if (status.state === 'succeeded' || status.state === 'failed')
       throw new UserError(`refused: ${run.workflowId} has already ${status.state}`);
     await requireOpen(run, steer.command);
+    const shown = { by: opts.by, ...(reason !== undefined ? { reason } : {}) };
+    const { proof } = await proofField(opts.aws, {
+      workflowId: run.workflowId,
+      runId: run.description.runId,
+      decision: steer.signal.name,
+      text: reason ?? '',
+    });
+    const payload: { by: string; reason?: string; proof?: AwsProof } = { ...shown, ...(proof ? { proof } : {}) };
     await handle
       .signal(steer.signal as SignalDefinition<[typeof payload]>, payload)
       .catch((err: unknown) => endedMeanwhile(err, run, steer.command));
     console.log(
-      json
-        ? JSON.stringify({ workflowId: run.workflowId, signal: steer.signal.name, ...payload, sent: true })
+      opts.json
+        ? JSON.stringify({
+            workflowId: run.workflowId,
+            signal: steer.signal.name,
+            ...shown,
+            ...(proof ? { proof: 'aws' } : {}),
+            sent: true,
+          })
         : `${steer.said}${viaLockNote(run)}`,
     );
   });
@@ -90,9 +115,8 @@ export function registerDeploy(program: Command): void {
       .requiredOption('--by <name>', 'who decides');
     if (steer.withReason) cmd.requiredOption('--reason <text>', 'why');
     cmd
+      .option('--aws', awsOptionHelp(`this ${steer.command} of this run${steer.withReason ? ' and its reason' : ''}`))
       .option('--json', 'print what was sent as JSON')
-      .action((id: string, o: { by: string; reason?: string; json?: boolean }) =>
-        send(id, steer, steer.withReason ? { by: o.by, reason: o.reason ?? '' } : { by: o.by }, o.json),
-      );
+      .action((id: string, o: SteerOptions) => send(id, steer, o));
   }
 }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { describeZodError } from '../../api/common';
 import { TASK_QUEUE } from '../../api/definitions';
 import { findRunbook, RUNBOOKS } from '../../api/runbooks';
+import { awsOptionHelp, proofField } from '../aws-proof';
 import { uiLink, withConnection } from '../connection';
 import { UserError } from '../errors';
 import { describeHolder } from '../../activities/temporal';
@@ -20,13 +21,22 @@ export function registerStart(program: Command): void {
     .requiredOption('-i, --input <file>', 'JSON input (see docs/examples/)')
     .option('--as <name>', 'who is starting it (default: initiatedBy from the file, else your user name)')
     .option('--dry-run', 'plan only: run read-only steps, change nothing')
+    .option('--aws', awsOptionHelp("this start, its workflow ID and the input's reason (sent as initiatorProof)"))
     .option('--workflow-id <id>', 'override the workflow ID derived from the target resource')
     .option('--task-queue <name>', 'task queue', process.env.RUNBOOKS_TASK_QUEUE || TASK_QUEUE)
     .option('--json', 'print the result as JSON')
     .action(
       async (
         name: string,
-        opts: { input: string; as?: string; dryRun?: boolean; workflowId?: string; taskQueue: string; json?: boolean },
+        opts: {
+          input: string;
+          as?: string;
+          dryRun?: boolean;
+          aws?: boolean;
+          workflowId?: string;
+          taskQueue: string;
+          json?: boolean;
+        },
       ) => {
         const entry = findRunbook(name);
         if (!entry)
@@ -40,7 +50,7 @@ export function registerStart(program: Command): void {
         if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
           throw new UserError(`--input ${opts.input}: expected a JSON object`, 2);
         }
-        const input = {
+        const input: Record<string, unknown> = {
           ...raw,
           initiatedBy: opts.as ?? raw.initiatedBy ?? os.userInfo().username,
           ...(opts.dryRun ? { dryRun: true } : {}),
@@ -62,6 +72,12 @@ export function registerStart(program: Command): void {
           const problems = await checkSearchAttributes(conn.client, conn.namespace);
           if (problems.missing.length > 0 || problems.wrongType.length > 0) {
             throw new UserError(`${searchAttributesHelp(conn.namespace, problems)}\nNothing was started.`);
+          }
+          if (opts.aws) {
+            // Bound to the ID the run starts under (it has no run ID yet) and to its reason, as the run reads it.
+            const { proof } = await proofField(true, { workflowId, decision: 'start', text: params.reason ?? '' });
+            if (params.reason !== undefined) input.reason = params.reason;
+            input.initiatorProof = proof;
           }
           const handle = await conn.client.workflow
             .start(entry.type, {

@@ -32,6 +32,7 @@ import {
 import { ensureTaskDefinitions } from '../../scripts/lib/fixtures';
 import { makeControlledService, serviceState } from '../helpers/env/aws-fixtures';
 import { cli } from '../helpers/cli';
+import { activityTypes, workerIdentities } from '../helpers/history';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
@@ -127,6 +128,7 @@ const TIMELINE = (bake: string, approval: 'succeeded' | 'skipped') => [
   ['Acquire resource', 'succeeded'],
   ['Preflight: services, router, alarms', 'succeeded'],
   ['Safety checks: blue serves all traffic, alarms exist', 'succeeded'],
+  ['Lock resources', 'succeeded'],
   ['Register the green revision', 'succeeded'],
   ['Deploy green', 'succeeded'],
   ['Wait until green is stable', 'succeeded'],
@@ -945,14 +947,8 @@ describe('blueGreenDeploy: durability', () => {
         expect(Date.parse(bake.endedAt!) - Date.parse(bake.startedAt)).toBeGreaterThanOrEqual(5_000);
 
         // Both workers ran this run's workflow tasks; each traffic shift was made exactly once.
-        const history = await handle.fetchHistory();
-        const identities = new Set(
-          (history.events ?? []).map((e) => e.workflowTaskStartedEventAttributes?.identity).filter(Boolean),
-        );
-        expect(identities).toEqual(new Set(workers.map((w) => `worker-process-${w.pid}`)));
-        const scheduled = (history.events ?? [])
-          .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
-          .filter((n): n is string => !!n);
+        expect(await workerIdentities(handle)).toEqual(new Set(workers.map((w) => `worker-process-${w.pid}`)));
+        const scheduled = await activityTypes(handle);
         expect(count(scheduled, 'changeRecordSets')).toBe(3);
         expect(count(scheduled, 'restoreRecordSets')).toBe(0);
         expect(count(scheduled, 'registerRevisionWithImage')).toBe(1);

@@ -1,13 +1,7 @@
 // What every runbook shares, end to end: dry run, input validation, one open run per resource, compensation on
 // cancellation, approval quorum. Each case checks the AWS state read back through the SDK, not the run's own word.
 import { Context } from '@temporalio/activity';
-import {
-  CancelledFailure,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  type Client,
-} from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { CancelledFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AwsClients } from '../../activities/aws-clients';
 import { approveSignal, approveUpdate, rejectSignal, statusQuery } from '../../api/definitions';
@@ -18,6 +12,7 @@ import { emergencyScaleWorkflowId, type EmergencyScaleResult } from '../../api/r
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { makeService, makeZone, serviceState, zoneRecords } from '../helpers/env/aws-fixtures';
+import { activityInputsAfterCancel } from '../helpers/history';
 import { closeConnections, expectFailure, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;
@@ -328,19 +323,6 @@ describe('one open run per resource', () => {
   });
 });
 
-/** The inputs of the `updateService` activities a run scheduled after it was asked to cancel. */
-async function updatesAfterCancel(client: Client, workflowId: string): Promise<unknown[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const events = history.events ?? [];
-  const cancelAt = events.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
-  expect(cancelAt).toBeGreaterThan(0);
-  return events
-    .slice(cancelAt)
-    .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name === 'updateService')
-    .map((a) => defaultPayloadConverter.fromPayload(a!.input!.payloads![0]!));
-}
-
 describe('cancellation', () => {
   // The emergencyScale compensation exists only between 'Set desired count' and the end of 'Wait until the service
   // is stable' (it is cleared once the new count is stable, before the health check). The emulator is stable at
@@ -384,7 +366,7 @@ describe('cancellation', () => {
           expect(status.error).toContain(`Compensated: restore desired count of ${svc.service} to 2`);
           expect(status.steps.find((s) => s.name === 'Verify health')).toBeUndefined();
           // History: after the cancel request the run scheduled the restoring update.
-          expect(await updatesAfterCancel(client, workflowId)).toEqual([{ ...svc.ref, desiredCount: 2 }]);
+          expect(await activityInputsAfterCancel(handle, 'updateService')).toEqual([{ ...svc.ref, desiredCount: 2 }]);
         } finally {
           release();
         }

@@ -88,6 +88,7 @@ describe('dnsFailover', () => {
       expect(report.timeline.map((s) => [s.name, s.outcome])).toEqual([
         ['Acquire resource', 'succeeded'],
         ['Preflight: read and save the current records', 'succeeded'],
+        ['Lock resources', 'succeeded'],
         ['Approval', 'succeeded'],
         ['Switch DNS', 'succeeded'],
         ['Wait for the change to be INSYNC', 'succeeded'],

@@ -67,6 +67,7 @@ describe('ecsRollback', () => {
       expect(steps).toEqual([
         ['Acquire resource', 'succeeded'],
         ['Preflight: find the revision to roll back to', 'succeeded'],
+        ['Lock resources', 'succeeded'],
         ['Approval', 'succeeded'],
         ['Update service to the previous revision', 'succeeded'],
         ['Wait until the service is stable', 'succeeded'],

@@ -6,6 +6,7 @@ import { createAwsClients } from '../../activities/aws-clients';
 import type { RunbookReport } from '../../api/status';
 import { makeService, serviceState } from '../helpers/env/aws-fixtures';
 import { accessDenied, startFaultProxy, withFaultyWorker, withInterceptingWorker } from '../helpers/proxies/aws-proxy';
+import { activityAttempts } from '../helpers/history';
 import { closeConnections, expectFailure, testClients, uid, withWorker } from '../helpers/temporal';
 
 afterAll(closeConnections);
@@ -29,10 +30,7 @@ describe('AWS faults', () => {
           });
           const report = (await handle.result()) as RunbookReport;
           expect(report.outcome).toBe('succeeded');
-          const history = await handle.fetchHistory();
-          const attempts = (history.events ?? [])
-            .filter((e) => e.activityTaskStartedEventAttributes)
-            .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+          const attempts = await activityAttempts(handle);
           expect(Math.max(...attempts)).toBeGreaterThan(1); // a Temporal-level retry happened
         },
         { activities: () => createActivities({ aws: throttled }) },
@@ -97,19 +95,7 @@ describe('AWS faults', () => {
         expect(report.outcome).toBe('succeeded');
         expect(report.timeline.find((s) => s.name === 'Wait until the service is stable')?.outcome).toBe('succeeded');
         // The wait activity ran once: the throttled polls were retried inside it, not by failing it.
-        const history = await handle.fetchHistory();
-        const scheduled = new Map(
-          (history.events ?? [])
-            .filter((e) => e.activityTaskScheduledEventAttributes)
-            .map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType?.name]),
-        );
-        const waitAttempts = (history.events ?? [])
-          .filter((e) => e.activityTaskStartedEventAttributes)
-          .filter(
-            (e) =>
-              scheduled.get(String(e.activityTaskStartedEventAttributes!.scheduledEventId)) === 'waitForServiceStable',
-          )
-          .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+        const waitAttempts = await activityAttempts(handle, 'waitForServiceStable');
         expect(waitAttempts).toEqual([1]);
       },
     );

@@ -16,6 +16,7 @@ import type { RunbookReport, RunbookStatus } from '../../api/status';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
 import { makeControlledService, serviceState, zoneRecords } from '../helpers/env/aws-fixtures';
 import { instancesWithPrefix } from '../helpers/env/restore-env';
+import { childWorkflowsStarted } from '../helpers/history';
 import { callParam, withDbStatus, withInterceptingWorker } from '../helpers/proxies/aws-proxy';
 import {
   PRIMARY_REGION,
@@ -306,6 +307,95 @@ describe('regionalFailback', () => {
       expect(failure.message).toContain(`${failoverId} has no completed run (the newest is FAILED)`);
       expect(failure.message).toContain('Nothing was changed');
       expect((await client.workflow.getHandle(workflowId).query(statusQuery)).plan).toBeUndefined();
+      expect(await env.snapshot()).toEqual(before);
+    });
+  });
+
+  it('dry run: plans all eight steps with their AWS actions, creates no replica, changes nothing, does not wait for approval', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const env = await makeFailoverEnv(aws);
+      const failoverId = await failOver(client, taskQueue, env);
+      const before = await env.snapshot();
+      const dbsBefore = await instancesWithPrefix(aws, PRIMARY_REGION, env.id);
+      expect(dbsBefore).toEqual([env.primaryDb.id]);
+
+      // Approval required (failbackInput), no approve sent: a dry run ends without waiting for one.
+      const handle = await client.workflow.start('regionalFailback', {
+        taskQueue,
+        workflowId: uid('failback-dry'),
+        args: [{ ...failbackInput(env, failoverId), dryRun: true }],
+      });
+      const report = (await handle.result()) as RunbookReport<RegionalFailbackResult>;
+      expect(report.outcome).toBe('dry-run');
+      expect(report.result).toBeUndefined();
+      expect(report.incidentReport).toBeUndefined();
+      expect(report.warnings).toEqual([]);
+      expect(report.approvals).toEqual([]);
+      expect(report.timeline.some((s) => s.mutating)).toBe(false);
+      expect(report.timeline.some((s) => s.name === 'Approval' || s.name === 'Acquire resource')).toBe(false);
+      expect(await childWorkflowsStarted(handle)).toEqual([]); // no lock taken
+
+      // The plan: what the workflow declares, for this environment as the failover left it.
+      const newReplica = {
+        region: PRIMARY_REGION,
+        dbInstance: expect.stringMatching(new RegExp(`^${env.primaryDb.id}-fb-\\d{14}$`)),
+      };
+      const revision = (arn: string | undefined) => arn?.split('/').pop();
+      expect(report.plan).toEqual([
+        {
+          step: '1. Create a read replica in the original region',
+          action: 'rds:CreateDBInstanceReadReplica',
+          params: { ...newReplica, source: env.replica.arn },
+        },
+        { step: '2. Approval', action: 'wait for approval', params: {} },
+        {
+          step: '3. Pause writes in the secondary',
+          action: 'ecs:UpdateService',
+          params: { ...env.secondaryService, desiredCount: 0, from: 2 },
+        },
+        {
+          step: '4. Promote the new replica (point of no return)',
+          action: 'rds:PromoteReadReplica',
+          params: newReplica,
+        },
+        {
+          step: '5. Repoint the original region app',
+          action: 'ecs:RegisterTaskDefinition',
+          params: {
+            region: PRIMARY_REGION,
+            from: revision(env.baseRevisions.primary.at(-1)),
+            set: { DATABASE_HOST: '(new replica endpoint)' },
+          },
+        },
+        {
+          step: '6. Restore the original service',
+          action: 'ecs:UpdateService',
+          params: { ...env.primaryService, desiredCount: 2 },
+        },
+        {
+          step: '7. Restore the DNS records',
+          action: 'route53:ChangeResourceRecordSets',
+          params: {
+            record: `${stripDot(env.zone.recordName)} A`,
+            to: `[primary] alias ${env.targets.primary}; [secondary] alias ${env.targets.secondary}`,
+          },
+        },
+        {
+          step: '8. Put the secondary service back',
+          action: 'ecs:UpdateService',
+          params: {
+            ...env.secondaryService,
+            desiredCount: 0,
+            taskDefinition: revision(env.baseRevisions.secondary.at(-1)),
+          },
+        },
+      ]);
+      // The replica it would create is the one it would promote.
+      expect(report.plan?.[3]?.params.dbInstance).toBe(report.plan?.[0]?.params.dbInstance);
+
+      // Nothing changed: no replica created in the original region (its DB instances as before), and DNS, both
+      // services (counts, revisions), the revisions registered and the secrets all as the failover left them.
+      expect(await instancesWithPrefix(aws, PRIMARY_REGION, env.id)).toEqual(dbsBefore);
       expect(await env.snapshot()).toEqual(before);
     });
   });

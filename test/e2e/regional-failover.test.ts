@@ -28,6 +28,7 @@ import {
   taskDefinitionEnv,
   type FailoverEnv,
 } from '../helpers/env/failover-env';
+import { activityTypes, historyText, workerIdentities } from '../helpers/history';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 import type { AwsClients } from '../../activities/aws-clients';
@@ -68,20 +69,13 @@ async function expectPromoted(aws: AwsClients, env: FailoverEnv) {
   });
 }
 
-/** The activity types a run scheduled, in order, from its history. */
-async function scheduledActivities(handle: WorkflowHandle): Promise<string[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
-    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
-    .filter((n): n is string => !!n);
-}
-
 const count = (xs: string[], x: string) => xs.filter((y) => y === x).length;
 
 const TIMELINE = [
   'Acquire resource',
   'Preflight: primary, replica, replica lag, secondary service, DNS',
   'Safety checks: replica, RPO, primary health',
+  'Lock resources',
   'Approval',
   'Pause writes: scale the primary service to 0',
   'Wait until the primary service has stopped',
@@ -262,10 +256,7 @@ describe('regionalFailover: complete runs', () => {
 
       // Workflow history, every payload decoded (fetchHistory gives them base64): the host is there — so this would
       // find the password if it were there too — and the password is not.
-      const history = await handle.fetchHistory();
-      const text = JSON.stringify(history, (key, value: unknown) =>
-        key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value,
-      );
+      const text = await historyText(handle);
       expect(text).toContain(env.replica.endpoint);
       expect(text).not.toContain(env.secret.value.password);
     });
@@ -686,14 +677,10 @@ describe('regionalFailover: failures', () => {
       expect(report.result?.secondary.endpoint).toBe(env.replica.endpoint);
 
       // Both workers ran workflow tasks of this run: the second one took over from the history.
-      const history = await handle.fetchHistory();
-      const identities = new Set(
-        (history.events ?? []).map((e) => e.workflowTaskStartedEventAttributes?.identity).filter(Boolean),
-      );
-      expect(identities).toEqual(new Set(workers.map((w) => `worker-process-${w.pid}`)));
+      expect(await workerIdentities(handle)).toEqual(new Set(workers.map((w) => `worker-process-${w.pid}`)));
 
       // Each mutating call was made once: one activity each, and AWS shows one change each.
-      const scheduled = await scheduledActivities(handle);
+      const scheduled = await activityTypes(handle);
       expect(count(scheduled, 'promoteReadReplica')).toBe(1);
       expect(count(scheduled, 'registerRevisionWithEnv')).toBe(1);
       expect(count(scheduled, 'changeRecordSets')).toBe(1);

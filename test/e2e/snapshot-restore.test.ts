@@ -174,6 +174,7 @@ describe('snapshotRestore: each switch mode', () => {
       expect(report.timeline.map((s) => [s.name, s.outcome])).toEqual([
         ['Acquire resource', 'succeeded'],
         ['Preflight: source, snapshot or restore window, app', 'succeeded'],
+        ['Lock resources', 'succeeded'],
         ['Safety snapshot of the current source', 'succeeded'],
         ['Wait until the safety snapshot is available', 'succeeded'],
         [`Restore ${src.snapshots[0]} to ${r.restored.dbInstance}`, 'succeeded'],

@@ -5,6 +5,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities } from '../../activities';
+import type { PolicyConfig } from '../../activities/policy';
 import { createAwsClients, type AwsClients } from '../../activities/aws-clients';
 import { statusQuery } from '../../api/definitions';
 import type { RunbookReport, RunbookStatus } from '../../api/status';
@@ -52,11 +53,22 @@ export async function testClients(): Promise<{ client: Client; aws: AwsClients }
 /** Run `fn` while a worker serves a fresh task queue. */
 export async function withWorker<T>(
   fn: (ctx: TestContext) => Promise<T>,
-  opts: { activities?: (real: ReturnType<typeof createActivities>) => Record<string, unknown> } = {},
+  opts: {
+    activities?: (real: ReturnType<typeof createActivities>) => Record<string, unknown>;
+    /** The organisation policy the worker hands its runs (none: the input's own rules). */
+    policy?: PolicyConfig;
+    /** Serve this task queue (e.g. a second worker for runs the first one started). */
+    taskQueue?: string;
+  } = {},
 ): Promise<T> {
   const c = await connections();
-  const taskQueue = uid('tq');
-  const real = createActivities({ aws: c.aws, temporal: c.client, dbEndpointOverrides: testDbOverrides() });
+  const taskQueue = opts.taskQueue ?? uid('tq');
+  const real = createActivities({
+    aws: c.aws,
+    temporal: c.client,
+    dbEndpointOverrides: testDbOverrides(),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+  });
   const worker = await Worker.create({
     connection: c.native,
     taskQueue,

@@ -1,12 +1,17 @@
 // Approval gate: `approve`/`reject` signals and `approveUpdate`/`rejectUpdate` updates, registered when the
-// workflow starts so nothing sent early is lost. The rules live in approval-policy.ts; this class records every
-// decision (accepted or refused, with who, when and why) and blocks the run until the gate is decided.
+// workflow starts so nothing sent early is lost. The rules live in approval-policy.ts and, for the run, in its
+// governance (the organisation's policy made stricter by the input; governance.ts): a decision that arrives before
+// they are settled waits for them, and one that carries a proof of identity is verified first. This class records
+// every decision (accepted or refused, with who — declared and verified —, how, when and why) and blocks the run
+// until the gate is decided.
 import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import { approvePayload, describeZodError, rejectPayload, type ApprovalPolicy } from '../../api/common';
 import { approveSignal, approveUpdate, rejectSignal, rejectUpdate, type ApprovalAck } from '../../api/definitions';
 import { formatDuration, parseDuration } from '../../api/duration';
+import type { VerifiedPrincipal } from '../../api/identity';
 import type { ApprovalDecisionRecord, PendingApproval, PlannedAction } from '../../api/status';
-import { judgeDecision, type GateView } from './approval-policy';
+import { judgeDecision, outstanding, senderKey, VERIFIED_IDENTITY_REQUIRED, type GateView } from './approval-policy';
+import { verifiedSender, type Governance } from './governance';
 import { fail } from './errors';
 import type { Notifier } from './notify';
 import type { Tracker } from './tracker';
@@ -15,6 +20,14 @@ import { must } from './must';
 interface Gate extends GateView {
   name?: string;
   rejection?: { by: string; reason: string };
+  approvedKeys: string[];
+  satisfied: string[];
+}
+
+type Payload = { by: string; comment?: string; reason?: string; proof?: unknown };
+interface Outcome {
+  record: ApprovalDecisionRecord;
+  ack?: ApprovalAck;
 }
 
 export class ApprovalGate {
@@ -22,23 +35,22 @@ export class ApprovalGate {
 
   constructor(
     private readonly tracker: Tracker,
-    private readonly policy: ApprovalPolicy,
-    private readonly initiator: string | undefined,
+    private readonly governance: Governance,
     private readonly notifier?: Notifier,
   ) {
-    this.gate = { phase: policy.required ? 'not-open' : 'not-required', approvedBy: [] };
+    this.gate = { phase: 'not-open', approvedBy: [], approvedKeys: [], satisfied: [] };
 
     setHandler(
       approveSignal,
-      (raw) => {
-        this.receive('approve', raw, 'signal');
+      async (raw) => {
+        await this.receive('approve', raw, 'signal');
       },
       { description: 'Approve the pending (or next) approval gate: {"by": "<your name>", "comment": "optional"}' },
     );
     setHandler(
       rejectSignal,
-      (raw) => {
-        this.receive('reject', raw, 'signal');
+      async (raw) => {
+        await this.receive('reject', raw, 'signal');
       },
       { description: 'Reject: the run undoes what it changed and fails. {"by": "<your name>", "reason": "<why>"}' },
     );
@@ -59,6 +71,11 @@ export class ApprovalGate {
    * Ask for approval of `plan`. Returns when approved; throws (non-retryable) when rejected or timed out, which
    * makes the run compensate. When the policy does not require approval the step is recorded as skipped.
    */
+  /** The rules in force (settled before any gate opens). */
+  private get policy(): ApprovalPolicy & { identity: 'declared' | 'aws-iam' } {
+    return must(this.governance.approval, 'the approval policy').policy;
+  }
+
   async require(
     gateName: string,
     summary: string,
@@ -67,7 +84,12 @@ export class ApprovalGate {
     interrupt?: () => Error | undefined,
   ): Promise<void> {
     if (!this.policy.required) {
-      this.tracker.skipped(gateName, 'approval not required by the input policy');
+      this.tracker.skipped(
+        gateName,
+        this.governance.source === 'none'
+          ? 'approval not required by the input policy'
+          : 'approval not required by the input policy nor by the organisation policy',
+      );
       return;
     }
     await this.tracker.step(
@@ -78,11 +100,7 @@ export class ApprovalGate {
         const deadline = new Date(openedAt.getTime() + timeoutMs).toISOString();
         // Decisions sent before the gate opened were checked when they arrived; apply them now.
         this.gate.name = gateName;
-        this.gate.phase = this.gate.rejection
-          ? 'rejected'
-          : this.gate.approvedBy.length >= this.policy.quorum
-            ? 'approved'
-            : 'open';
+        this.gate.phase = this.gate.rejection ? 'rejected' : this.quorate() ? 'approved' : 'open';
         const wfId = workflowInfo().workflowId;
         this.tracker.status.pendingApproval = {
           gate: gateName,
@@ -91,8 +109,12 @@ export class ApprovalGate {
           approvers: this.policy.approvers,
           quorum: this.policy.quorum,
           approvedBy: this.gate.approvedBy,
-          ...(this.initiator ? { initiator: this.initiator } : {}),
+          ...(this.initiatorName() ? { initiator: this.initiatorName() } : {}),
           secondPersonRequired: this.policy.requireSecondPerson,
+          ...(this.policy.identity === 'aws-iam' ? { identity: 'aws-iam' as const } : {}),
+          ...(this.governance.requirements.length
+            ? { alsoNeeds: outstanding(this.governance.requirements, this.gate.satisfied) }
+            : {}),
           summary,
           plan,
           how: {
@@ -100,7 +122,7 @@ export class ApprovalGate {
             approveExample: { by: '<your name>', comment: 'optional' },
             rejectSignal: 'reject',
             rejectExample: { by: '<your name>', reason: '<why>' },
-            cli: `npm run runbook -- approve ${wfId} --by <your name>`,
+            cli: `npm run runbook -- approve ${wfId} --by <your name>${this.policy.identity === 'aws-iam' ? ' --aws' : ''}`,
           },
         };
         this.tracker.setState('awaiting-approval');
@@ -170,16 +192,28 @@ export class ApprovalGate {
     );
   }
 
-  private receive(
-    decision: 'approve' | 'reject',
-    raw: unknown,
-    via: 'signal' | 'update',
-  ): { record: ApprovalDecisionRecord; ack?: ApprovalAck } {
-    const at = new Date().toISOString();
+  /** The quorum is met and nothing else is outstanding. */
+  private quorate(): boolean {
+    return (
+      this.gate.approvedBy.length >= this.policy.quorum &&
+      outstanding(this.governance.requirements, this.gate.satisfied).length === 0
+    );
+  }
+
+  private initiatorName(): string | undefined {
+    const i = this.governance.initiator;
+    return i.declared ?? i.verified?.arn;
+  }
+
+  /**
+   * A decision as it arrives: malformed → recorded refused at once. Otherwise it waits for the run's rules when they
+   * are not settled yet, and a proof of identity is verified (an activity) before the decision is judged.
+   */
+  private receive(decision: 'approve' | 'reject', raw: unknown, via: 'signal' | 'update'): Outcome | Promise<Outcome> {
     const parsed = (decision === 'approve' ? approvePayload : rejectPayload).safeParse(raw);
     if (!parsed.success) {
       const record: ApprovalDecisionRecord = {
-        at,
+        at: new Date().toISOString(),
         by: typeof (raw as { by?: unknown })?.by === 'string' ? (raw as { by: string }).by : '(unknown)',
         decision,
         via,
@@ -189,8 +223,51 @@ export class ApprovalGate {
       this.recordDecision(record);
       return { record };
     }
-    const payload = parsed.data as { by: string; comment?: string; reason?: string };
-    const verdict = judgeDecision(this.policy, this.initiator, this.gate, { decision, by: payload.by });
+    const payload = parsed.data as Payload;
+    // Runs recorded before policies settle at once, and a decision without a proof is judged as it arrives.
+    if (this.governance.isSettled && !payload.proof) return this.decide(decision, payload, via, undefined);
+    return (async () => {
+      await this.governance.whenSettled();
+      if (!payload.proof) return this.decide(decision, payload, via, undefined);
+      const text = (decision === 'approve' ? payload.comment : payload.reason) ?? '';
+      const v = await this.governance.verify(parsed.data.proof as never, decision, text);
+      if ('refusal' in v) {
+        const record: ApprovalDecisionRecord = {
+          at: new Date().toISOString(),
+          by: payload.by,
+          decision,
+          via,
+          accepted: false,
+          ...(this.gate.name ? { gate: this.gate.name } : {}),
+          refusal: v.refusal,
+        };
+        this.recordDecision(record);
+        return { record };
+      }
+      return this.decide(decision, payload, via, v.principal);
+    })();
+  }
+
+  private decide(
+    decision: 'approve' | 'reject',
+    payload: Payload,
+    via: 'signal' | 'update',
+    verified: VerifiedPrincipal | undefined,
+  ): Outcome {
+    const at = new Date().toISOString();
+    const verdict = judgeDecision(
+      this.policy,
+      this.governance.initiator,
+      this.gate,
+      { decision, by: payload.by, verified },
+      this.governance.requirements,
+    );
+    const refusal = verdict.accepted
+      ? undefined
+      : verdict.refusal === VERIFIED_IDENTITY_REQUIRED
+        ? `${verdict.refusal}: ${decision} with the CLI: npm run runbook -- ${decision} ${workflowInfo().workflowId} ` +
+          `--by <your name>${decision === 'reject' ? ' --reason <why>' : ''} --aws`
+        : verdict.refusal;
     const record: ApprovalDecisionRecord = {
       at,
       by: payload.by,
@@ -200,7 +277,8 @@ export class ApprovalGate {
       ...(this.gate.name ? { gate: this.gate.name } : {}),
       ...(payload.comment ? { comment: payload.comment } : {}),
       ...(payload.reason ? { reason: payload.reason } : {}),
-      ...(verdict.accepted ? {} : { refusal: verdict.refusal }),
+      ...(verified ? { verified: verifiedSender(verified) } : {}),
+      ...(refusal !== undefined ? { refusal } : {}),
     };
     this.recordDecision(record);
     if (!verdict.accepted) return { record };
@@ -213,10 +291,14 @@ export class ApprovalGate {
       }
     } else {
       this.gate.approvedBy.push(payload.by);
+      this.gate.approvedKeys.push(senderKey({ declared: payload.by, verified }));
+      if (verdict.satisfied) this.gate.satisfied = verdict.satisfied;
       if (verdict.effect === 'approved') {
         this.gate.phase = 'approved';
         this.gate.closedAt = at;
       }
+      const pending = this.tracker.status.pendingApproval;
+      if (pending?.alsoNeeds) pending.alsoNeeds = outstanding(this.governance.requirements, this.gate.satisfied);
     }
     this.tracker.refresh();
     const gateState: ApprovalAck['gateState'] =
@@ -228,21 +310,25 @@ export class ApprovalGate {
             ? 'rejected'
             : 'pending';
     const approvals = this.gate.approvedBy.length;
+    const quorum = this.policy.quorum;
+    const still = outstanding(this.governance.requirements, this.gate.satisfied);
     const message =
       decision === 'reject'
         ? gateState === 'not-open-yet'
           ? 'rejection recorded; the run will stop when it reaches the approval gate'
           : 'rejected: the run stops, undoes anything it changed, and fails'
         : gateState === 'approved'
-          ? `approved (${approvals} of ${this.policy.quorum})`
+          ? `approved (${approvals} of ${quorum})`
           : gateState === 'not-open-yet'
-            ? `approval recorded (${approvals} of ${this.policy.quorum}); it counts when the run reaches the gate`
-            : `approval counted (${approvals} of ${this.policy.quorum}); waiting for ${this.policy.quorum - approvals} more`;
-    return { record, ack: { accepted: true, decision, gateState, approvals, quorum: this.policy.quorum, message } };
+            ? `approval recorded (${approvals} of ${quorum}); it counts when the run reaches the gate`
+            : approvals >= quorum && still.length
+              ? `approval counted (${approvals} of ${quorum}); still waiting for ${still.join('; ')}`
+              : `approval counted (${approvals} of ${quorum}); waiting for ${quorum - approvals} more`;
+    return { record, ack: { accepted: true, decision, gateState, approvals, quorum, message } };
   }
 
-  private answer(decision: 'approve' | 'reject', raw: unknown): ApprovalAck {
-    const { record, ack } = this.receive(decision, raw, 'update');
+  private async answer(decision: 'approve' | 'reject', raw: unknown): Promise<ApprovalAck> {
+    const { record, ack } = await this.receive(decision, raw, 'update');
     if (!ack) throw fail('ApprovalRefused', `refused: ${record.refusal ?? 'not accepted'}`);
     return ack;
   }

@@ -1,6 +1,6 @@
 // Activity proxies, one per timeout class. Workflow code imports activity *types* only.
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities, CallActivity, ProbeActivity, WaitActivity } from '../../activities';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities, CallActivity, LocalActivity, ProbeActivity, WaitActivity } from '../../activities';
 
 /** AWS and Temporal errors that a retry cannot fix: bad names, missing resources, denied permissions. */
 export const NON_RETRYABLE_ERRORS = [
@@ -79,4 +79,10 @@ export const probes = proxyActivities<Pick<Activities, ProbeActivity>>({
   startToCloseTimeout: '15s',
   heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+});
+
+/** What the worker itself knows (the organisation policy): local activities, answered at once by the worker. */
+export const local = proxyLocalActivities<Pick<Activities, LocalActivity>>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3 },
 });

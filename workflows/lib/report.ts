@@ -4,7 +4,7 @@
 // humans fill in (root cause, lessons, action items). The frame (runbook.ts) calls these; a runbook adds only its
 // facts (ctx.incident).
 import { formatDuration } from '../../api/duration';
-import type { ReportOutcome, RunbookReport, RunbookStatus } from '../../api/status';
+import type { ReportOutcome, RunbookReport, RunbookStatus, VerifiedSender } from '../../api/status';
 
 /**
  * What a runbook knows about the incident beyond the run itself, stated with `ctx.incident` once it has done its
@@ -63,6 +63,7 @@ export function runbookReport<R>(
     compensations: s.compensations,
     warnings: s.warnings,
     ...(s.readings ? { readings: s.readings } : {}),
+    ...(s.policy ? { policy: s.policy } : {}),
     ...extra,
     ...(o.outcome === 'dry-run'
       ? {}
@@ -130,13 +131,23 @@ export function renderIncidentReport(
   if (facts.detectedAt) rows.push([facts.detectedAt, 'Incident detected']);
   rows.push([
     s.startedAt,
-    `Runbook ${s.runbook} started${s.initiatedBy ? ` by ${s.initiatedBy}` : ''}${s.reason ? ` — ${s.reason}` : ''}`,
+    `Runbook ${s.runbook} started${s.initiatedBy ? ` by ${s.initiatedBy}` : ''}` +
+      `${s.policy?.initiator?.verified ? ` (verified ${s.policy.initiator.verified.arn})` : ''}${s.reason ? ` — ${s.reason}` : ''}`,
   ]);
   // Decisions before steps: the sort is stable, so a decision and the gate it closes (same instant) read in order.
+  // Every decision, accepted or refused: who (with the AWS identity that verified it), and why refused.
+  const who = (by: string, verified: VerifiedSender | undefined) =>
+    verified ? `${by} (verified ${verified.arn})` : by;
   for (const a of s.approvals) {
     rows.push([
       a.at,
-      `${a.decision} by ${a.by}: ${a.accepted ? 'accepted' : `refused (${a.refusal})`}${a.comment ? ` — ${a.comment}` : ''}`,
+      `${a.decision} by ${who(a.by, a.verified)}: ${a.accepted ? 'accepted' : `refused (${a.refusal})`}${a.comment ? ` — ${a.comment}` : ''}`,
+    ]);
+  }
+  for (const g of s.signals ?? []) {
+    rows.push([
+      g.at,
+      `${g.signal} by ${who(g.by, g.verified)}: ${g.accepted ? 'accepted' : `refused (${g.refusal})`}${g.reason ? ` — ${g.reason}` : ''}`,
     ]);
   }
   for (const step of s.steps) {

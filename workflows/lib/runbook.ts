@@ -1,9 +1,11 @@
 // The frame every runbook runs in: validate the raw input (the Temporal UI sends raw JSON), take the resource,
 // run the body step by step, and on failure, rejection or cancellation unwind the compensation stack before
 // failing with the original cause. The result is always a report (timeline, approvals, compensations).
-import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { ApprovalPolicy } from '../../api/common';
+import type { AwsProof } from '../../api/identity';
+import { NO_POLICY } from '../../api/policy';
 import type { TypedRunbookEntry } from '../../api/runbooks';
 import { describeZodError } from '../../api/common';
 import { FailureType } from '../../api/failures';
@@ -11,11 +13,14 @@ import type { PlannedAction, RunbookReport } from '../../api/status';
 import { ApprovalGate } from './approval';
 import { CompensationStack } from './compensation';
 import { fail, rootFailure } from './errors';
-import { acquireResource } from './lock';
+import { Governance, refuseUnverifiedStart } from './governance';
+import { local } from './proxies';
+import { governSignals } from './signals';
+import { acquireResource, acquireResources, type ResourceRef } from './lock';
 import { Notifier } from './notify';
 import { OperatorGate, type Progress } from './operator';
 import { runbookReport, type IncidentFacts } from './report';
-import { formatDuration } from '../../api/duration';
+import { formatDuration, parseDuration } from '../../api/duration';
 import { Tracker, type StepOptions } from './tracker';
 
 interface CommonParams {
@@ -24,6 +29,10 @@ interface CommonParams {
   initiatedBy?: string | undefined;
   /** Runbooks without an approval step (e.g. scheduled verification) have none. */
   approval?: ApprovalPolicy;
+  initiatorProof?: AwsProof | undefined;
+  /** Failover/failback: the input's choices the organisation may want a named approver for. */
+  acceptDataLoss?: { reason: string } | undefined;
+  plannedSwitchover?: { reason: string } | undefined;
 }
 
 const NO_APPROVAL: ApprovalPolicy = {
@@ -53,6 +62,12 @@ export interface RunbookContext<P, C = undefined, R = unknown> {
    * report — else 'go'.
    */
   planned(plan: PlannedAction[]): 'dry-run' | 'go';
+  /**
+   * Take every AWS resource the run will change (a service, a DB instance, a record, a router), whichever runbook
+   * holds them: called once, before the first change. A resource another run holds refuses this run (ResourceBusy,
+   * naming the holder) — or, where the organisation policy says so, the run waits its turn, visibly.
+   */
+  lockResources(resources: ResourceRef[]): Promise<void>;
   /** The approval gate for the declared plan (skipped when the policy does not require approval). */
   approval(summary: string, gateName?: string, interrupt?: () => Error | undefined): Promise<void>;
   compensations: CompensationStack;
@@ -107,6 +122,11 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
   def: RunbookDefinition<S, R, C>,
 ): Promise<RunbookReport<R>> {
   const tracker = new Tracker(entry.type);
+  // The rules the run follows: every operator message waits for them (approval.ts, signals.ts). Runs recorded before
+  // organisation policies follow their input alone, settled at once below.
+  const governance = new Governance();
+  governSignals(governance);
+  const withPolicy = patched('organisation-policy-v1');
   const controls = def.controls?.(tracker) as C;
   const notifier = new Notifier(workflowInfo().workflowId);
   const parsed = entry.schema.safeParse(rawInput ?? {});
@@ -124,7 +144,16 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     ...(params.reason ? { reason: params.reason } : {}),
     ...(params.initiatedBy ? { initiatedBy: params.initiatedBy } : {}),
   });
-  const gate = new ApprovalGate(tracker, params.approval ?? NO_APPROVAL, params.initiatedBy, notifier);
+  const inputApproval = params.approval ?? NO_APPROVAL;
+  if (!withPolicy) {
+    governance.settle({
+      loaded: NO_POLICY,
+      inputApproval,
+      initiator: { declared: params.initiatedBy },
+      asks: { acceptDataLoss: false, plannedSwitchover: false },
+    });
+  }
+  const gate = new ApprovalGate(tracker, governance, notifier);
   const operator = new OperatorGate(tracker, notifier);
   const compensations = new CompensationStack(tracker.status, () => tracker.refresh());
   let plan: PlannedAction[] = [];
@@ -150,6 +179,10 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
       tracker.setPlan(actions);
       return params.dryRun ? 'dry-run' : 'go';
     },
+    lockResources: (resources) => {
+      const wait = governance.rules.locks?.wait;
+      return acquireResources(tracker, resources, { waitMs: wait ? parseDuration(wait) : undefined });
+    },
     approval: (summary, gateName = 'Approval', interrupt) => gate.require(gateName, summary, plan, interrupt),
     warn: (message) => tracker.warn(message),
     incident: (f) => {
@@ -173,6 +206,16 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
   const headline = () => `${entry.type} on ${target}${tracker.status.reason ? ` (${tracker.status.reason})` : ''}`;
 
   try {
+    if (withPolicy) {
+      await settleRules(governance, tracker, {
+        runbook: entry.type,
+        inputApproval: params.approval,
+        initiatedBy: params.initiatedBy,
+        initiatorProof: params.initiatorProof,
+        reason: params.reason,
+        asks: { acceptDataLoss: !!params.acceptDataLoss, plannedSwitchover: !!params.plannedSwitchover },
+      });
+    }
     // A dry run changes nothing, so it neither takes nor waits for the resource.
     if (!params.dryRun) {
       const lock = entry.workflowId(params);
@@ -232,5 +275,54 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
       nonRetryable: true,
       details: [report('failed', { error: message, ...(attached !== undefined ? { result: attached } : {}) })],
     });
+  }
+}
+
+/**
+ * Fix the run's rules when it starts: the organisation policy the worker hands over (a local activity: recorded in
+ * history), the initiator's proof of identity verified, the input's approval policy raised where it asks for less
+ * (each raise a warning), who may start it. Refuses the run (nothing changed) when the policy does not allow it.
+ */
+async function settleRules(
+  governance: Governance,
+  tracker: Tracker,
+  o: {
+    runbook: string;
+    inputApproval: ApprovalPolicy | undefined;
+    initiatedBy: string | undefined;
+    initiatorProof: AwsProof | undefined;
+    reason: string | undefined;
+    asks: { acceptDataLoss: boolean; plannedSwitchover: boolean };
+  },
+): Promise<void> {
+  const loaded = await local.organisationPolicy({ runbook: o.runbook });
+  let verified;
+  if (o.initiatorProof) {
+    const v = await governance.verify(o.initiatorProof, 'start', o.reason ?? '');
+    if ('refusal' in v) {
+      governance.settle({ loaded, inputApproval: o.inputApproval ?? NO_APPROVAL, initiator: {}, asks: o.asks });
+      throw refuseUnverifiedStart(v.refusal);
+    }
+    verified = v.principal;
+  }
+  governance.settle({
+    loaded,
+    inputApproval: o.inputApproval ?? NO_APPROVAL,
+    initiator: { declared: o.initiatedBy, verified },
+    asks: o.asks,
+  });
+  tracker.status.policy = { ...governance.view(), ...(o.inputApproval ? { input: o.inputApproval } : {}) };
+  tracker.refresh();
+  if (o.inputApproval) {
+    for (const raised of governance.approval?.raised ?? []) tracker.warn(`organisation policy: ${raised}`);
+  }
+  governance.checkStart(o.runbook, `npm run runbook -- start ${o.runbook} <input.json> --by <your name> --aws`);
+  const effective = governance.approval?.policy;
+  if (o.inputApproval && effective?.required && effective.requireSecondPerson && !o.initiatedBy && !verified) {
+    throw fail(
+      'InvalidInput',
+      'invalid input: input.initiatedBy: required: the organisation policy requires approval by a second person, so ' +
+        'the run must say who started it.',
+    );
   }
 }

@@ -7,6 +7,7 @@ import { RunbookInitiatorKey, RunbookNameKey, RunbookStatusKey, RunbookTargetKey
 import {
   decisionsOf,
   type PlannedAction,
+  type PolicyView,
   type RunbookState,
   type RunbookStatus,
   type StepRecord,
@@ -170,6 +171,9 @@ export function renderDetails(s: RunbookStatus): string {
     lines.push(`**${s.runbook}** on \`${s.target}\`: **${s.state}**${s.currentStep ? ` · ${s.currentStep}` : ''}`, '');
   }
   if (s.error) lines.push(`❌ ${s.error}`, '');
+  if (s.policy && s.policy.source !== 'none' && (pa || s.state === 'awaiting-approval' || s.policy.effective)) {
+    lines.push(...policyLines(s.policy), '');
+  }
   if (s.traffic) {
     const t = s.traffic;
     lines.push(
@@ -202,9 +206,10 @@ export function renderDetails(s: RunbookStatus): string {
     lines.push('', '**Decisions**');
     for (const d of decisionsOf(s)) {
       const verdict = d.accepted ? '✅ counted' : `❌ refused: ${d.refusal ?? 'not accepted'}`;
-      const how = d.approval ? ` (${d.via})` : '';
+      const how = d.approval ? ` (${d.via}${d.verified ? ', signed' : ''})` : d.verified ? ' (signed)' : '';
       const note = d.reason ?? d.comment;
-      lines.push(`- ${d.at.slice(11, 19)} ${d.what} by ${d.by}${how}: ${verdict}${note ? ` — ${note}` : ''}`);
+      const by = d.verified ? `${d.by} = ${d.verified.arn}` : d.by;
+      lines.push(`- ${d.at.slice(11, 19)} ${d.what} by ${by}${how}: ${verdict}${note ? ` — ${note}` : ''}`);
     }
   }
   if (s.compensations.length) {
@@ -212,4 +217,25 @@ export function renderDetails(s: RunbookStatus): string {
     for (const c of s.compensations) lines.push(`- ${c.name}: ${c.outcome}${c.error ? ` (${c.error})` : ''}`);
   }
   return lines.join('\n');
+}
+
+/** Which rule came from where: the organisation's policy, the input, or both (the current details). */
+function policyLines(p: PolicyView): string[] {
+  const e = p.effective;
+  const from = (k: keyof NonNullable<PolicyView['sources']>) => {
+    const src = p.sources?.[k];
+    return src === 'policy' ? 'organisation policy' : src === 'input and policy' ? 'input and policy' : 'input';
+  };
+  const who = p.initiator?.verified
+    ? `${p.initiator.declared ?? ''} = ${p.initiator.verified.arn} (verified)`
+    : (p.initiator?.declared ?? 'not said');
+  if (!e) return [`**Rules** (organisation policy: ${p.source}) · started by ${who}`];
+  return [
+    `**Rules** (organisation policy: ${p.source}) · started by ${who}`,
+    '',
+    `approval ${e.required ? 'required' : 'not required'} (${from('required')}) · quorum ${e.quorum} (${from('quorum')}) · ` +
+      `second person ${e.requireSecondPerson ? 'yes' : 'no'} (${from('requireSecondPerson')}) · timeout ${e.timeout} ` +
+      `(${from('timeout')}) · approvers ${e.approvers.length ? e.approvers.join(', ') : 'anyone'} (${from('approvers')}) · ` +
+      `identity ${e.identity === 'aws-iam' ? 'verified AWS identity (--aws)' : 'declared names'} (${from('identity')})`,
+  ];
 }

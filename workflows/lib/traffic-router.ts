@@ -79,15 +79,7 @@ export async function openRouter(
       },
     };
   }
-  const alb = await aws.resolveAlbRouter({
-    region: p.region,
-    ...(r.listener ? { listener: r.listener } : {}),
-    ...(r.rule ? { rule: r.rule } : {}),
-    ...(r.loadBalancer ? { loadBalancer: r.loadBalancer } : {}),
-    port: r.port,
-    blueTargetGroup: r.blueTargetGroup,
-    greenTargetGroup: r.greenTargetGroup,
-  });
+  const alb = await aws.resolveAlbRouter(albQuery(p.region, r));
   const ref = { region: alb.region, kind: alb.kind, arn: alb.arn, blueArn: alb.blueArn, greenArn: alb.greenArn };
   return {
     saved: alb.actions,
@@ -151,4 +143,17 @@ export function checkServicesBehindTargetGroups(
         `Check blueService/greenService and router.blueTargetGroup/greenTargetGroup`,
     );
   }
+}
+
+/** What names an ALB router in the input, as resolveAlbRouter takes it (listener, rule or load balancer + port). */
+export function albQuery(region: string, r: Extract<BlueGreenParams['router'], { kind: 'alb-weighted' }>) {
+  return {
+    region,
+    ...(r.listener ? { listener: r.listener } : {}),
+    ...(r.rule ? { rule: r.rule } : {}),
+    ...(r.loadBalancer ? { loadBalancer: r.loadBalancer } : {}),
+    port: r.port,
+    blueTargetGroup: r.blueTargetGroup,
+    greenTargetGroup: r.greenTargetGroup,
+  };
 }
