@@ -90,6 +90,8 @@ describe('a namespace without the runbooks’ search attributes', () => {
         /registered the search attributes RunbookName, RunbookStatus, RunbookTarget, RunbookInitiator/,
       );
       await worker.printed(/runbooks worker: task queue/);
+      // No policy file: the built-in floors apply, and the worker says so.
+      expect(worker.output()).toContain('runbooks worker: no RUNBOOKS_POLICY_FILE: built-in floors apply');
       const svc = await makeService(aws, { desiredCount: 2 });
       const report = await withClient(server.address, async (client) => {
         const handle = await client.workflow.start('emergencyScale', {
@@ -105,13 +107,19 @@ describe('a namespace without the runbooks’ search attributes', () => {
             },
           ],
         });
+        // The floors require an approval the input switched off: a second person gives it.
+        await handle.signal('approve', { by: 'bob' });
         const result = (await handle.result()) as RunbookReport;
         // It is findable by the attributes the worker registered.
         const found = await client.workflow.count(`RunbookName = "emergencyScale" AND RunbookStatus = "succeeded"`);
         expect(found.count).toBe(1);
         return result;
       });
-      expect(report.outcome).toBe('succeeded');
+      expect(report.outcome).toBe('succeeded-with-warnings');
+      expect(report.warnings).toEqual([
+        'organisation policy: approval.required: the input asked for no approval; the organisation policy requires one',
+      ]);
+      expect(report.approvals).toMatchObject([{ by: 'bob', accepted: true }]);
       expect((await serviceState(aws, svc)).desiredCount).toBe(3);
     } finally {
       worker.child.kill('SIGTERM');

@@ -10,6 +10,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfig } from '../../activities/policy';
+import type { AwsProof } from '../../api/identity';
 import { approveSignal, approveUpdate, keepScaledSignal, statusQuery } from '../../api/definitions';
 import { FailureType } from '../../api/failures';
 import { parsePolicy, readPolicyFile } from '../../worker/policy-file';
@@ -341,19 +342,24 @@ describe('verified identity (identity: aws-iam)', () => {
         const started = await hb.query(statusQuery);
         expect(started.policy?.initiator).toEqual({ declared: 'alice', verified: { arn: sreAlice.arn } });
 
+        // Each decision is verified (an activity) before it is judged: send one at a time, so they are recorded in
+        // the order sent.
+        let sent = 0;
+        const send = async (payload: { by: string; proof: AwsProof }) => {
+          await hb.signal(approveSignal, payload);
+          sent += 1;
+          return waitForStatus(client, b, (x) => x.approvals.length === sent);
+        };
         // sre-bob's approval of run a, replayed on run b; his rejection proof of run b used as an approval.
         const forA = await signed(client, a, sreBob, 'approve');
-        await hb.signal(approveSignal, { by: 'bob', proof: forA });
-        const rejectProof = await signed(client, b, sreBob, 'reject', 'no');
-        await hb.signal(approveSignal, { by: 'bob', proof: rejectProof });
+        await send({ by: 'bob', proof: forA });
+        await send({ by: 'bob', proof: await signed(client, b, sreBob, 'reject', 'no') });
         // sre-alice approving the run she started, under another name.
-        await hb.signal(approveSignal, { by: 'someone', proof: await signed(client, b, sreAlice, 'approve') });
+        await send({ by: 'someone', proof: await signed(client, b, sreAlice, 'approve') });
         // sre-bob's own proof for run b counts — once.
         const forB = await signed(client, b, sreBob, 'approve');
-        await hb.signal(approveSignal, { by: 'bob', proof: forB });
-        await waitForStatus(client, b, (x) => x.approvals.length === 4);
-        await hb.signal(approveSignal, { by: 'bob', proof: forB });
-        const s = await waitForStatus(client, b, (x) => x.approvals.length === 5);
+        await send({ by: 'bob', proof: forB });
+        const s = await send({ by: 'bob', proof: forB });
         const why = s.approvals.map((d) => d.refusal ?? '');
         expect(why.some((r) => r.includes(`signed for workflow ${a}, not ${b}`))).toBe(true);
         expect(why.some((r) => r.includes('signed for decision reject, not approve'))).toBe(true);
