@@ -5,8 +5,13 @@ import { patched } from '@temporalio/workflow';
 import { parseDuration } from '../api/duration';
 import { deploymentControllerRefusal, ecsServiceKey, shortName } from '../api/runbooks/ecs';
 import {
+  deployedTooLongAgoRefusal,
+  deploymentInProgress,
+  describeDeployment,
   familyOf,
+  inProgressRefusal,
   otherFamilyRefusal,
+  primaryDeployment,
   type EcsRollbackInput,
   type EcsRollbackResult,
 } from '../api/runbooks/ecs-rollback';
@@ -24,6 +29,11 @@ const otherFamily = (r: { current: { family: string }; target: { arn: string } }
 
 /** Runs recorded before toRevision had to be of the service's own family replay without the check. */
 const SAME_FAMILY_PATCH = 'ecs-rollback-same-family-v1';
+/**
+ * Runs that passed the preflight before a deployment in progress was refused replay without the refusal (no marker in
+ * their history). onlyIfDeployedWithin and stopInProgress need no patch: no earlier run's input can carry them.
+ */
+const IN_PROGRESS_PATCH = 'ecs-rollback-in-progress-v1';
 
 export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookReport<EcsRollbackResult>> {
   return runRunbook(RUNBOOK.ecsRollback, input, {
@@ -45,6 +55,27 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
             action: `roll it back from ${revisionOf(service.taskDefinition)} to an earlier task definition`,
           });
           if (controlled) throw fail('PreconditionFailed', controlled);
+          // Seed 004's rule, when the input asks for it: roll back only a recent deployment. The PRIMARY deployment's
+          // createdAt is when the current revision was deployed: ECS records no other "deployed at" for a service.
+          // Date.now() is the workflow's clock (deterministic on replay), taken once the service was described.
+          if (p.onlyIfDeployedWithin) {
+            const tooOld = deployedTooLongAgoRefusal({
+              ref,
+              s: service,
+              within: { text: p.onlyIfDeployedWithin, ms: parseDuration(p.onlyIfDeployedWithin) },
+              now: Date.now(),
+            });
+            if (tooOld) throw fail('PreconditionFailed', tooOld);
+          }
+          // A deployment ECS is still carrying out (a rollout half done, or the circuit breaker already rolling back)
+          // is not replaced behind anyone's back: refused unless the input says stopInProgress, with a reason.
+          const rolling = deploymentInProgress(service);
+          if (rolling && !p.stopInProgress && patched(IN_PROGRESS_PATCH)) {
+            throw fail(
+              'PreconditionFailed',
+              inProgressRefusal({ ref, s: service, deployment: rolling, now: Date.now() }),
+            );
+          }
           const current = await aws.describeTaskDefinition({
             region: p.region,
             taskDefinition: service.taskDefinition,
@@ -97,6 +128,16 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
             rollbackTo: revisionOf(r.target.arn),
             desiredCount: r.service.desiredCount,
             runningCount: r.service.runningCount,
+            // Only where the input asked for the check or the override, so earlier runs' details stay as they were.
+            ...(p.onlyIfDeployedWithin
+              ? {
+                  deployedAt: primaryDeployment(r.service)?.createdAt,
+                  onlyIfDeployedWithin: p.onlyIfDeployedWithin,
+                }
+              : {}),
+            ...(p.stopInProgress && deploymentInProgress(r.service)
+              ? { replacesInProgress: { ...deploymentInProgress(r.service), reason: p.stopInProgress.reason } }
+              : {}),
             ...(otherFamily(r)
               ? {
                   otherFamily: {
@@ -111,6 +152,16 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
       );
       // Set only when the revision is of another family and the input allowed it: shown in the plan and to approvers.
       const allowed = otherFamily({ current, target }) ? p.allowOtherFamily?.reason : undefined;
+      // Set only when ECS is carrying out a deployment and the input said to replace it: the plan, approvers, warning.
+      const inProgress = deploymentInProgress(service);
+      const replaces =
+        p.stopInProgress && inProgress
+          ? {
+              deployment: inProgress,
+              described: describeDeployment(inProgress, Date.now()),
+              reason: p.stopInProgress.reason,
+            }
+          : undefined;
 
       const from = service.taskDefinition;
       if (
@@ -125,6 +176,12 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
               taskDefinition: target.arn,
               from,
               ...(allowed ? { allowOtherFamily: allowed } : {}),
+              ...(replaces
+                ? {
+                    replacesInProgress: revisionOf(replaces.deployment.taskDefinition),
+                    stopInProgress: replaces.reason,
+                  }
+                : {}),
             },
           },
         ]) === 'dry-run'
@@ -137,6 +194,10 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
       await ctx.approval(
         `roll ${p.service} (${p.region}/${p.cluster}) back from ${revisionOf(from)} to ${revisionOf(target.arn)}` +
           (allowed ? ` — another family (${familyOf(target.arn)}, not ${familyOf(from)}), allowed: ${allowed}` : '') +
+          (replaces
+            ? ` — replaces the deployment in progress of ${revisionOf(replaces.deployment.taskDefinition)} ` +
+              `(stopInProgress: ${replaces.reason})`
+            : '') +
           (p.reason ? ` — reason: ${p.reason}` : ''),
       );
 
@@ -147,6 +208,16 @@ export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookRepor
         () => aws.updateService({ ...ref, taskDefinition: target.arn }),
         { params: { taskDefinition: revisionOf(target.arn), from: revisionOf(from) } },
       );
+      // The UpdateService above is what stopped it: ECS made the rollback's deployment the PRIMARY and drains the tasks
+      // of the one that was in progress. (ECS's StopServiceDeployment is not used: its ROLLBACK goes to the service
+      // revision before that deployment, not necessarily to the one this run picked, it needs another permission, and
+      // the emulator does not have it.)
+      if (replaces) {
+        ctx.warn(
+          `in-progress deployment of ${revisionOf(replaces.deployment.taskDefinition)} replaced by the rollback ` +
+            `(${replaces.reason}); it was ${replaces.described}`,
+        );
+      }
 
       // 4. Wait until stable (poll with backoff in the activity; no fixed sleeps).
       const stable = await ctx.step(

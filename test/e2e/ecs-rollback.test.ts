@@ -1,5 +1,7 @@
 // ecsRollback end to end: real dev server, real worker, the service's task definition read back through the SDK.
+import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAwsClients } from '../../activities/aws-clients';
 import { approveUpdate, rejectUpdate, statusQuery } from '../../api/definitions';
 import { FailureType } from '../../api/failures';
 import type { EcsRollbackInput, EcsRollbackResult } from '../../api/runbooks/ecs-rollback';
@@ -7,6 +9,7 @@ import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { deploymentControllerOf, makeService, serviceState } from '../helpers/env/aws-fixtures';
 import { withInterceptingWorker, withPrimaryDeploymentFailed } from '../helpers/proxies/aws-proxy';
+import { withRealisticWorker } from '../helpers/realistic';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
 
 let app: DemoApp;
@@ -19,6 +22,25 @@ afterAll(async () => {
 });
 
 const health = (a: DemoApp = app) => ({ url: a.healthUrl, consecutive: 2, interval: '100ms', timeout: '10s' });
+
+/** `text` as a literal in a RegExp. */
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A DescribeServices answer (JSON) whose services' PRIMARY deployment began at `at` (epoch ms; AWS sends epoch
+ * seconds), or shows no createdAt when `at` is undefined. The emulator's deployments begin when the service is created.
+ */
+function withPrimaryCreatedAt(json: string, at: number | undefined): string {
+  const out = JSON.parse(json) as { services?: { deployments?: Record<string, unknown>[] }[] };
+  for (const svc of out.services ?? []) {
+    for (const d of svc.deployments ?? []) {
+      if (d.status !== 'PRIMARY') continue;
+      if (at === undefined) delete d.createdAt;
+      else d.createdAt = at / 1000;
+    }
+  }
+  return JSON.stringify(out);
+}
 
 /** Every message in an error's cause chain (WorkflowUpdateFailedError → ApplicationFailure → …). */
 function causeMessages(err: unknown): string[] {
@@ -354,6 +376,167 @@ describe('ecsRollback: what AWS says', () => {
         expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
         expect(await serviceState(aws, svc)).toEqual(before);
       }
+    });
+  });
+});
+
+describe('ecsRollback: rollback that checks first (seed 004)', () => {
+  it('onlyIfDeployedWithin: a revision deployed longer ago is refused naming its age, as is an unknown deployment time; nothing changed', async () => {
+    const { aws } = await testClients();
+    const svc = await makeService(aws); // revisions 1 and 2, on 2
+    const before = await serviceState(aws, svc);
+    // AWS's answers say the PRIMARY deployment (of revision 2) began 3 hours ago; then that they do not say when.
+    const threeHoursAgo = Math.floor((Date.now() - 3 * 3_600_000) / 1000) * 1000;
+    let createdAt: number | undefined = threeHoursAgo;
+    await withInterceptingWorker(
+      (call) =>
+        call.operation === 'DescribeServices'
+          ? { rewrite: (text) => withPrimaryCreatedAt(text, createdAt) }
+          : undefined,
+      async ({ client, taskQueue }) => {
+        // A real run and a dry run are refused alike, in the preflight.
+        for (const dryRun of [false, true]) {
+          const workflowId = uid('rb');
+          await client.workflow.start('ecsRollback', {
+            taskQueue,
+            workflowId,
+            args: [{ ...svc.ref, onlyIfDeployedWithin: '2h', dryRun }],
+          });
+          const failure = await expectFailure(client, workflowId);
+          expect(failure.type).toBe(FailureType.PreconditionFailed);
+          expect(failure.message).toMatch(
+            new RegExp(
+              `^refusing to roll back: ${svc.service} has run ${svc.family}:2 for 3h(\\d+s)? ` +
+                `\\(deployed ${literal(new Date(threeHoursAgo).toISOString())}\\), longer than onlyIfDeployedWithin ` +
+                `\\(2h\\): the problem is probably not the last deployment \\(seed 004\\)\\. `,
+            ),
+          );
+          expect(failure.message).toContain('drop onlyIfDeployedWithin from the input to roll back anyway');
+          expect(failure.message).toMatch(/Nothing was changed\.$/);
+          expect(failure.report?.timeline.find((s) => s.name.startsWith('Preflight'))?.outcome).toBe('failed');
+          expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
+        }
+
+        createdAt = undefined;
+        const workflowId = uid('rb');
+        await client.workflow.start('ecsRollback', {
+          taskQueue,
+          workflowId,
+          args: [{ ...svc.ref, onlyIfDeployedWithin: '2h' }],
+        });
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type).toBe(FailureType.PreconditionFailed);
+        expect(failure.message).toMatch(
+          new RegExp(
+            `^refusing to roll back: when ${svc.service} began to run ${svc.family}:2 is unknown \\(ECS shows its ` +
+              `PRIMARY deployment ecs-svc/\\d+ without a createdAt\\), so onlyIfDeployedWithin \\(2h\\) cannot be checked\\.`,
+          ),
+        );
+        expect(failure.message).toContain(
+          `aws ecs describe-services --region us-east-1 --cluster ${svc.cluster} --services ${svc.service} ` +
+            `--query 'services[0].deployments'`,
+        );
+        expect(failure.message).toContain('drop onlyIfDeployedWithin from the input to roll back anyway');
+      },
+    );
+    // AWS, read directly: the service is still on revision 2.
+    expect(await serviceState(aws, svc)).toEqual(before);
+  });
+
+  it('onlyIfDeployedWithin: a revision deployed within the window is rolled back', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const svc = await makeService(aws); // its deployment began now (the emulator's createdAt)
+      const started = Date.now();
+      const report = (await client.workflow.execute('ecsRollback', {
+        taskQueue,
+        workflowId: uid('rb'),
+        args: [{ ...svc.ref, onlyIfDeployedWithin: '1h' }],
+      })) as RunbookReport<EcsRollbackResult>;
+      expect(report.outcome).toBe('succeeded');
+      expect(report.warnings).toEqual([]);
+      const details = report.timeline.find((s) => s.name.startsWith('Preflight'))?.details;
+      expect(details).toMatchObject({ onlyIfDeployedWithin: '1h' });
+      expect(Math.abs(Date.parse(String(details?.deployedAt)) - started)).toBeLessThan(5 * 60_000);
+      expect(report.result).toMatchObject({ fromTaskDefinition: svc.revisions[1], toTaskDefinition: svc.revisions[0] });
+      expect((await serviceState(aws, svc)).taskDefinition).toBe(svc.revisions[0]);
+    });
+  });
+
+  it('a deployment still IN_PROGRESS (realistic AWS: its tasks keep failing) is refused; with stopInProgress the rollback replaces it', async () => {
+    await withRealisticWorker({ faults: [{ name: 'tasks-crash-loop' }] }, async ({ client, taskQueue, aws, layer }) => {
+      const svc = await makeService(aws, { onRevision: 1 });
+      const [rev1, rev2] = svc.revisions as [string, string];
+      // The deploy that broke the service: revision 2, through the layer (which saw the service on 1 first). Its
+      // tasks keep failing: ECS shows the deployment IN_PROGRESS, 0 of 2 running, the old one still serving.
+      const deployer = createAwsClients({ endpoint: layer.endpoint });
+      try {
+        const ecs = deployer.ecs(svc.region);
+        await ecs.send(new DescribeServicesCommand({ cluster: svc.cluster, services: [svc.service] }));
+        await ecs.send(new UpdateServiceCommand({ cluster: svc.cluster, service: svc.service, taskDefinition: rev2 }));
+      } finally {
+        deployer.destroy();
+      }
+      const before = await serviceState(aws, svc);
+      expect(before.taskDefinition).toBe(rev2);
+
+      // Without stopInProgress: refused, naming the deployment (a dry run alike); nothing changed.
+      for (const dryRun of [false, true]) {
+        const workflowId = uid('rb');
+        await client.workflow.start('ecsRollback', { taskQueue, workflowId, args: [{ ...svc.ref, dryRun }] });
+        const failure = await expectFailure(client, workflowId);
+        expect(failure.type).toBe(FailureType.PreconditionFailed);
+        expect(failure.message).toMatch(
+          new RegExp(
+            `^refusing to roll back: ${svc.service} has a deployment in progress: ecs-svc/\\d+ of ${svc.family}:2, ` +
+              `started \\w+ ago \\(\\S+\\), 0 of 2 tasks running, rolloutState IN_PROGRESS ` +
+              `\\(other deployments: ACTIVE ${svc.family}:1, 2 of 2 tasks running\\)\\. ` +
+              `A rollback now would replace it mid-way\\.`,
+          ),
+        );
+        expect(failure.message).toContain('"stopInProgress": {"reason": "<why>"}');
+        expect(failure.message).toMatch(/Nothing was changed\.$/);
+        expect(failure.report?.timeline.some((s) => s.mutating)).toBe(false);
+      }
+      expect(await serviceState(aws, svc)).toEqual(before);
+
+      // With it: the approver sees what is replaced; the rollback goes through and the run says what it stopped.
+      const reason = 'the 2.0 deploy crash-loops (INC-7)';
+      const input: EcsRollbackInput = {
+        ...svc.ref,
+        stopInProgress: { reason },
+        initiatedBy: 'alice',
+        approval: { required: true, timeout: '1m' },
+      };
+      const workflowId = uid('rb');
+      const handle = await client.workflow.start('ecsRollback', { taskQueue, workflowId, args: [input] });
+      const waiting = await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
+      expect(waiting.pendingApproval?.summary).toContain(
+        `back from ${svc.family}:2 to ${svc.family}:1 — replaces the deployment in progress of ${svc.family}:2 ` +
+          `(stopInProgress: ${reason})`,
+      );
+      expect(waiting.pendingApproval?.plan[0]).toMatchObject({
+        action: 'ecs:UpdateService',
+        params: { taskDefinition: rev1, from: rev2, replacesInProgress: `${svc.family}:2`, stopInProgress: reason },
+      });
+      expect(waiting.steps.find((s) => s.name.startsWith('Preflight'))?.details).toMatchObject({
+        replacesInProgress: { status: 'PRIMARY', rolloutState: 'IN_PROGRESS', taskDefinition: rev2, reason },
+      });
+      expect(await serviceState(aws, svc)).toEqual(before); // nothing changed before approval
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+      const report = (await handle.result()) as RunbookReport<EcsRollbackResult>;
+      expect(report.outcome).toBe('succeeded-with-warnings');
+      expect(report.warnings).toHaveLength(1);
+      expect(report.warnings[0]).toMatch(
+        new RegExp(
+          `^in-progress deployment of ${svc.family}:2 replaced by the rollback \\(${literal(reason)}\\); it was ` +
+            `ecs-svc/\\d+ of ${svc.family}:2, started \\w+ ago \\(\\S+\\), 0 of 2 tasks running, rolloutState IN_PROGRESS$`,
+        ),
+      );
+      expect(report.result).toMatchObject({ fromTaskDefinition: rev2, toTaskDefinition: rev1 });
+      // AWS, read directly: the service is on revision 1, at its desired count.
+      const after = await serviceState(aws, svc);
+      expect(after.taskDefinition).toBe(rev1);
+      expect(after.desiredCount).toBe(2);
     });
   });
 });
