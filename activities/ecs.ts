@@ -13,6 +13,7 @@ import {
   type Task,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
+import type { EcsDeploymentView } from '../api/runbooks/ecs-rollback';
 import type { AwsClients } from './aws-clients';
 import { NotStable, PreconditionFailed, ResourceNotFound, ServiceDeploymentFailed } from './errors';
 import { abortSignal, activityContext, pollUntil, resumeWait } from './poll';
@@ -32,17 +33,7 @@ export interface ServiceState {
   runningCount: number;
   pendingCount: number;
   taskDefinition: string;
-  deployments: {
-    id: string;
-    status: string;
-    taskDefinition: string;
-    desiredCount: number;
-    runningCount: number;
-    rolloutState?: string;
-    rolloutStateReason?: string;
-    /** When ECS began it (ISO). */
-    createdAt?: string;
-  }[];
+  deployments: (EcsDeploymentView & { rolloutStateReason?: string })[];
   /**
    * The ALB/NLB target groups the service registers its tasks in (its `loadBalancers`). Absent from results recorded
    * before this field existed: workflows replaying those must not read it as "none".

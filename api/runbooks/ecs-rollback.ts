@@ -63,7 +63,7 @@ export function otherFamilyRefusal(a: {
   );
 }
 
-/** One deployment of a service as describeService reports it (activities/ecs.ts `ServiceState.deployments`). */
+/** One deployment of a service as describeService reports it (activities/ecs.ts `ServiceState.deployments`, with its reason). */
 export interface EcsDeploymentView {
   id: string;
   status: string;
