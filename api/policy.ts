@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ApprovalPolicy } from './common';
 import { durationString, formatDuration, parseDuration } from './duration';
 import { arnMatches, isArnPattern, type VerifiedPrincipal } from './identity';
+import { RUNBOOK } from './runbooks';
 
 /** Who: declared names (`bob`, compared case-insensitively) or AWS principal ARN patterns (`arn:aws:iam::*:user/sre-*`). */
 const principals = z
@@ -66,17 +67,8 @@ export const runbookPolicy = z
   .strict();
 export type RunbookPolicy = z.infer<typeof runbookPolicy>;
 
-/** The runbook types a policy may name (api/runbooks RUNBOOK), listed here to keep this module free of the catalogue. */
-export const POLICY_RUNBOOKS = [
-  'ecsRollback',
-  'emergencyScale',
-  'dnsFailover',
-  'regionalFailover',
-  'regionalFailback',
-  'blueGreenDeploy',
-  'snapshotRestore',
-  'backupVerification',
-] as const;
+/** The runbook types a policy may name: the catalogue's (api/runbooks). */
+export const POLICY_RUNBOOKS = Object.keys(RUNBOOK) as (keyof typeof RUNBOOK)[];
 export type PolicyRunbook = (typeof POLICY_RUNBOOKS)[number];
 
 export const policyFile = z
