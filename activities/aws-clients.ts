@@ -2,6 +2,8 @@
 // standard AWS_ENDPOINT_URL(_<SERVICE>) variables, so the same code reaches real AWS or an emulator.
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
@@ -16,6 +18,8 @@ export interface AwsClients {
   secrets(region: string): SecretsManagerClient;
   elbv2(region: string): ElasticLoadBalancingV2Client;
   autoscaling(region: string): ApplicationAutoScalingClient;
+  codedeploy(region: string): CodeDeployClient;
+  logs(region: string): CloudWatchLogsClient;
 }
 
 /** Explicit static credentials (e.g. one IAM user's access key in a test); normally the standard chain is used. */
@@ -64,6 +68,8 @@ export function createAwsClients(
     secrets: (region) => get(SecretsManagerClient, 'secretsmanager', region),
     elbv2: (region) => get(ElasticLoadBalancingV2Client, 'elbv2', region),
     autoscaling: (region) => get(ApplicationAutoScalingClient, 'application-autoscaling', region),
+    codedeploy: (region) => get(CodeDeployClient, 'codedeploy', region),
+    logs: (region) => get(CloudWatchLogsClient, 'logs', region),
     destroy: () => {
       for (const c of cache.values()) c.destroy();
       cache.clear();

@@ -45,6 +45,11 @@ export interface ServiceState {
    * before this field existed: read that as ECS, what those runs acted on.
    */
   deploymentController?: string;
+  /**
+   * How ECS rolls a deployment out: maximum/minimum percent and the deployment circuit breaker. Absent when AWS does
+   * not show it (results recorded before this field existed; the emulator before the first UpdateService that sets it).
+   */
+  deploymentConfiguration?: EcsDeploymentConfiguration;
   /** CODE_DEPLOY and EXTERNAL services have task sets instead of deployments (absent when there are none). */
   taskSets?: {
     id: string;
@@ -54,6 +59,13 @@ export interface ServiceState {
     computedDesiredCount: number;
     stabilityStatus?: string;
   }[];
+}
+
+/** The part of a service's deploymentConfiguration a deployment run sets and puts back. */
+export interface EcsDeploymentConfiguration {
+  maximumPercent?: number;
+  minimumHealthyPercent?: number;
+  deploymentCircuitBreaker?: { enable: boolean; rollback: boolean };
 }
 
 /** A stopped task of a service, as DescribeTasks shows it (times as ISO strings). */
@@ -92,6 +104,26 @@ function toState(s: Service): ServiceState {
     taskDefinition: s.taskDefinition ?? '',
     targetGroupArns: (s.loadBalancers ?? []).flatMap((lb) => (lb.targetGroupArn ? [lb.targetGroupArn] : [])),
     deploymentController: s.deploymentController?.type ?? 'ECS',
+    ...(s.deploymentConfiguration
+      ? {
+          deploymentConfiguration: {
+            ...(s.deploymentConfiguration.maximumPercent !== undefined
+              ? { maximumPercent: s.deploymentConfiguration.maximumPercent }
+              : {}),
+            ...(s.deploymentConfiguration.minimumHealthyPercent !== undefined
+              ? { minimumHealthyPercent: s.deploymentConfiguration.minimumHealthyPercent }
+              : {}),
+            ...(s.deploymentConfiguration.deploymentCircuitBreaker
+              ? {
+                  deploymentCircuitBreaker: {
+                    enable: !!s.deploymentConfiguration.deploymentCircuitBreaker.enable,
+                    rollback: !!s.deploymentConfiguration.deploymentCircuitBreaker.rollback,
+                  },
+                }
+              : {}),
+          },
+        }
+      : {}),
     deployments: (s.deployments ?? []).map((d) => ({
       id: d.id ?? '',
       status: d.status ?? '',
@@ -117,7 +149,8 @@ function toState(s: Service): ServiceState {
   };
 }
 
-function toStoppedTask(t: Task): StoppedTask {
+/** A task as DescribeTasks shows it, as a stopped task (times as ISO strings). */
+export function toStoppedTask(t: Task): StoppedTask {
   const at = t.stoppedAt ?? t.stoppingAt;
   return {
     arn: t.taskArn ?? '',
@@ -310,14 +343,54 @@ function registrable(td: TaskDefinition): RegisterTaskDefinitionCommandInput {
   return out as unknown as RegisterTaskDefinitionCommandInput;
 }
 
+/** What a derived revision may differ in (images, environment, task CPU/memory): equal means "already registered". */
 const envOf = (td: TaskDefinition | undefined) =>
-  JSON.stringify(
+  JSON.stringify([
     (td?.containerDefinitions ?? []).map((c) => [
       c.name,
       c.image,
       [...(c.environment ?? [])].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '')),
     ]),
-  );
+    td?.cpu ?? null,
+    td?.memory ?? null,
+  ]);
+
+/** A revision's change: new images (container → image), task CPU/memory, environment variables. */
+export interface RevisionChange {
+  /** Container name → image; `''` as the name means "the only container" (refused when there are several). */
+  images?: Record<string, string>;
+  cpu?: number;
+  memory?: number;
+  environment?: Record<string, string>;
+}
+
+/** `td` with `change` applied (pure: unit-tested). Refuses a container name the task definition does not have. */
+export function applyRevisionChange(td: TaskDefinition, change: RevisionChange, ref: string): TaskDefinition {
+  let containers = td.containerDefinitions ?? [];
+  const names = containers.map((c) => c.name ?? '?');
+  for (const [name, image] of Object.entries(change.images ?? {})) {
+    if (name === '' && containers.length !== 1) {
+      throw new PreconditionFailed(
+        `${revisionName(ref)} has ${containers.length} containers (${names.join(', ')}): say which one gets the ` +
+          `image ("container" in the input, or "images": {"<container>": "<image>"})`,
+      );
+    }
+    const index = name === '' ? 0 : containers.findIndex((c) => c.name === name);
+    if (index < 0) {
+      throw new PreconditionFailed(`no container ${name} in ${revisionName(ref)} (containers: ${names.join(', ')})`);
+    }
+    containers = containers.map((c, i) => (i === index ? { ...c, image } : c));
+  }
+  for (const [variable, value] of Object.entries(change.environment ?? {})) {
+    containers = withEnv(containers, variable, value);
+  }
+  return {
+    ...td,
+    containerDefinitions: containers,
+    ...(change.cpu !== undefined ? { cpu: String(change.cpu) } : {}),
+    ...(change.memory !== undefined ? { memory: String(change.memory) } : {}),
+  };
+}
 
 export function createEcsActivities(aws: AwsClients) {
   /**
@@ -327,7 +400,7 @@ export function createEcsActivities(aws: AwsClients) {
   async function registerDerived(
     region: string,
     baseRef: string,
-    change: (containers: ContainerDefinition[]) => ContainerDefinition[],
+    change: (td: TaskDefinition) => TaskDefinition,
   ): Promise<{ arn: string; revision: number; created: boolean }> {
     const ecs = aws.ecs(region);
     const describe = async (ref: string) =>
@@ -335,7 +408,7 @@ export function createEcsActivities(aws: AwsClients) {
         .taskDefinition;
     const base = await describe(baseRef);
     if (!base?.family) throw new ResourceNotFound(`task definition ${baseRef} not found in ${region}`);
-    const wanted: TaskDefinition = { ...base, containerDefinitions: change(base.containerDefinitions ?? []) };
+    const wanted = change(base);
     if (envOf(base) === envOf(wanted))
       return { arn: base.taskDefinitionArn!, revision: base.revision ?? 0, created: false };
     const listed = await ecs.send(
@@ -446,13 +519,24 @@ export function createEcsActivities(aws: AwsClients) {
      * for a forced deployment, a PRIMARY deployment begun since the activity was first scheduled.
      */
     async updateService(
-      input: ServiceRef & { desiredCount?: number; taskDefinition?: string; forceNewDeployment?: boolean },
+      input: ServiceRef & {
+        desiredCount?: number;
+        taskDefinition?: string;
+        forceNewDeployment?: boolean;
+        /** Set with the change (a deployment's max/min percent and circuit breaker); idempotent like the rest. */
+        deploymentConfiguration?: EcsDeploymentConfiguration;
+      },
     ): Promise<ServiceState> {
       const info = activityContext()?.info;
       if (info && info.attempt > 1) {
         const now = await describeService(input);
         const primary = now.deployments.find((d) => d.status === 'PRIMARY');
+        const sameConfig =
+          !input.deploymentConfiguration ||
+          JSON.stringify(now.deploymentConfiguration ?? {}) ===
+            JSON.stringify({ ...(now.deploymentConfiguration ?? {}), ...input.deploymentConfiguration });
         const done =
+          sameConfig &&
           (input.desiredCount === undefined || now.desiredCount === input.desiredCount) &&
           (input.taskDefinition === undefined || sameRevision(now.taskDefinition, input.taskDefinition)) &&
           (!input.forceNewDeployment ||
@@ -466,6 +550,7 @@ export function createEcsActivities(aws: AwsClients) {
           ...(input.desiredCount !== undefined ? { desiredCount: input.desiredCount } : {}),
           ...(input.taskDefinition !== undefined ? { taskDefinition: input.taskDefinition } : {}),
           ...(input.forceNewDeployment ? { forceNewDeployment: true } : {}),
+          ...(input.deploymentConfiguration ? { deploymentConfiguration: input.deploymentConfiguration } : {}),
         }),
         { abortSignal: abortSignal() },
       );
@@ -483,8 +568,8 @@ export function createEcsActivities(aws: AwsClients) {
       variable: string;
       value: string;
     }): Promise<{ arn: string; revision: number; created: boolean }> {
-      return registerDerived(input.region, input.taskDefinition, (containers) =>
-        withEnv(containers, input.variable, input.value),
+      return registerDerived(input.region, input.taskDefinition, (td) =>
+        applyRevisionChange(td, { environment: { [input.variable]: input.value } }, input.taskDefinition),
       );
     },
 
@@ -498,15 +583,40 @@ export function createEcsActivities(aws: AwsClients) {
       image: string;
       container?: string;
     }): Promise<{ arn: string; revision: number; created: boolean }> {
-      return registerDerived(input.region, input.taskDefinition, (containers) => {
+      return registerDerived(input.region, input.taskDefinition, (td) => {
+        const containers = td.containerDefinitions ?? [];
         const index = input.container ? containers.findIndex((c) => c.name === input.container) : 0;
         if (index < 0 || !containers[index]) {
           throw new PreconditionFailed(
             `no container ${input.container ?? '(first)'} in ${input.taskDefinition} (containers: ${containers.map((c) => c.name).join(', ')})`,
           );
         }
-        return containers.map((c, i) => (i === index ? { ...c, image: input.image } : c));
+        return {
+          ...td,
+          containerDefinitions: containers.map((c, i) => (i === index ? { ...c, image: input.image } : c)),
+        };
       });
+    },
+
+    /**
+     * A revision of `taskDefinition`'s family with `change` applied (images per container, task CPU/memory,
+     * environment), everything else as it is. Idempotent like registerRevisionWithEnv: when the base or the family's
+     * newest ACTIVE revision already is exactly that, it is returned (`created: false`) and nothing is registered.
+     */
+    async registerRevision(input: {
+      region: string;
+      taskDefinition: string;
+      change: RevisionChange;
+    }): Promise<{ arn: string; revision: number; created: boolean; images: string[] }> {
+      const out = await registerDerived(input.region, input.taskDefinition, (td) =>
+        applyRevisionChange(td, input.change, input.taskDefinition),
+      );
+      const td = (
+        await aws.ecs(input.region).send(new DescribeTaskDefinitionCommand({ taskDefinition: out.arn }), {
+          abortSignal: abortSignal(),
+        })
+      ).taskDefinition;
+      return { ...out, images: (td?.containerDefinitions ?? []).map((c) => `${c.name ?? '?'}=${c.image ?? '?'}`) };
     },
 
     /** The value of an environment variable in a task definition's containers (first container that defines it). */
@@ -566,7 +676,7 @@ export function createEcsActivities(aws: AwsClients) {
           }
           if (verdict.state === 'failed') {
             throw new ServiceDeploymentFailed(
-              `ECS service ${input.service} (${where}): ${verdict.reason}. Left as ECS has it; see its events: aws ecs ` +
+              `ECS service ${input.service} (${where}): ${verdict.reason}. See its events: aws ecs ` +
                 `describe-services --region ${input.region} --cluster ${input.cluster} --services ${input.service} ` +
                 `--query 'services[0].events[:5]'`,
             );

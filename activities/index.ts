@@ -9,6 +9,7 @@ import { createAutoScalingActivities } from './autoscaling';
 import { createCloudWatchActivities } from './cloudwatch';
 import { createDataCheckActivities, type EndpointOverrides } from './datachecks';
 import { createEcsActivities } from './ecs';
+import { createEcsTaskActivities } from './ecs-tasks';
 import { createHealthActivities } from './health';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities, type NotifierConfig } from './notify';
@@ -18,6 +19,8 @@ import { createRoute53Activities } from './route53';
 import { createSecretsActivities } from './secrets';
 import { createTemporalActivities } from './temporal';
 import { createTrafficActivities } from './traffic';
+import { createTriageActivities } from './triage';
+import { createCodeDeployActivities } from './codedeploy';
 
 export interface ActivityDeps {
   aws: AwsClients;
@@ -75,12 +78,15 @@ export function asActivities<T extends Record<string, unknown>>(activities: T): 
 export function createActivities(deps: ActivityDeps) {
   return asActivities({
     ...createEcsActivities(deps.aws),
+    ...createEcsTaskActivities(deps.aws),
     ...createAutoScalingActivities(deps.aws),
     ...createRoute53Activities(deps.aws),
     ...createRdsActivities(deps.aws),
     ...createCloudWatchActivities(deps.aws),
     ...createSecretsActivities(deps.aws),
     ...createTrafficActivities(deps.aws),
+    ...createCodeDeployActivities(deps.aws),
+    ...createTriageActivities(deps.aws),
     ...createDataCheckActivities(deps.aws, deps.dbEndpointOverrides),
     ...createNotifyActivities(deps.notifier, deps.fetch),
     ...createHealthActivities(deps.fetch),
@@ -101,6 +107,7 @@ export type Activities = ReturnType<typeof createActivities>;
 /** Polls until a state or a deadline (minutes to hours), heartbeating: the `waits` proxy. */
 export type WaitActivity =
   | 'checkHealth'
+  | 'waitForCodeDeployDeployment'
   | 'runDataChecks'
   | 'waitForChangeInsync'
   | 'waitForDbAvailable'

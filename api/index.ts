@@ -7,6 +7,7 @@ export * from './status';
 export * from './search-attributes';
 export * from './runbooks/ecs';
 export * from './runbooks/ecs-rollback';
+export * from './runbooks/ecs-deploy';
 export * from './runbooks/emergency-scale';
 export * from './runbooks/dns-failover';
 export * from './runbooks/regional-failover';

@@ -114,6 +114,8 @@ export interface CompensationRecord {
   endedAt: string;
   outcome: 'succeeded' | 'failed';
   error?: string;
+  /** What the compensation found or did, when it says (e.g. "ECS's circuit breaker had already rolled back"). */
+  note?: string;
 }
 
 /** A change the run will make (dry run result, approval plan). */

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
         { port: motoPort, what: 'AWS emulator', env: 'MOTO_PORT' },
         ...(process.argv.includes('--realistic')
           ? [{ port: num('REALISTIC_PORT', motoPort + 1), what: 'realistic AWS layer', env: 'REALISTIC_PORT' }]
-          : []),
+          : [{ port: num('CODEDEPLOY_PORT', motoPort + 1), what: 'CodeDeploy layer', env: 'CODEDEPLOY_PORT' }]),
         { port: pgPort, what: 'PostgreSQL', env: 'PG_PORT' },
         ...names.map((n, i) => ({ port: base + i, what: `demo app ${n}`, env: 'DEMO_APP_PORT' })),
       ],
@@ -125,6 +125,20 @@ async function main(): Promise<void> {
       });
       console.log(`Realistic AWS layer on ${realistic.endpoint} in front of the emulator`);
     }
+    // Without --realistic, CodeDeploy alone goes through a layer (moto's deployments stay `Created` forever): the
+    // worker's AWS_ENDPOINT_URL_CODEDEPLOY, on the port --realistic would take (CODEDEPLOY_PORT, moto's + 1), one AWS
+    // minute in RUNBOOKS_CODEDEPLOY_MINUTE_MS (100 ms).
+    let codeDeployLayer: RealisticLayer | undefined;
+    if (!realistic) {
+      codeDeployLayer = await startRealisticLayer({
+        upstream: moto.endpoint,
+        port: num('CODEDEPLOY_PORT', motoPort + 1),
+        minuteMs: num('RUNBOOKS_CODEDEPLOY_MINUTE_MS', 100),
+      });
+      stopHooks.push(() => void codeDeployLayer?.close());
+      console.log(`CodeDeploy layer on ${codeDeployLayer.endpoint} in front of the emulator`);
+    }
+    const codeDeployEndpoint = (realistic ?? codeDeployLayer)!.endpoint;
 
     console.log('Starting the worker …');
     const worker = startProcess('worker', process.execPath, [require.resolve('tsx/cli'), 'worker/main.ts'], {
@@ -138,6 +152,7 @@ async function main(): Promise<void> {
         ...process.env,
         ...awsEnv,
         ...(realistic ? { AWS_ENDPOINT_URL: realistic.endpoint } : {}),
+        AWS_ENDPOINT_URL_CODEDEPLOY: codeDeployEndpoint,
         TEMPORAL_ADDRESS: temporal.address,
         RUNBOOKS_DB_ENDPOINT_OVERRIDES: dbOverrides,
         // The shipped demo policy, unless one of yours is set (docs/policy.md).
@@ -180,6 +195,9 @@ async function main(): Promise<void> {
       address: temporal.address,
       moto: moto.endpoint,
       ...(realistic ? { realistic: { endpoint: realistic.endpoint, minuteMs: realistic.minuteMs } } : {}),
+      ...(codeDeployLayer
+        ? { codeDeploy: { endpoint: codeDeployLayer.endpoint, minuteMs: codeDeployLayer.minuteMs } }
+        : {}),
       apps: appUrls,
       zoneId: demo.hostedZone.id,
     });
@@ -258,6 +276,7 @@ function printReady(s: {
   address: string;
   moto: string;
   realistic?: { endpoint: string; minuteMs: number };
+  codeDeploy?: { endpoint: string; minuteMs: number };
   apps: Record<string, string>;
   zoneId: string;
 }): void {
@@ -271,6 +290,12 @@ function printReady(s: {
     ` Temporal address  ${s.address} (namespace "default")`,
     ` Task queue        ${TASK_QUEUE}`,
     ` AWS emulator      ${s.moto}  (AWS_ENDPOINT_URL; credentials test/test)`,
+    ...(s.codeDeploy
+      ? [
+          ` CodeDeploy        ${s.codeDeploy.endpoint}  (AWS_ENDPOINT_URL_CODEDEPLOY: deployments play out, one AWS minute` +
+            ` takes ${s.codeDeploy.minuteMs} ms; RUNBOOKS_CODEDEPLOY_MINUTE_MS)`,
+        ]
+      : []),
     ...(s.realistic
       ? [
           ` Realistic layer   ${s.realistic.endpoint}  (the worker's AWS: one AWS minute takes ${s.realistic.minuteMs / 1000}s;` +

@@ -14,6 +14,7 @@ import { startDemoApp } from './lib/demo-apps';
 import { seedDemoEnvironment } from './lib/demo-env';
 import { startPostgres } from './lib/postgres';
 import { startReplicaLagPublisher } from './lib/replica-lag';
+import { startRealisticLayer } from './realistic/layer';
 import { ensureCluster, ensureHostedZone, ensureRecords, ensureService, ensureTaskDefinitions } from './lib/fixtures';
 import { stopAll } from './lib/processes';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from './lib/stack';
@@ -30,6 +31,10 @@ async function main(): Promise<void> {
     startPostgres({ logDir }),
   ]);
   Object.assign(process.env, emulatorEnv(moto.endpoint));
+  // moto leaves CodeDeploy deployments `Created` forever: CodeDeploy goes through the layer that plays them out, as in
+  // the dev stack and the tests.
+  const codeDeploy = await startRealisticLayer({ upstream: moto.endpoint, minuteMs: 50 });
+  process.env.AWS_ENDPOINT_URL_CODEDEPLOY = codeDeploy.endpoint;
   const temporalBin = await obtainTemporalCli();
   const aws = createAwsClients();
   const app = await startDemoApp('record-app');
@@ -204,6 +209,37 @@ async function main(): Promise<void> {
       input: failbackInput,
       drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
     },
+    {
+      name: 'ecs-deploy-approved',
+      type: 'ecsDeploy',
+      input: {
+        ...ref,
+        version: { image: 'rec/app:3' },
+        deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 50, circuitBreaker: true },
+        reason: 'record',
+        initiatedBy: 'alice',
+        approval,
+        health,
+      },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'ecs-deploy-codedeploy-approved',
+      type: 'ecsDeploy',
+      input: example('ecs-deploy-codedeploy'),
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'ecs-restart-approved',
+      type: 'ecsRestart',
+      input: { ...ref, environment: { LOG_LEVEL: 'debug' }, reason: 'record', initiatedBy: 'alice', approval, health },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'triage-rec-api',
+      type: 'triage',
+      input: { ...ref, reason: 'record' },
+    },
   ];
 
   mkdirSync(outDir, { recursive: true });
@@ -244,6 +280,7 @@ async function main(): Promise<void> {
     }
   });
   lagPublisher.stop();
+  await codeDeploy.close();
   await pg.stop();
   await app.close();
   aws.destroy();

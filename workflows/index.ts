@@ -8,3 +8,6 @@ export { regionalFailback } from './regionalFailback';
 export { blueGreenDeploy } from './blueGreenDeploy';
 export { snapshotRestore } from './snapshotRestore';
 export { backupVerification, verifyBackup } from './backupVerification';
+export { ecsDeploy } from './ecsDeploy';
+export { ecsRestart } from './ecsRestart';
+export { triage } from './triage';

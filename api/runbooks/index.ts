@@ -8,7 +8,9 @@ import {
   snapshotRestoreWorkflowId,
 } from './restore';
 import { dnsFailoverInput, dnsFailoverWorkflowId } from './dns-failover';
+import { ecsDeployInput, ecsDeployWorkflowId, ecsRestartInput, ecsRestartWorkflowId } from './ecs-deploy';
 import { ecsRollbackInput, ecsRollbackWorkflowId } from './ecs-rollback';
+import { triageInput, triageWorkflowId } from './triage';
 import { emergencyScaleInput, emergencyScaleWorkflowId } from './emergency-scale';
 import {
   regionalFailbackInput,
@@ -93,6 +95,28 @@ export const RUNBOOK = {
     title: 'Restore the newest backups to temporary instances, check their data and age, delete them',
     schema: backupVerificationInput,
     workflowId: backupVerificationWorkflowId,
+  }),
+  ecsDeploy: entry({
+    type: 'ecsDeploy',
+    slug: 'ecs-deploy',
+    title:
+      'Deploy a new image or revision to an ECS service (through CodeDeploy for a CODE_DEPLOY service), wait, check',
+    schema: ecsDeployInput,
+    workflowId: ecsDeployWorkflowId,
+  }),
+  ecsRestart: entry({
+    type: 'ecsRestart',
+    slug: 'ecs-restart',
+    title: 'Restart an ECS service (a new deployment, optionally new CPU/memory/environment) and show its AZ spread',
+    schema: ecsRestartInput,
+    workflowId: ecsRestartWorkflowId,
+  }),
+  triage: entry({
+    type: 'triage',
+    slug: 'triage',
+    title: 'Diagnose a service (deployments, stopped tasks, targets, alarms, logs, database, endpoint) — read only',
+    schema: triageInput,
+    workflowId: triageWorkflowId,
   }),
 };
 

@@ -21,6 +21,8 @@ import {
   ensureWeightedAlb,
   putReplicaLag,
 } from './fixtures';
+import { seedCodeDeployDemo } from './demo-codedeploy';
+import { seedTriageDemo } from './demo-triage';
 
 export const DEMO = {
   primaryRegion: 'us-east-1',
@@ -208,6 +210,14 @@ export async function seedDemoEnvironment(aws: AwsClients, apps: DemoAppUrls, st
   });
   await putReplicaLag(aws.cloudwatch(west), DEMO.db.replica, [3, 2, 4, 2, 3]);
 
+  // A service deployed through CodeDeploy (ecsDeploy drives it), and what triage reads (logs, stopped tasks).
+  const codeDeploy = await seedCodeDeployDemo(aws, {
+    region: east,
+    cluster: DEMO.ecs.primary.cluster,
+    listenerArn: albEast.listenerArn,
+  });
+  const triage = await seedTriageDemo(aws);
+
   const env_ = {
     regions: { primary: east, secondary: west },
     db: {
@@ -231,6 +241,8 @@ export async function seedDemoEnvironment(aws: AwsClients, apps: DemoAppUrls, st
       secondary: { dnsName: albWest.dnsName, hostedZoneId: albWest.canonicalHostedZoneId },
     },
     alarms: DEMO.alarms,
+    codeDeploy,
+    triage,
     apps,
   };
   if (stateFile) writeFileSync(stateFile, `${JSON.stringify(env_, null, 2)}\n`);

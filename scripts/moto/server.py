@@ -5,7 +5,9 @@ weakened (see the project README, "The AWS emulator"). Each patch is small and s
 """
 
 import sys
+import types
 
+from moto.ecs import models as ecs_models
 from moto.rds import models as rds_models
 
 _promote_read_replica = rds_models.RDSBackend.promote_read_replica
@@ -45,6 +47,25 @@ def restore_db_instance_to_point_in_time(self, source_db_identifier, target_db_i
 
 
 rds_models.RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time
+
+_calculate_task_resources = ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+
+def calculate_task_resource_requirements(task_definition):
+    """AWS: a Fargate task definition may set memory at the task level only; a container's memory is optional. moto
+    adds up the containers' memory and fails (HTTP 500) in RunTask on a container without one: count it as 0."""
+    containers = [
+        c
+        if any(c.get(k) is not None for k in ("memory", "memoryReservation", "Memory", "MemoryReservation"))
+        else {**c, "memory": 0}
+        for c in task_definition.container_definitions
+    ]
+    return _calculate_task_resources(types.SimpleNamespace(container_definitions=containers))
+
+
+ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(
+    calculate_task_resource_requirements
+)
 
 if __name__ == "__main__":
     from moto.server import main

@@ -2,16 +2,19 @@
 // time, and AWS's faults on demand. moto answers every call with the end state at once; this layer remembers what
 // each mutating call started and rewrites later answers to show the phase the resource is in (RDS `creating`,
 // `modifying`, `renaming`, `deleting`; ECS deployments IN_PROGRESS with tasks starting one by one; Route 53 PENDING;
-// ELB targets `initial`), and answers faults by name (machines.ts FAULTS). It counts every call and every
-// effective mutation, so a test can prove each change was made exactly once. See README.md beside it.
+// ELB targets `initial`), and answers faults by name (machines.ts FAULTS). CodeDeploy ECS blue/green deployments are
+// played out by codedeploy.ts; ECS refuses a task-definition change on a CODE_DEPLOY service, as AWS does, and lists
+// the running tasks of the services it has seen (moto runs none). It counts every call and every effective
+// mutation, so a test can prove each change was made exactly once. See README.md beside it.
 //
 // Control: GET /_realistic (faults, clock, counts), PUT /_realistic/faults (a JSON list of faults, replacing the
 // current ones), DELETE /_realistic/faults.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ECS_DRAIN,
+  FAILED_DEPLOYMENT_LISTED,
   ECS_TASK_START,
   ELB_TARGET_INITIAL,
   FAULTS,
@@ -27,10 +30,12 @@ import {
   type Phase,
 } from './machines';
 import { evaluable, evaluateAlarm, type Datapoint, type MetricAlarm } from './alarms';
+import { createCodeDeployModel, type TaskSet } from './codedeploy';
 import {
   errorAnswer,
   isMutating,
   readCall,
+  upstreamJson,
   withXmlValue,
   xmlBlocks,
   xmlValue,
@@ -104,7 +109,23 @@ interface EcsDeployment {
   /** circuit breaker: when it failed and rolled back. */
   failedAt?: number;
   rolledBack?: boolean;
+  /** The generation of the tasks it starts (the serving one's for a count change). */
+  generation: number;
 }
+
+/** A task the layer showed in ListTasks (moto runs none for a service). */
+interface SyntheticTask {
+  region: string;
+  cluster: string;
+  service: string;
+  serviceKey: string;
+  generation: number;
+  index: number;
+  taskDefinition: string;
+  since: number;
+}
+
+const ACCOUNT = '123456789012';
 
 const NOT_FOUND_XML = (id: string): [number, string, string] => [
   404,
@@ -140,6 +161,28 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
 
   const now = () => Date.now();
   const key = (...parts: (string | undefined)[]) => parts.join('/');
+
+  // The tasks serving each service (region/cluster/service): a new generation of task ARNs after each deployment.
+  const fleets = new Map<string, TaskSet>();
+  const syntheticTasks = new Map<string, SyntheticTask>(); // task ARN → task
+  const fleetHooks = {
+    serving(k: string, taskDefinition: string, count: number): TaskSet {
+      const f = fleets.get(k);
+      if (f && f.taskDefinition === taskDefinition) return f;
+      // None yet, or moto's service was changed behind the layer's back: a new generation.
+      const next = { generation: (f?.generation ?? 0) + (f ? 1 : 0), taskDefinition, count, since: now() };
+      fleets.set(k, next);
+      return next;
+    },
+    commit(k: string, set: TaskSet): void {
+      fleets.set(k, set);
+      // CodeDeploy moved the service in moto; the layer has not necessarily read it since.
+      serviceSeen.set(k, {
+        taskDefinition: set.taskDefinition,
+        runningCount: serviceSeen.get(k)?.runningCount ?? set.count,
+      });
+    },
+  };
 
   /** The first armed fault of that name for this call, spent by one. */
   const take = (name: FaultName, call: AwsCall): (Fault & { left: number }) | undefined => {
@@ -193,6 +236,15 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
     }
     return undefined;
   };
+
+  const codedeploy = createCodeDeployModel({
+    upstream: opts.upstream,
+    minuteMs,
+    now,
+    take,
+    happened,
+    fleet: fleetHooks,
+  });
 
   // ---------- RDS ----------
 
@@ -412,6 +464,23 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
     const failedCount = Math.floor(elapsedMin / ECS_TASK_START);
     if (d.fault === 'deploy-circuit-breaker' && d.failedAt !== undefined && t >= d.failedAt) {
       const back = Math.min(d.desired, Math.floor((t - d.failedAt) / minuteMs / ECS_TASK_START) + d.previousRunning);
+      // Once the rollback is complete, ECS keeps listing the failed deployment for a while (its last tasks stopping),
+      // then only the rollback's deployment is left (the failed one is INACTIVE: DescribeServices no longer lists it).
+      const rolledBackAt = d.failedAt + Math.max(0, d.desired - d.previousRunning) * ECS_TASK_START * minuteMs;
+      if (t >= rolledBackAt + FAILED_DEPLOYMENT_LISTED * minuteMs) {
+        return {
+          runningCount: d.desired,
+          pendingCount: 0,
+          deployments: [
+            dep({
+              id: `${d.id}-rollback`,
+              taskDefinition: d.previousTaskDefinition,
+              rolloutStateReason: `ECS deployment circuit breaker: rolling back to deployment ${d.id}-previous.`,
+            }),
+          ],
+          done: false,
+        };
+      }
       return {
         runningCount: back,
         pendingCount: 0,
@@ -484,6 +553,185 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
     };
   };
 
+  /** A finished ECS deployment: its tasks serve the service from now on. */
+  const commitEcs = (k: string, d: EcsDeployment) => {
+    services.delete(k);
+    serviceSeen.set(k, { taskDefinition: d.taskDefinition, runningCount: d.desired });
+    fleets.set(k, {
+      generation: d.generation,
+      taskDefinition: d.taskDefinition,
+      count: d.desired,
+      since: d.kind === 'deploy' ? d.startedAt : (fleets.get(k)?.since ?? d.startedAt),
+    });
+  };
+
+  /** AWS refuses a new revision (or a forced redeployment) of a CODE_DEPLOY service: CodeDeploy deploys it. */
+  const ecsBefore = async (call: AwsCall, auth: string): Promise<Answer | undefined> => {
+    if (call.operation !== 'UpdateService') return undefined;
+    if (call.params.taskDefinition === undefined && call.params.forceNewDeployment !== true) return undefined;
+    const out = await upstreamJson(
+      opts.upstream,
+      'ecs',
+      'DescribeServices',
+      { cluster: call.params.cluster ?? 'default', services: [call.params.service] },
+      auth,
+    );
+    const svc = ((out.json.services as { status?: string; deploymentController?: { type?: string } }[]) ?? []).find(
+      (x) => x.status === 'ACTIVE',
+    );
+    if (svc?.deploymentController?.type !== 'CODE_DEPLOY') return undefined;
+    return errorAnswer(
+      call,
+      400,
+      'InvalidParameterException',
+      'Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.',
+    );
+  };
+
+  /** The task sets running a service at `t` (what ListTasks shows): during a deployment the old and the new. */
+  const runningSets = (k: string, t: number): TaskSet[] => {
+    const cd = codedeploy.taskSets(k, t);
+    if (cd) return cd;
+    const seen = serviceSeen.get(k);
+    const d = services.get(k);
+    const serving = fleetHooks.serving(
+      k,
+      d ? d.previousTaskDefinition : (seen?.taskDefinition ?? ''),
+      seen?.runningCount ?? 0,
+    );
+    if (!d) return [{ ...serving, count: seen?.runningCount ?? 0 }];
+    const view = ecsView(d, t);
+    if (d.kind === 'scale' || d.fault) {
+      if (view.done && !d.fault) commitEcs(k, d);
+      return [{ ...serving, count: view.runningCount }];
+    }
+    if (view.done) {
+      commitEcs(k, d);
+      return [fleets.get(k)!];
+    }
+    const primary = view.deployments.find((x) => x.status === 'PRIMARY');
+    const previous = view.deployments.find((x) => x.status === 'ACTIVE');
+    return [
+      { ...serving, count: previous?.runningCount ?? 0 },
+      {
+        generation: d.generation,
+        taskDefinition: d.taskDefinition,
+        count: primary?.runningCount ?? 0,
+        since: d.startedAt,
+      },
+    ];
+  };
+
+  const taskArn = (region: string, cluster: string, k: string, generation: number, index: number) =>
+    `arn:aws:ecs:${region}:${ACCOUNT}:task/${cluster}/${createHash('sha1')
+      .update(`${k}#${generation}#${index}`)
+      .digest('hex')
+      .slice(0, 32)}`;
+
+  const clusterName = (v: unknown) =>
+    String(v ?? 'default')
+      .split('/')
+      .pop()!;
+
+  /** ListTasks / DescribeTasks: the running tasks of the services the layer knows, besides moto's own. */
+  const ecsTasks = async (call: AwsCall, status: number, text: string, auth: string): Promise<string> => {
+    if (status < 200 || status >= 300) return text;
+    if (call.operation !== 'ListTasks' && call.operation !== 'DescribeTasks') return text;
+    const json = JSON.parse(text) as Record<string, unknown>;
+    const t = now();
+    if (call.operation === 'ListTasks') {
+      const wanted = call.params.desiredStatus ?? 'RUNNING';
+      const service = call.params.serviceName as string | undefined;
+      if (wanted !== 'RUNNING' || !service) return text;
+      const cluster = clusterName(call.params.cluster);
+      const k = key(call.region, cluster, service);
+      if (!serviceSeen.has(k) && !services.has(k)) {
+        const out = await upstreamJson(
+          opts.upstream,
+          'ecs',
+          'DescribeServices',
+          { cluster, services: [service] },
+          auth,
+        );
+        const svc = (
+          (out.json.services as { status?: string; taskDefinition?: string; runningCount?: number }[]) ?? []
+        ).find((x) => x.status === 'ACTIVE');
+        if (!svc) return text;
+        serviceSeen.set(k, { taskDefinition: svc.taskDefinition ?? '', runningCount: svc.runningCount ?? 0 });
+      }
+      const arns: string[] = [];
+      for (const set of runningSets(k, t)) {
+        for (let i = 0; i < set.count; i++) {
+          const arn = taskArn(call.region, cluster, k, set.generation, i);
+          syntheticTasks.set(arn, {
+            region: call.region,
+            cluster,
+            service,
+            serviceKey: k,
+            generation: set.generation,
+            index: i,
+            taskDefinition: set.taskDefinition,
+            since: set.since,
+          });
+          arns.push(arn);
+        }
+      }
+      json.taskArns = [...((json.taskArns as string[] | undefined) ?? []), ...arns];
+      return JSON.stringify(json);
+    }
+    const wanted = ((call.params.tasks as string[] | undefined) ?? []).filter((a) => syntheticTasks.has(a));
+    if (!wanted.length) return text;
+    json.failures = ((json.failures as { arn?: string }[] | undefined) ?? []).filter(
+      (f) => !wanted.includes(f.arn ?? ''),
+    );
+    const running = new Map<string, Set<string>>();
+    json.tasks = [
+      ...((json.tasks as unknown[] | undefined) ?? []),
+      ...wanted.map((arn) => {
+        const task = syntheticTasks.get(arn)!;
+        if (!running.has(task.serviceKey)) {
+          running.set(
+            task.serviceKey,
+            new Set(
+              runningSets(task.serviceKey, t).flatMap((s) =>
+                Array.from({ length: s.count }, (_, i) =>
+                  taskArn(task.region, task.cluster, task.serviceKey, s.generation, i),
+                ),
+              ),
+            ),
+          );
+        }
+        const up = running.get(task.serviceKey)!.has(arn);
+        const started = task.since / 1000 + task.index * ECS_TASK_START * (minuteMs / 1000);
+        return {
+          taskArn: arn,
+          clusterArn: `arn:aws:ecs:${task.region}:${ACCOUNT}:cluster/${task.cluster}`,
+          taskDefinitionArn: task.taskDefinition,
+          group: `service:${task.service}`,
+          startedBy: `ecs-svc/${String(task.generation).padStart(16, '0')}`,
+          availabilityZone: `${task.region}${'abc'[task.index % 3]}`,
+          launchType: 'FARGATE',
+          lastStatus: up ? 'RUNNING' : 'STOPPED',
+          desiredStatus: up ? 'RUNNING' : 'STOPPED',
+          healthStatus: 'UNKNOWN',
+          connectivity: up ? 'CONNECTED' : 'DISCONNECTED',
+          createdAt: started,
+          startedAt: started,
+          ...(up
+            ? {}
+            : {
+                stopCode: 'ServiceSchedulerInitiated',
+                stoppedReason: 'Scaling activity initiated by (deployment of a newer revision)',
+                stoppedAt: t / 1000,
+              }),
+          containers: [{ name: 'app', taskArn: arn, lastStatus: up ? 'RUNNING' : 'STOPPED' }],
+          version: up ? 2 : 3,
+        };
+      }),
+    ];
+    return JSON.stringify(json);
+  };
+
   /** A circuit breaker that tripped rolls the service back in moto too, as ECS does. */
   const rollBack = (cluster: string, service: string, taskDefinition: string, auth: string) => {
     const body = JSON.stringify({ cluster, service, taskDefinition });
@@ -536,6 +784,8 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
         desired: svc.desiredCount ?? 0,
         previousRunning: services.has(k) ? ecsView(services.get(k)!, t).runningCount : (seen?.runningCount ?? 0),
         ...(fault === 'deploy-circuit-breaker' || fault === 'tasks-crash-loop' ? { fault } : {}),
+        generation:
+          fleetHooks.serving(k, previousTaskDefinition, seen?.runningCount ?? 0).generation + (newDeployment ? 1 : 0),
       };
       if (d.fault === 'tasks-crash-loop') happened('tasks-crash-loop', call, t + ECS_TASK_START * minuteMs, k);
       if (d.fault === 'deploy-circuit-breaker') {
@@ -569,10 +819,7 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
       svc.runningCount = view.runningCount;
       svc.pendingCount = view.pendingCount;
       svc.deployments = view.deployments;
-      if (view.done && d.fault === undefined) {
-        services.delete(k);
-        serviceSeen.set(k, { taskDefinition: d.taskDefinition, runningCount: d.desired });
-      }
+      if (view.done && d.fault === undefined) commitEcs(k, d);
     }
     if (call.operation === 'ListTasks' && call.params.desiredStatus === 'STOPPED' && call.params.serviceName) {
       const cluster = String(call.params.cluster ?? 'default')
@@ -781,6 +1028,8 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
       p.AlarmName ??
       p.SecretId ??
       p.ResourceId ??
+      p.deploymentId ??
+      p.deploymentGroupName ??
       call.pathId;
     return v === undefined ? undefined : String(v);
   };
@@ -831,7 +1080,7 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
       if ((req.url ?? '').startsWith('/_realistic')) return control(req, body, res);
       const call = readCall(req, body);
@@ -845,6 +1094,18 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
       if (call.service === 'rds') {
         const early = rdsBefore(call);
         if (early) return answer(early);
+      }
+      const auth = String(req.headers.authorization ?? '');
+      try {
+        const own =
+          call.service === 'codedeploy'
+            ? await codedeploy.handle(call, auth)
+            : call.service === 'ecs'
+              ? await ecsBefore(call, auth)
+              : undefined;
+        if (own) return answer(own);
+      } catch (err) {
+        return answer(errorAnswer(call, 500, 'InternalFailure', `realistic layer: ${(err as Error).message}`));
       }
       const url = new URL(req.url ?? '/', opts.upstream);
       const headers = { ...req.headers, host: url.host };
@@ -860,8 +1121,10 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
               text = await cloudwatchAfter(call, status, text, String(req.headers.authorization ?? ''));
             }
             if (call.service === 'rds') text = rdsAfter(call, status, text);
-            else if (call.service === 'ecs')
-              text = ecsAfter(call, status, text, String(req.headers.authorization ?? ''));
+            else if (call.service === 'ecs') {
+              text = ecsAfter(call, status, text, auth);
+              text = await ecsTasks(call, status, text, auth);
+            } else if (call.service === 'codedeploy' && status < 300) text = codedeploy.after(call, text);
             else if (call.service === 'route53') text = route53After(call, status, text);
             else if (call.service === 'elasticloadbalancing') text = elbAfter(call, status, text);
           } catch {

@@ -48,11 +48,42 @@ export const RDS_SNAPSHOT: Phase[] = [{ status: 'creating', minutes: 5 }];
 export const ECS_TASK_START = 0.5;
 export const ECS_DRAIN = 0.5;
 
+/**
+ * ECS: how long a deployment the circuit breaker failed stays listed (ACTIVE, rolloutState FAILED) once the rollback
+ * is complete; after that only the rollback's deployment is listed.
+ */
+export const FAILED_DEPLOYMENT_LISTED = 10;
+
 /** Route 53: a change is PENDING this long before INSYNC (AWS: usually under a minute). */
 export const ROUTE53_PENDING = 1;
 
 /** ELBv2: a newly registered target is `initial` this long (health-check interval × healthy threshold). */
 export const ELB_TARGET_INITIAL = 0.5;
+
+/**
+ * CodeDeploy ECS blue/green: how long a new deployment is `Created` before it starts, then its lifecycle events in
+ * order (AWS minutes). Install — the replacement (green) task set starting — is the longest; AllowTraffic ends with
+ * production traffic on the replacement. After AfterAllowTraffic the original task set is kept for the group's
+ * `terminationWaitTimeInMinutes`, then terminated (CODEDEPLOY_TERMINATE), and the deployment is `Succeeded`.
+ */
+export const CODEDEPLOY_CREATED = 0.5;
+export const CODEDEPLOY_ECS_EVENTS: Phase[] = [
+  { status: 'BeforeInstall', minutes: 0.2 },
+  { status: 'Install', minutes: 2.5 },
+  { status: 'AfterInstall', minutes: 0.3 },
+  { status: 'AllowTestTraffic', minutes: 0.3 },
+  { status: 'AfterAllowTestTraffic', minutes: 0.5 },
+  { status: 'BeforeAllowTraffic', minutes: 0.3 },
+  { status: 'AllowTraffic', minutes: 0.5 },
+  { status: 'AfterAllowTraffic', minutes: 0.3 },
+];
+export const CODEDEPLOY_TERMINATE = 0.5;
+/** A rollback deployment (CodeDeploy's own, creator `codeDeployRollback`): traffic back to the original task set. */
+export const CODEDEPLOY_ROLLBACK_EVENTS: Phase[] = [
+  { status: 'BeforeAllowTraffic', minutes: 0.2 },
+  { status: 'AllowTraffic', minutes: 0.5 },
+  { status: 'AfterAllowTraffic', minutes: 0.2 },
+];
 
 /** The faults one can switch on, what each does, and what it takes (shown in the dev banner and the doc). */
 export const FAULTS = {
@@ -65,6 +96,8 @@ export const FAULTS = {
   'throttle-storm': 'a share of all calls ({"rate": 0.3}) is answered with Throttling (HTTP 400) or 503',
   'region-outage': 'every call to one region ({"region": "us-east-1"}) is answered 503 ServiceUnavailable',
   'rename-lag': 'a renamed DB instance is found under neither name for ten minutes',
+  'codedeploy-hook-fails':
+    'the next CodeDeploy ECS deployment fails its AfterAllowTestTraffic hook (HOOK_EXECUTION_FAILURE), then rolls back',
   'access-denied': 'one operation ({"operation": "UpdateService"}) is refused with AccessDenied',
 } as const;
 

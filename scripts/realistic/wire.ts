@@ -1,8 +1,8 @@
 // What an AWS SDK request is, read off the wire: the service and region (from the SigV4 credential scope), the
 // operation and its parameters in each protocol the runbooks' clients speak — query (RDS, ELBv2: form-encoded
-// `Action=`), JSON (ECS, Secrets Manager, Application Auto Scaling: `X-Amz-Target`), REST-XML (Route 53: method +
-// path) — and how AWS answers an error in each.
-import type http from 'node:http';
+// `Action=`), JSON (ECS, CodeDeploy, Secrets Manager, Application Auto Scaling: `X-Amz-Target`), REST-XML (Route 53:
+// method + path) — and how AWS answers an error in each.
+import http from 'node:http';
 
 export type Protocol = 'query' | 'json' | 'rest-xml' | 'other';
 
@@ -58,7 +58,9 @@ export function readCall(req: http.IncomingMessage, body: Buffer): AwsCall {
 
 /** Operations that change something (for counting what was effective). */
 export function isMutating(operation: string): boolean {
-  return /^(Create|Update|Delete|Modify|Promote|Restore|Register|Deregister|Put|Change|Set|Reboot|Failover|Start|Stop|Tag|Untag|Add|Remove|Reset|Copy|Switchover)/.test(
+  // CodeDeploy: CreateDeployment, StopDeployment, ContinueDeployment, SkipWaitTimeForInstanceTermination,
+  // PutLifecycleEventHookExecutionStatus.
+  return /^(Create|Update|Delete|Modify|Promote|Restore|Register|Deregister|Put|Change|Set|Reboot|Failover|Start|Stop|Tag|Untag|Add|Remove|Reset|Copy|Switchover|Continue|Skip)/.test(
     operation,
   );
 }
@@ -108,4 +110,67 @@ export function withXmlValue(xml: string, tag: string, value: string): string {
 /** Each `<tag>…</tag>` block of `xml` (not nested in one of its own kind). */
 export function xmlBlocks(xml: string, tag: string): string[] {
   return xml.match(new RegExp(`<${tag}>[\\s\\S]*?</${tag}>`, 'g')) ?? [];
+}
+
+/** The JSON-protocol target prefix of each service the layer calls on its own. */
+export const JSON_TARGETS = {
+  ecs: 'AmazonEC2ContainerServiceV20141113',
+  codedeploy: 'CodeDeploy_20141006',
+} as const;
+
+/**
+ * A caller's Authorization header re-scoped to `service`: moto picks the backend (and the region) from the SigV4
+ * credential scope and does not check the signature, so the layer can call another service in the caller's region.
+ */
+export function scopedAuth(auth: string, service: string): string {
+  return auth.replace(/(Credential=[^/]+\/\d{8}\/[^/]+\/)[^/]+(\/aws4_request)/, `$1${service}$2`);
+}
+
+/** One JSON-protocol call straight to moto (not through the layer): its HTTP status and parsed answer. */
+export function upstreamJson(
+  upstream: string,
+  service: keyof typeof JSON_TARGETS,
+  operation: string,
+  body: unknown,
+  auth: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const text = JSON.stringify(body);
+    const r = http.request(new URL('/', upstream), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `${JSON_TARGETS[service]}.${operation}`,
+        authorization: scopedAuth(auth, service),
+        'content-length': Buffer.byteLength(text),
+      },
+    });
+    r.on('response', (up) => {
+      const parts: Buffer[] = [];
+      up.on('data', (c: Buffer) => parts.push(c));
+      up.on('end', () => {
+        let json: Record<string, unknown> = {};
+        try {
+          json = JSON.parse(Buffer.concat(parts).toString('utf8') || '{}') as Record<string, unknown>;
+        } catch {
+          /* not JSON (an HTML error page): leave empty */
+        }
+        resolve({ status: up.statusCode ?? 502, json });
+      });
+    });
+    r.on('error', reject);
+    r.end(text);
+  });
+}
+
+/** A JSON-protocol answer. */
+export function jsonAnswer(value: unknown, status = 200): Answer {
+  return {
+    status,
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': `realistic-${Math.random().toString(16).slice(2, 10)}`,
+    },
+    body: JSON.stringify(value),
+  };
 }

@@ -1,12 +1,19 @@
 // One driver per runbook for the chaos suite and the realistic fast subset: builds a uniquely named environment in
 // the emulator, gives a valid input that needs no approval, and says what AWS must look like after a good run.
 // Fixtures and checks use the plain emulator clients; the runbook's own calls go through the realistic layer.
+import { CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type DeploymentConfiguration,
+} from '@aws-sdk/client-ecs';
 import type { Client } from '@temporalio/client';
 import type { AwsClients } from '../../activities/aws-clients';
 import { regionalFailoverWorkflowId } from '../../api/runbooks/regional-failover';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
-import { makeService, makeZone, serviceState, zoneRecords } from '../helpers/env/aws-fixtures';
+import { makeCodeDeployService, makeService, makeZone, serviceState, zoneRecords } from '../helpers/env/aws-fixtures';
 import { makeBlueGreenEnv } from '../helpers/env/blue-green-env';
 import { fastHealth, makeFailoverEnv, PRIMARY_REGION } from '../helpers/env/failover-env';
 import { GOOD_CHECKS, instancesWithPrefix, makeDbSecret, makeSourceDb } from '../helpers/env/restore-env';
@@ -23,7 +30,10 @@ export interface Prepared {
 }
 
 export interface Driver {
+  /** The runbook, as the rows name it; a variant of a runbook names itself, e.g. "ecsDeploy (CODE_DEPLOY)". */
   runbook: string;
+  /** The workflow type when `runbook` names a variant (default: `runbook`). */
+  type?: string;
   /** `client`/`taskQueue`: for runbooks that need an earlier run (a failback needs its failover). */
   prepare(aws: AwsClients, ctx: { client: Client; taskQueue: string }): Promise<Prepared>;
   /** The IDs of the child workflows a run of `input` starts (their steps are boundaries too). */
@@ -35,6 +45,49 @@ const expectEqual = (what: string, actual: unknown, expected: unknown) => {
     throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
   }
 };
+
+/** The workflow type a driver runs. */
+export const workflowType = (d: Driver) => d.type ?? d.runbook;
+
+type ServiceRef = { region: string; cluster: string; service: string };
+
+const describeService = async (aws: AwsClients, s: ServiceRef) =>
+  (await aws.ecs(s.region).send(new DescribeServicesCommand({ cluster: s.cluster, services: [s.service] })))
+    .services![0]!;
+
+/** A revision's containers as `name=image`, and its environment as `name=value` (every container). */
+async function revisionOf(aws: AwsClients, region: string, taskDefinition: string) {
+  const td = (await aws.ecs(region).send(new DescribeTaskDefinitionCommand({ taskDefinition }))).taskDefinition;
+  const containers = td?.containerDefinitions ?? [];
+  return {
+    images: containers.map((c) => `${c.name}=${c.image}`),
+    environment: containers.flatMap((c) => (c.environment ?? []).map((e) => `${e.name}=${e.value}`)).sort(),
+  };
+}
+
+/** The deployment configuration the ecsDeploy driver's service starts with (not AWS's defaults, so a put-back shows). */
+const SERVICE_CONFIG: DeploymentConfiguration = {
+  maximumPercent: 150,
+  minimumHealthyPercent: 100,
+  deploymentCircuitBreaker: { enable: false, rollback: false },
+};
+
+/** What ecsDeploy may change on a service: its revision, its count, its deployment configuration. */
+async function deployState(aws: AwsClients, s: ServiceRef) {
+  const svc = await describeService(aws, s);
+  const c = svc.deploymentConfiguration;
+  return {
+    taskDefinition: svc.taskDefinition,
+    desiredCount: svc.desiredCount,
+    deploymentConfiguration: {
+      maximumPercent: c?.maximumPercent,
+      minimumHealthyPercent: c?.minimumHealthyPercent,
+      deploymentCircuitBreaker: c?.deploymentCircuitBreaker
+        ? { enable: c.deploymentCircuitBreaker.enable, rollback: c.deploymentCircuitBreaker.rollback }
+        : undefined,
+    },
+  };
+}
 
 const health = (app: DemoApp) => ({ url: app.healthUrl, consecutive: 2, interval: '100ms', timeout: '20s' });
 
@@ -254,6 +307,121 @@ export const DRIVERS: Driver[] = [
         },
         snapshot: async (a) =>
           (await instancesWithPrefix(a, region, '')).filter((id) => dbs.some((d) => id.includes(d.id.slice(0, 20)))),
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'ecsDeploy',
+    async prepare(aws) {
+      const svc = await makeService(aws, { desiredCount: 2 });
+      await aws.ecs(svc.region).send(
+        new UpdateServiceCommand({
+          cluster: svc.cluster,
+          service: svc.service,
+          deploymentConfiguration: SERVICE_CONFIG,
+        }),
+      );
+      const before = await deployState(aws, svc);
+      return {
+        input: {
+          ...svc.ref,
+          version: { image: 'example/app:3.0' },
+          deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 50, circuitBreaker: true },
+          reason: 'chaos: release 3.0',
+          approval: { required: false },
+          stableTimeout: '2m',
+        },
+        // On a new revision with only the image changed; the count and the service's own configuration as before.
+        verify: async (a) => {
+          const now = await deployState(a, svc);
+          if (now.taskDefinition === svc.revisions[1]) throw new Error('still on the previous revision');
+          const rev = await revisionOf(a, svc.region, now.taskDefinition!);
+          expectEqual('images', rev.images, ['app=example/app:3.0']);
+          expectEqual('environment', rev.environment, ['DATABASE_HOST=db.example']);
+          expectEqual('desiredCount', now.desiredCount, before.desiredCount);
+          expectEqual('deploymentConfiguration', now.deploymentConfiguration, before.deploymentConfiguration);
+        },
+        snapshot: (a) => deployState(a, svc),
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'ecsDeploy (CODE_DEPLOY)',
+    type: 'ecsDeploy',
+    async prepare(aws) {
+      const svc = await makeCodeDeployService(aws, { revisions: 1 });
+      return {
+        input: {
+          ...svc.ref,
+          version: { image: 'example/app:3.0' },
+          reason: 'chaos: release 3.0 through CodeDeploy',
+          approval: { required: false },
+          stableTimeout: '2m',
+        },
+        verify: async (a) => {
+          const now = await serviceState(a, svc);
+          if (now.taskDefinition === svc.revisions[0]) throw new Error('still on the previous revision');
+          expectEqual('images', (await revisionOf(a, svc.region, now.taskDefinition)).images, ['app=example/app:3.0']);
+          expectEqual('desiredCount', now.desiredCount, 2);
+        },
+        snapshot: async (a) => {
+          const { taskDefinition, desiredCount } = await serviceState(a, svc);
+          return { taskDefinition, desiredCount };
+        },
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'ecsRestart',
+    async prepare(aws) {
+      const svc = await makeService(aws, { desiredCount: 2 });
+      return {
+        input: {
+          ...svc.ref,
+          environment: { FEATURE_X: 'on' },
+          reason: 'chaos: flip FEATURE_X (restart on a new revision)',
+          approval: { required: false },
+          stableTimeout: '2m',
+        },
+        // On a new revision with the variable (and what it had), the desired count unchanged.
+        verify: async (a) => {
+          const now = await serviceState(a, svc);
+          if (now.taskDefinition === svc.revisions[1]) throw new Error('still on the previous revision');
+          const rev = await revisionOf(a, svc.region, now.taskDefinition);
+          expectEqual('environment', rev.environment, ['DATABASE_HOST=db.example', 'FEATURE_X=on']);
+          expectEqual('images', rev.images, ['app=example/app:2.0']);
+          expectEqual('desiredCount', now.desiredCount, 2);
+        },
+        snapshot: async (a) => {
+          const { taskDefinition, desiredCount } = await serviceState(a, svc);
+          return { taskDefinition, desiredCount };
+        },
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'triage',
+    async prepare(aws) {
+      const svc = await makeService(aws, { desiredCount: 2 });
+      const logGroup = `/ecs/${svc.service}`;
+      await aws.logs(svc.region).send(new CreateLogGroupCommand({ logGroupName: logGroup }));
+      const before = await serviceState(aws, svc);
+      return {
+        input: {
+          ...svc.ref,
+          logs: { logGroup, filterPattern: 'ERROR', minutes: 15 },
+          alarms: { prefix: svc.service },
+          recentDeploymentWindow: '2h',
+          stoppedTasks: 5,
+          reason: 'chaos: API 5xx since the deploy',
+        },
+        // Read only: the service as it was.
+        verify: async (a) => expectEqual('service', await serviceState(a, svc), before),
+        snapshot: (a) => serviceState(a, svc),
         close: async () => undefined,
       };
     },

@@ -16,16 +16,51 @@ const FIRST_CHANGE: Record<string, { operation: string; type: string | RegExp; m
     type: 'BackupVerificationFailed',
     message: /not authorized to perform: rds:RestoreDBInstanceFromDBSnapshot/,
   },
+  ecsDeploy: { operation: 'RegisterTaskDefinition', type: 'AccessDeniedException' },
+  'ecsDeploy (CODE_DEPLOY)': { operation: 'RegisterTaskDefinition', type: 'AccessDeniedException' },
+  // With an environment change (the driver's): the new revision comes first.
+  ecsRestart: { operation: 'RegisterTaskDefinition', type: 'AccessDeniedException' },
+};
+
+/**
+ * Read-only runbooks change nothing, so there is no first change to refuse: one of their reads is refused instead,
+ * and the run must still complete, recording that read as unreadable (AWS's error in the report).
+ */
+const REFUSED_READ: Record<string, { operation: string; report: { shows: string; pattern: RegExp } }> = {
+  triage: {
+    operation: 'DescribeAlarms',
+    report: {
+      shows: 'the alarms unreadable, with AWS’s refusal',
+      pattern: /"alarms":\{"unreadable":"AccessDenied[^"]*not authorized to perform: cloudwatch:DescribeAlarms/,
+    },
+  },
 };
 
 export function genericFaults(runbook: string): FaultExpectation[] {
+  const storm: FaultExpectation = {
+    scenario: 'throttle-storm: 30 % of calls Throttling / 503',
+    faults: [{ name: 'throttle-storm', rate: 0.3 }],
+    expect: { outcome: 'succeeded' },
+  };
+  const read = REFUSED_READ[runbook];
+  if (read) {
+    return [
+      // Every refused read is tolerated (recorded as unreadable): completing proves nothing unless each read got
+      // through the throttling (its retries).
+      {
+        ...storm,
+        expect: { outcome: 'succeeded', report: { shows: 'no read unreadable', pattern: /^(?![\s\S]*"unreadable")/ } },
+      },
+      {
+        scenario: `AccessDenied on ${read.operation} (a read)`,
+        faults: [{ name: 'access-denied', operation: read.operation, times: 1000 }],
+        expect: { outcome: 'succeeded', report: read.report },
+      },
+    ];
+  }
   const first = FIRST_CHANGE[runbook]!;
   return [
-    {
-      scenario: 'throttle-storm: 30 % of calls Throttling / 503',
-      faults: [{ name: 'throttle-storm', rate: 0.3 }],
-      expect: { outcome: 'succeeded' },
-    },
+    storm,
     {
       scenario: `AccessDenied on ${first.operation}`,
       faults: [{ name: 'access-denied', operation: first.operation, times: 1000 }],
@@ -136,6 +171,63 @@ export const REALISTIC_FAULTS: Record<string, FaultExpectation[]> = {
       expect: { outcome: 'failed', type: 'DbInstanceFailed', message: /incompatible-restore/, compensated: 'snapshot' },
     },
   ],
+  ecsDeploy: [
+    {
+      scenario: 'deploy-circuit-breaker',
+      faults: [{ name: 'deploy-circuit-breaker' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /circuit breaker.*Compensated: .*circuit breaker had already rolled/s,
+        compensated: 'snapshot',
+      },
+    },
+    {
+      scenario: 'tasks-crash-loop',
+      faults: [{ name: 'tasks-crash-loop' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /CannotPullContainerError.*Compensated: Put /s,
+        compensated: 'snapshot',
+      },
+    },
+  ],
+  'ecsDeploy (CODE_DEPLOY)': [
+    {
+      scenario: 'codedeploy-hook-fails (AfterAllowTestTraffic)',
+      faults: [{ name: 'codedeploy-hook-fails' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /CodeDeploy deployment d-\S+ Failed.*HOOK_EXECUTION_FAILURE/s,
+        compensated: 'snapshot',
+      },
+    },
+  ],
+  ecsRestart: [
+    {
+      scenario: 'deploy-circuit-breaker on the new revision',
+      faults: [{ name: 'deploy-circuit-breaker' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /circuit breaker.*Compensated: Put /s,
+        compensated: 'snapshot',
+      },
+    },
+    {
+      scenario: 'tasks-crash-loop on the new revision',
+      faults: [{ name: 'tasks-crash-loop' }],
+      expect: {
+        outcome: 'failed',
+        type: 'ServiceDeploymentFailed',
+        message: /CannotPullContainerError.*Compensated: Put /s,
+        compensated: 'snapshot',
+      },
+    },
+  ],
+  triage: [],
   backupVerification: [
     {
       scenario: 'restore-fails for one database',

@@ -650,6 +650,58 @@ export const IAM_CASES: IamCase[] = [
       expectThat('no temporary instance left', left.length === 0, left);
     },
   },
+  {
+    // docs/examples/ecs-deploy.json: a new image with the run's deployment configuration, health and alarm gates.
+    runbook: 'ecsDeploy',
+    removed: 'ecs:RegisterTaskDefinition',
+    verify: async (aws, _demo, report) => {
+      const s = await service(aws, DEMO.primaryRegion, DEMO.ecs.primary.cluster, DEMO.ecs.primary.service);
+      const td = await aws
+        .ecs(DEMO.primaryRegion)
+        .send(new DescribeTaskDefinitionCommand({ taskDefinition: s.taskDefinition! }));
+      const image = td.taskDefinition?.containerDefinitions?.[0]?.image;
+      expectThat('demo-api runs api:1.2.0', image === 'public.ecr.aws/demo/api:1.2.0', image);
+      const r = report?.result as { fromTaskDefinition?: string } | undefined;
+      expectThat('on a new revision', !!r?.fromTaskDefinition && r.fromTaskDefinition !== s.taskDefinition, {
+        from: r?.fromTaskDefinition,
+        now: s.taskDefinition,
+      });
+      // The run's configuration (min 50 %, circuit breaker on) was put back.
+      const c = s.deploymentConfiguration;
+      expectThat(
+        'the deployment configuration put back',
+        c?.minimumHealthyPercent !== 50 && c?.deploymentCircuitBreaker?.enable !== true,
+        c,
+      );
+    },
+  },
+  {
+    // docs/examples/ecs-restart.json with the doc's "new settings" (more memory and a log level): the whole policy.
+    runbook: 'ecsRestart',
+    removed: 'ecs:RegisterTaskDefinition',
+    overrides: { memory: 1024, environment: { LOG_LEVEL: 'debug' } },
+    verify: async (aws, _demo, report) => {
+      const r = report?.result as
+        | { fromTaskDefinition?: string; toTaskDefinition?: string; desiredCountBefore?: number }
+        | undefined;
+      const s = await service(aws, DEMO.primaryRegion, DEMO.ecs.primary.cluster, DEMO.ecs.primary.service);
+      expectThat(
+        'demo-api on the new revision',
+        !!r?.toTaskDefinition && s.taskDefinition === r.toTaskDefinition && r.toTaskDefinition !== r.fromTaskDefinition,
+        { now: s.taskDefinition, result: r },
+      );
+      expectThat('desired count unchanged', s.desiredCount === r?.desiredCountBefore, s.desiredCount);
+      const td = await aws
+        .ecs(DEMO.primaryRegion)
+        .send(new DescribeTaskDefinitionCommand({ taskDefinition: s.taskDefinition! }));
+      const env = td.taskDefinition?.containerDefinitions?.flatMap((c) => c.environment ?? []) ?? [];
+      expectThat(
+        'memory 1024, LOG_LEVEL=debug',
+        td.taskDefinition?.memory === '1024' && env.some((e) => e.name === 'LOG_LEVEL' && e.value === 'debug'),
+        { memory: td.taskDefinition?.memory, env },
+      );
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

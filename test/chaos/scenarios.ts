@@ -17,7 +17,7 @@ import type { Fault } from '../../scripts/realistic/machines';
 import { testClients, testDbOverrides, uid } from '../helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { badInputs } from './bad-inputs';
-import type { Driver, Prepared } from './drivers';
+import { workflowType, type Driver, type Prepared } from './drivers';
 import type { Row } from './results';
 import { WORKER_DEFAULTS } from '../../worker/config';
 
@@ -138,9 +138,9 @@ export async function baseline(d: Driver): Promise<Record<string, number>> {
   const known = baselines.get(d.runbook);
   if (known) return known;
   const counts = await withLayer(d, {}, async ({ client, taskQueue, layer, prepared }) => {
-    const handle = await client.workflow.start(d.runbook, {
+    const handle = await client.workflow.start(workflowType(d), {
       taskQueue,
-      workflowId: uid(d.runbook),
+      workflowId: uid(workflowType(d)),
       args: [prepared.input],
     });
     const end = await ending(handle);
@@ -167,7 +167,11 @@ export interface FaultExpectation {
    */
   act?: string;
   expect:
-    | { outcome: 'succeeded' }
+    | {
+        outcome: 'succeeded';
+        /** What the report must show (`pattern`, tested on its JSON), e.g. a read recorded as unreadable. */
+        report?: { shows: string; pattern: RegExp };
+      }
     | { outcome: 'failed'; type: string | RegExp; message: RegExp; compensated: 'snapshot' | 'n/a' }
     | { outcome: 'needs-operator'; message: RegExp };
   /** The fault is noticed only at a timeout (AWS shows no end state for it): no "within one poll" claim. */
@@ -176,7 +180,7 @@ export interface FaultExpectation {
 
 const describeExpect = (e: FaultExpectation['expect']) =>
   e.outcome === 'succeeded'
-    ? 'completes'
+    ? `completes${e.report ? `; the report shows ${e.report.shows}` : ''}`
     : e.outcome === 'failed'
       ? `fails ${typeof e.type === 'string' ? e.type : e.type.source} (${e.message.source})${e.compensated === 'snapshot' ? ', compensated' : ''}`
       : `needs-operator (${e.message.source})`;
@@ -189,8 +193,8 @@ export async function faultScenario(d: Driver, x: FaultExpectation): Promise<Row
     const before = await prepared.snapshot(aws);
     if (!x.after) layer.setFaults(x.faults);
     const started = Date.now();
-    const workflowId = uid(d.runbook);
-    const handle = await client.workflow.start(d.runbook, {
+    const workflowId = uid(workflowType(d));
+    const handle = await client.workflow.start(workflowType(d), {
       taskQueue,
       workflowId,
       args: [{ ...prepared.input, ...x.input }],
@@ -235,6 +239,8 @@ export async function faultScenario(d: Driver, x: FaultExpectation): Promise<Row
         : `${end.report?.outcome ?? '?'}`;
       if (x.expect.outcome === 'succeeded') {
         const ok = !end.failure && (end.report?.outcome ?? '').startsWith('succeeded');
+        const reportOk = !x.expect.report || x.expect.report.pattern.test(JSON.stringify(end.report ?? {}));
+        if (!reportOk) row.detail = `the report does not show ${x.expect.report?.shows ?? ''}`;
         let verified = true;
         try {
           await prepared.verify(aws);
@@ -245,7 +251,7 @@ export async function faultScenario(d: Driver, x: FaultExpectation): Promise<Row
         const now = mutationCounts(layer);
         row.mutationsOnce = sameCounts(now, counts!) ? 'yes' : 'NO';
         if (row.mutationsOnce === 'NO') row.detail = `${describeCounts(now)} vs clean ${describeCounts(counts!)}`;
-        row.pass = ok && verified && row.mutationsOnce === 'yes';
+        row.pass = ok && reportOk && verified && row.mutationsOnce === 'yes';
       } else {
         const e = x.expect;
         const failedStep = end.report?.timeline.filter((st) => st.outcome === 'failed').at(-1);
@@ -293,11 +299,15 @@ async function waitForState(
 /** `count` generated bad inputs: each refused naming a field, with no AWS call changing anything. */
 export async function badInputScenario(d: Driver, count: number): Promise<Row> {
   return withLayer(d, {}, async ({ client, taskQueue, layer, prepared }) => {
-    const entry = findRunbook(d.runbook)!;
+    const entry = findRunbook(workflowType(d))!;
     const bad = badInputs(entry.schema, prepared.input, count);
     const problems: string[] = [];
     for (const b of bad) {
-      const handle = await client.workflow.start(d.runbook, { taskQueue, workflowId: uid('bad'), args: [b.input] });
+      const handle = await client.workflow.start(workflowType(d), {
+        taskQueue,
+        workflowId: uid('bad'),
+        args: [b.input],
+      });
       const end = await ending(handle);
       if (end.failure?.type !== 'InvalidInput' || !/^invalid input: input(\.\S+)?: /.test(end.failure.message)) {
         problems.push(`${b.label}: ${end.failure?.type ?? 'completed'} ${end.failure?.message ?? ''}`);
@@ -321,10 +331,16 @@ export async function badInputScenario(d: Driver, count: number): Promise<Row> {
 export async function workerKillScenario(d: Driver): Promise<Row> {
   const counts = await baseline(d);
   return withLayer(d, { worker: 'none' }, async ({ client, taskQueue, layer, prepared }) => {
-    const env = { AWS_ENDPOINT_URL: layer.endpoint, TEST_WORKER_NO_CACHE: '1' };
+    // CodeDeploy too through this layer (the test stack's AWS_ENDPOINT_URL_CODEDEPLOY, which the worker process
+    // inherits, points at a CodeDeploy layer of its own).
+    const env = {
+      AWS_ENDPOINT_URL: layer.endpoint,
+      AWS_ENDPOINT_URL_CODEDEPLOY: layer.endpoint,
+      TEST_WORKER_NO_CACHE: '1',
+    };
     let worker: WorkerProcess = await startWorkerProcess(taskQueue, { env });
-    const workflowId = uid(d.runbook);
-    const handle = await client.workflow.start(d.runbook, { taskQueue, workflowId, args: [prepared.input] });
+    const workflowId = uid(workflowType(d));
+    const handle = await client.workflow.start(workflowType(d), { taskQueue, workflowId, args: [prepared.input] });
     let seen = 0;
     let kills = 0;
     try {
@@ -394,8 +410,8 @@ export async function serverRestartScenario(
   let server = await startTemporal({ port, dbFile, headless: true, logDir, name: `temporal-chaos-${port}` });
   try {
     return await withLayer(d, { address: server.address }, async ({ client, taskQueue, prepared }) => {
-      const workflowId = uid(d.runbook);
-      const handle = await client.workflow.start(d.runbook, { taskQueue, workflowId, args: [prepared.input] });
+      const workflowId = uid(workflowType(d));
+      const handle = await client.workflow.start(workflowType(d), { taskQueue, workflowId, args: [prepared.input] });
       // Mid-run: once a few steps are done.
       await waitForStepCount(client, workflowId, 3);
       await server.process.stop();

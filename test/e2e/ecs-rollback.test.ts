@@ -341,7 +341,7 @@ describe('ecsRollback: what AWS says', () => {
         expect(failure.message).toMatch(
           new RegExp(
             `^ECS service ${svc.service} \\(us-east-1/${svc.cluster}\\): deployment ecs-svc/\\d+ of ${svc.family}:1 FAILED: ` +
-              `"ECS deployment circuit breaker: tasks failed to start\\."\\. Left as ECS has it; see its events: aws ecs describe-services`,
+              `"ECS deployment circuit breaker: tasks failed to start\\."\\. See its events: aws ecs describe-services`,
           ),
         );
         const wait = failure.report?.timeline.find((s) => s.name === 'Wait until the service is stable');

@@ -8,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveSignal } from '../../api/definitions';
 import { RUNBOOKS } from '../../api/runbooks';
 import type { BackupVerificationResult, SnapshotRestoreResult } from '../../api/runbooks/restore';
+import type { TriageResult } from '../../api/runbooks/triage';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { DEMO, seedDemoEnvironment, type DemoEnv } from '../../scripts/lib/demo-env';
+import { readDemoState } from '../../scripts/lib/reset';
 import { describeDb, ensureRecords } from '../../scripts/lib/fixtures';
 import { portOpen } from '../../scripts/lib/processes';
 import { startReplicaLagPublisher } from '../../scripts/lib/replica-lag';
@@ -52,6 +54,20 @@ afterAll(async () => {
   await closeConnections();
 });
 
+const APP_URLS = {
+  primary: 'http://127.0.0.1:8081',
+  secondary: 'http://127.0.0.1:8082',
+  blue: 'http://127.0.0.1:8083',
+  green: 'http://127.0.0.1:8084',
+  public: 'http://127.0.0.1:8085',
+};
+/**
+ * What a drill may change in the demo (`npm run dev -- reset` compares the same), of the demo's own resources only:
+ * other test files share the emulator and change theirs meanwhile.
+ */
+const demoState = async (aws: Parameters<typeof readDemoState>[0]) =>
+  new Map([...(await readDemoState(aws, APP_URLS))].filter(([what]) => /demo/.test(what)));
+
 describe('docs/examples against the demo environment', () => {
   it('every runbook has an example that its schema accepts', () => {
     for (const r of RUNBOOKS) expect(r.schema.safeParse(example(r.slug)).success, r.slug).toBe(true);
@@ -87,6 +103,81 @@ describe('docs/examples against the demo environment', () => {
       expect(primary?.AliasTarget?.DNSName).toBe(demo.alb.secondary.dnsName);
     });
   });
+
+  it('triage.json lists the demo service’s deployments, stopped-task reasons and alarms, recommends, changes nothing', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const before = await demoState(aws);
+      const handle = await client.workflow.start('triage', {
+        taskQueue,
+        workflowId: uid('triage'),
+        args: [example('triage')],
+      });
+      const report = (await handle.result()) as RunbookReport<TriageResult>;
+      expect(report.outcome).toMatch(/^succeeded/);
+      const r = report.result!;
+      expect(r.deployments.length).toBeGreaterThan(0);
+      expect(r.deployments[0]!.taskDefinition).toMatch(/demo-api:\d+$/);
+      expect(Array.isArray(r.stoppedTasks) && r.stoppedTasks.map((t) => t.reason)).toContain(
+        'Essential container in task exited',
+      );
+      expect(Array.isArray(r.alarms)).toBe(true);
+      expect(r.findings.length).toBeGreaterThan(0);
+      expect(['ecsRollback', 'ecsRestart', 'emergencyScale', 'none']).toContain(r.recommendation.runbook);
+      if (r.recommendation.input) {
+        const entry = RUNBOOKS.find((x) => x.type === r.recommendation.runbook)!;
+        expect(entry.schema.safeParse(r.recommendation.input).success).toBe(true);
+      }
+      expect(await demoState(aws)).toEqual(before);
+    });
+  }, 120_000);
+
+  it('ecs-deploy.json, ecs-deploy-codedeploy.json and ecs-restart.json each complete after one approval', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const ecs = aws.ecs(DEMO.primaryRegion);
+      const service = async (name: string) =>
+        (await ecs.send(new DescribeServicesCommand({ cluster: DEMO.ecs.primary.cluster, services: [name] })))
+          .services![0]!;
+      const imagesOf = async (taskDefinition: string) =>
+        (
+          await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }))
+        ).taskDefinition?.containerDefinitions?.map((c) => c.image);
+      const run = async (type: string, slug: string) => {
+        const workflowId = uid(slug);
+        const handle = await client.workflow.start(type, { taskQueue, workflowId, args: [example(slug)] });
+        await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval', 60_000);
+        await handle.signal(approveSignal, { by: 'someone-else' });
+        return (await handle.result()) as RunbookReport<Record<string, unknown>>;
+      };
+
+      // The service ends on a new revision whose image is the example's.
+      const before = await service(DEMO.ecs.primary.service);
+      const deployed = await run('ecsDeploy', 'ecs-deploy');
+      expect(deployed.outcome).toBe('succeeded');
+      const afterDeploy = await service(DEMO.ecs.primary.service);
+      expect(afterDeploy.taskDefinition).not.toBe(before.taskDefinition);
+      const wanted = (example('ecs-deploy').version as { image: string }).image;
+      expect(await imagesOf(afterDeploy.taskDefinition!)).toEqual([wanted]);
+      expect(afterDeploy.desiredCount).toBe(before.desiredCount);
+
+      // The CodeDeploy-controlled demo service deploys through CodeDeploy.
+      const cd = example('ecs-deploy-codedeploy');
+      const cdBefore = await service(String(cd.service));
+      expect(cdBefore.deploymentController?.type).toBe('CODE_DEPLOY');
+      const viaCodeDeploy = await run('ecsDeploy', 'ecs-deploy-codedeploy');
+      expect(viaCodeDeploy.outcome).toBe('succeeded');
+      expect(viaCodeDeploy.result).toMatchObject({ controller: 'CODE_DEPLOY', codeDeploy: { status: 'Succeeded' } });
+      const cdAfter = await service(String(cd.service));
+      expect(await imagesOf(cdAfter.taskDefinition!)).toEqual([(cd.version as { image: string }).image]);
+
+      // A new deployment happened with the task count unchanged.
+      const primaryOf = (s: typeof before) => s.deployments?.find((d) => d.status === 'PRIMARY');
+      const restarted = await run('ecsRestart', 'ecs-restart');
+      expect(restarted.outcome).toMatch(/^succeeded/);
+      const afterRestart = await service(DEMO.ecs.primary.service);
+      expect(primaryOf(afterRestart)?.id).not.toBe(primaryOf(afterDeploy)?.id);
+      expect(afterRestart.desiredCount).toBe(afterDeploy.desiredCount);
+    });
+  }, 180_000);
 
   it('blue-green.json: green at 100 % and blue decommissioned after one approval', async () => {
     await withWorker(async ({ client, taskQueue, aws }) => {

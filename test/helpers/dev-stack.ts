@@ -43,7 +43,15 @@ export async function devPorts(): Promise<DevPorts> {
   }
 }
 
-export const allPorts = (p: DevPorts) => [p.temporal, p.ui, p.moto, p.pg, ...[0, 1, 2, 3, 4].map((i) => p.apps + i)];
+/** Every port a dev stack listens on (moto's + 1: the CodeDeploy layer in front of it). */
+export const allPorts = (p: DevPorts) => [
+  p.temporal,
+  p.ui,
+  p.moto,
+  p.moto + 1,
+  p.pg,
+  ...[0, 1, 2, 3, 4].map((i) => p.apps + i),
+];
 
 export interface DevSession {
   tag: string;

@@ -196,7 +196,7 @@ describe('waitForServiceStable', () => {
     expect(err.name).toBe('ServiceDeploymentFailed');
     expect(err.message).toBe(
       'ECS service api (us-east-1/prod): deployment ecs-svc/7 of api:7 FAILED: "ECS deployment circuit breaker: ' +
-        'tasks failed to start.". Left as ECS has it; see its events: aws ecs describe-services --region us-east-1 ' +
+        'tasks failed to start.". See its events: aws ecs describe-services --region us-east-1 ' +
         "--cluster prod --services api --query 'services[0].events[:5]'",
     );
     expect(ecsMock.commandCalls(DescribeServicesCommand)).toHaveLength(1);

@@ -7,6 +7,7 @@ import { errorMessage } from './errors';
 
 export interface Compensation {
   name: string;
+  /** A string it resolves to is recorded as the compensation's note (what it found or did). */
   run: () => Promise<unknown>;
 }
 
@@ -45,8 +46,14 @@ export class CompensationStack {
         const startedAt = new Date().toISOString();
         let record: CompensationRecord;
         try {
-          await next.run();
-          record = { name: next.name, startedAt, endedAt: new Date().toISOString(), outcome: 'succeeded' };
+          const said = await next.run();
+          record = {
+            name: next.name,
+            startedAt,
+            endedAt: new Date().toISOString(),
+            outcome: 'succeeded',
+            ...(typeof said === 'string' && said ? { note: said } : {}),
+          };
         } catch (err) {
           record = {
             name: next.name,

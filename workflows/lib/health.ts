@@ -1,8 +1,9 @@
 // Health verification step shared by the runbooks.
 import type { HealthCheck, HealthResult } from '../../api/common';
 import { parseDuration } from '../../api/duration';
+import { fail } from './errors';
 import { waits } from './proxies';
-import type { StepOptions } from './tracker';
+import type { StepOptions, Tracker } from './tracker';
 
 export function verifyHealth(check: HealthCheck): Promise<HealthResult> {
   return waits.checkHealth({
@@ -30,3 +31,22 @@ export const healthStep: StepOptions<HealthResult> = {
   outcome: (h) => (h.healthy ? 'succeeded' : 'failed'),
   failure: (h) => describeHealth(h),
 };
+
+/**
+ * The `Verify health` step of a deployment: with a check, the verdict (an unhealthy one fails the run with
+ * HealthCheckFailed, "health check failed <where>: …", so the compensation undoes the deployment); without one, the
+ * step is recorded as skipped.
+ */
+export async function requireHealthy(
+  ctx: { step: <T>(name: string, fn: () => Promise<T>, opts?: StepOptions<T>) => Promise<T>; tracker: Tracker },
+  check: HealthCheck | undefined,
+  where: string,
+): Promise<HealthResult | undefined> {
+  if (!check) {
+    ctx.tracker.skipped('Verify health', 'no health check in the input');
+    return undefined;
+  }
+  const health = await ctx.step('Verify health', () => verifyHealth(check), healthStep);
+  if (!health.healthy) throw fail('HealthCheckFailed', `health check failed ${where}: ${describeHealth(health)}`);
+  return health;
+}

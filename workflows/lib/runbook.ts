@@ -251,7 +251,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
         ? ` Compensation: ${records.length - failed.length} of ${records.length} undone; FAILED: ${failed
             .map((r) => `${r.name} (${r.error})`)
             .join('; ')} — check these by hand.`
-        : ` Compensated: ${records.map((r) => r.name).join('; ')}.`;
+        : ` Compensated: ${records.map((r) => (r.note ? `${r.name} (${r.note})` : r.name)).join('; ')}.`;
     } else if (!tracker.status.steps.some((s) => s.mutating && s.outcome !== 'failed')) {
       undone = ' Nothing was changed.';
     }

@@ -1,4 +1,5 @@
 // Uniquely named AWS resources for one test, built in the emulator with the same idempotent builders as the demo.
+import { CreateApplicationCommand, CreateDeploymentGroupCommand } from '@aws-sdk/client-codedeploy';
 import { CreateServiceCommand, DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { AwsClients } from '../../../activities/aws-clients';
@@ -124,4 +125,56 @@ export async function zoneRecords(aws: AwsClients, zoneId: string): Promise<Reso
   return (out.ResourceRecordSets ?? [])
     .filter((r) => r.Type !== 'SOA' && r.Type !== 'NS')
     .sort((a, b) => `${a.Name}${a.Type}${a.SetIdentifier}`.localeCompare(`${b.Name}${b.Type}${b.SetIdentifier}`));
+}
+
+/** A CODE_DEPLOY service with its CodeDeploy application and blue/green deployment group (automatic rollback on). */
+export interface CodeDeployService extends TestService {
+  application: string;
+  group: string;
+}
+
+/**
+ * A CODE_DEPLOY service (`makeService`: revision `onRevision` of `revisions`), its CodeDeploy application and a
+ * BLUE_GREEN deployment group that rolls back a failed or stopped deployment. `codeDeploy` makes the CodeDeploy
+ * resources through other clients (e.g. a realistic layer), the service through `aws`.
+ */
+export async function makeCodeDeployService(
+  aws: AwsClients,
+  o: {
+    codeDeploy?: AwsClients;
+    desiredCount?: number;
+    revisions?: number;
+    onRevision?: number;
+    terminationWaitMinutes?: number;
+  } = {},
+): Promise<CodeDeployService> {
+  const svc = await makeService(aws, {
+    deploymentController: 'CODE_DEPLOY',
+    revisions: o.revisions ?? 2,
+    onRevision: o.onRevision ?? 1,
+    desiredCount: o.desiredCount ?? 2,
+  });
+  const application = uid('cd-app');
+  const group = `${application}-dg`;
+  const cd = (o.codeDeploy ?? aws).codedeploy(svc.region);
+  await cd.send(new CreateApplicationCommand({ applicationName: application, computePlatform: 'ECS' }));
+  await cd.send(
+    new CreateDeploymentGroupCommand({
+      applicationName: application,
+      deploymentGroupName: group,
+      serviceRoleArn: 'arn:aws:iam::123456789012:role/codedeploy-ecs',
+      deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
+      deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+      ecsServices: [{ serviceName: svc.service, clusterName: svc.cluster }],
+      autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] },
+      blueGreenDeploymentConfiguration: {
+        terminateBlueInstancesOnDeploymentSuccess: {
+          action: 'TERMINATE',
+          terminationWaitTimeInMinutes: o.terminationWaitMinutes ?? 0,
+        },
+        deploymentReadyOption: { actionOnTimeout: 'CONTINUE_DEPLOYMENT' },
+      },
+    }),
+  );
+  return { ...svc, application, group };
 }

@@ -1,6 +1,7 @@
 // Starts what the stack tests need once per `vitest run`: the Temporal CLI dev server (in memory, free ports, the
 // runbooks' search attributes), moto as the AWS emulator, PostgreSQL loaded with known data, and one workflow bundle
-// shared by every test worker. TEST_TEMPORAL_ADDRESS / TEST_AWS_ENDPOINT point the tests at services already
+// shared by every test worker. CodeDeploy goes through a realistic layer in front of moto (moto's deployments stay
+// `Created` forever): `codeDeployEndpoint`, which setup-env.ts gives the SDK as AWS_ENDPOINT_URL_CODEDEPLOY. TEST_TEMPORAL_ADDRESS / TEST_AWS_ENDPOINT point the tests at services already
 // running instead.
 //
 // Several projects list this file (activities, e2e, browser in vitest.config.mts; the chaos config). Vitest 4 calls
@@ -18,12 +19,15 @@ import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import
 import { stopAll } from '../../../scripts/lib/processes';
 import { startPostgres } from '../../../scripts/lib/postgres';
 import { repoRoot, startMoto, startTemporal } from '../../../scripts/lib/stack';
+import { startRealisticLayer } from '../../../scripts/realistic/layer';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     temporalUiUrl: string;
     awsEndpoint: string;
+    /** A realistic layer in front of moto for CodeDeploy only (scripts/realistic/codedeploy.ts). */
+    codeDeployEndpoint: string;
     workflowBundlePath: string;
     /** A real PostgreSQL loaded with known data (scripts/lib/postgres.ts DEMO_DATA_SQL). */
     pgPort: number;
@@ -60,20 +64,29 @@ async function startStack(): Promise<Stack> {
     bundleWorkflowCode({ workflowsPath: path.join(repoRoot, 'workflows', 'index.ts'), logger: quietLogger }),
     startPostgres({ logDir, log }),
   ]);
+  // One AWS minute: 100 ms (TEST_CODEDEPLOY_MINUTE_MS); a CodeDeploy ECS deployment takes about 0.6 s.
+  const codeDeploy = await startRealisticLayer({
+    upstream: moto.endpoint,
+    minuteMs: Number(process.env.TEST_CODEDEPLOY_MINUTE_MS || 100),
+  });
   const bundleDir = mkdtempSync(path.join(os.tmpdir(), 'runbooks-bundle-'));
   const bundlePath = path.join(bundleDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
-  log(`Node.js ${process.version} (${process.execPath}); Temporal ${temporal.address}, AWS emulator ${moto.endpoint}`);
+  log(
+    `Node.js ${process.version} (${process.execPath}); Temporal ${temporal.address}, AWS emulator ${moto.endpoint} (CodeDeploy ${codeDeploy.endpoint})`,
+  );
 
   return {
     provided: {
       temporalAddress: temporal.address,
       temporalUiUrl: temporal.uiUrl ?? '',
       awsEndpoint: moto.endpoint,
+      codeDeployEndpoint: codeDeploy.endpoint,
       workflowBundlePath: bundlePath,
       pgPort: pg.port,
     },
     stop: async () => {
+      await codeDeploy.close();
       await pg.stop();
       await stopAll();
       rmSync(bundleDir, { recursive: true, force: true });
@@ -99,6 +112,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalAddress', provided.temporalAddress);
   project.provide('temporalUiUrl', provided.temporalUiUrl);
   project.provide('awsEndpoint', provided.awsEndpoint);
+  project.provide('codeDeployEndpoint', provided.codeDeployEndpoint);
   project.provide('workflowBundlePath', provided.workflowBundlePath);
   project.provide('pgPort', provided.pgPort);
 
