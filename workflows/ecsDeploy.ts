@@ -39,6 +39,13 @@ function imageChange(v: DeployVersion): RevisionChange['images'] | undefined {
   return undefined;
 }
 
+/** `image repo:tag` for the only container, else `app=repo:tag, sidecar=…`. */
+function describeImages(images: Record<string, string>): string {
+  return Object.entries(images)
+    .map(([name, image]) => (name === '' ? `image ${image}` : `${name}=${image}`))
+    .join(', ');
+}
+
 /** Does the revision (its images as `name=image`) already carry every image asked for? */
 function alreadyHas(images: string[], wanted: Record<string, string>): boolean {
   return Object.entries(wanted).every(([name, image]) =>
@@ -158,7 +165,9 @@ export async function ecsDeploy(input: EcsDeployInput): Promise<RunbookReport<Ec
         );
       }
 
-      const what = pre.given ? revisionOf(pre.given.arn) : `${revisionOf(current.arn)} with ${JSON.stringify(images)}`;
+      const what = pre.given
+        ? revisionOf(pre.given.arn)
+        : `${revisionOf(current.arn)} with ${describeImages(images ?? {})}`;
       if (
         ctx.planned([
           ...(images
@@ -166,7 +175,7 @@ export async function ecsDeploy(input: EcsDeployInput): Promise<RunbookReport<Ec
                 {
                   step: 'Register the new revision',
                   action: 'ecs:RegisterTaskDefinition',
-                  params: { from: revisionOf(current.arn), images },
+                  params: { from: revisionOf(current.arn), images: describeImages(images) },
                 },
               ]
             : []),

@@ -52,7 +52,9 @@ describe('ecsDeploy (ECS controller)', () => {
       const workflowId = uid('deploy');
       const handle = await client.workflow.start('ecsDeploy', { taskQueue, workflowId, args: [input] });
       const waiting = await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval');
-      expect(waiting.pendingApproval?.summary).toContain(`to ${svc.service}`);
+      expect(waiting.pendingApproval?.summary).toContain(
+        `${svc.family}:2 with image example/app:3.0 to ${svc.service}`,
+      );
       expect(waiting.pendingApproval?.summary).toContain('max 200 % / min 50 %, circuit breaker on with rollback');
       expect((await serviceState(aws, svc)).taskDefinition).toBe(rev2); // nothing before approval
       await handle.signal(approveSignal, { by: 'bob' });
