@@ -8,6 +8,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 export interface AwsClients {
@@ -20,6 +21,7 @@ export interface AwsClients {
   autoscaling(region: string): ApplicationAutoScalingClient;
   codedeploy(region: string): CodeDeployClient;
   logs(region: string): CloudWatchLogsClient;
+  s3(region: string): S3Client;
 }
 
 /** Explicit static credentials (e.g. one IAM user's access key in a test); normally the standard chain is used. */
@@ -70,6 +72,7 @@ export function createAwsClients(
     autoscaling: (region) => get(ApplicationAutoScalingClient, 'application-autoscaling', region),
     codedeploy: (region) => get(CodeDeployClient, 'codedeploy', region),
     logs: (region) => get(CloudWatchLogsClient, 'logs', region),
+    s3: (region) => get(S3Client, 's3', region),
     destroy: () => {
       for (const c of cache.values()) c.destroy();
       cache.clear();

@@ -2,7 +2,7 @@
 // inside this activity: only the check names, values and verdicts enter workflow history. Every query runs in a
 // read-only transaction with a statement timeout.
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 import type { AwsClients } from './aws-clients';
 import { PreconditionFailed } from './errors';
 import { readFileSync } from 'node:fs';
@@ -92,63 +92,86 @@ export function createDataCheckActivities(aws: AwsClients, overrides: EndpointOv
       const where = resolveEndpoint(input.endpoint, input.port, overrides);
       const target = `${where.host}:${where.port}${where.overridden ? ` (override for ${input.endpoint})` : ''}`;
       const timeoutMs = input.timeoutMs ?? 30_000;
-      // A long query does not look like a dead worker: the worker heartbeats while the checks run (asActivities).
-      const client = new Client({
-        host: where.host,
-        port: where.port,
-        user: creds.username,
-        password: creds.password,
-        database: input.database ?? creds.dbname ?? 'postgres',
-        connectionTimeoutMillis: Math.min(timeoutMs, 15_000),
-        statement_timeout: timeoutMs,
-        // Against RDS: TLS, verified with the CA bundle in RUNBOOKS_DB_CA_FILE when given (Amazon's RDS CAs are not
-        // in Node's default store); a local override is plain TCP.
-        ssl: where.overridden ? false : tlsOptions(),
-      });
-      try {
-        await client.connect();
-        // Read-only for the whole session, not just one transaction: a check cannot write even after a COMMIT.
-        await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
-        await client.query('SELECT 1');
-      } catch (err) {
-        await client.end().catch(() => undefined);
-        return { target, connected: false, connectError: (err as Error).message, results: [], passed: false };
-      }
-      const results: DataCheckResult[] = [];
-      try {
-        await client.query('BEGIN READ ONLY');
-        for (const check of input.checks) {
-          const expect = describeExpect(check.expect);
-          try {
-            // The extended protocol (values given) accepts exactly one statement: no "…; other statement" smuggling.
-            const out = await client.query({ text: check.sql, values: [], rowMode: 'array' });
-            const raw = (out.rows[0] as unknown[] | undefined)?.[0];
-            const value = raw === null || raw === undefined ? null : Number(raw);
-            if (value === null || Number.isNaN(value)) {
-              results.push({
-                name: check.name,
-                value: null,
-                expect,
-                pass: false,
-                error: 'the query returned no number',
-              });
-            } else {
-              results.push({ name: check.name, value, expect, pass: meets(value, check.expect) });
-            }
-          } catch (err) {
-            results.push({ name: check.name, value: null, expect, pass: false, error: (err as Error).message });
-            // A failed statement aborts the transaction: start a new one for the next check.
-            await client.query('ROLLBACK').catch(() => undefined);
-            await client.query('BEGIN READ ONLY');
-          }
-        }
-        await client.query('ROLLBACK');
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-      return { target, connected: true, results, passed: results.every((r) => r.pass) };
+      // Against RDS: TLS, verified with the CA bundle in RUNBOOKS_DB_CA_FILE when given (Amazon's RDS CAs are not
+      // in Node's default store); a local override is plain TCP.
+      return checkDatabase(
+        {
+          host: where.host,
+          port: where.port,
+          user: creds.username,
+          password: creds.password,
+          database: input.database ?? creds.dbname ?? 'postgres',
+          ssl: where.overridden ? false : tlsOptions(),
+        },
+        target,
+        input.checks,
+        timeoutMs,
+      );
     },
   };
+}
+
+/**
+ * Connects to one database and runs the checks, read-only, each with the statement timeout: the part of the data
+ * checks that does not depend on where the credentials come from (backupVerification's pg_dump path runs it against
+ * the worker's scratch PostgreSQL).
+ */
+export async function checkDatabase(
+  conn: ClientConfig,
+  target: string,
+  checks: DataCheck[],
+  timeoutMs: number,
+  /** Cancellation: closes the connection, which ends the check running on it. */
+  signal?: AbortSignal,
+): Promise<DataCheckReport> {
+  // A long query does not look like a dead worker: the worker heartbeats while the checks run (asActivities).
+  const client = new Client({
+    ...conn,
+    connectionTimeoutMillis: Math.min(timeoutMs, 15_000),
+    statement_timeout: timeoutMs,
+  });
+  // A connection that breaks (closed on cancellation, killed by a DROP … FORCE) rejects the query in progress; the
+  // client's own 'error' event must not also crash the worker.
+  client.on('error', () => undefined);
+  const close = () => void client.end().catch(() => undefined);
+  signal?.addEventListener('abort', close);
+  try {
+    await client.connect();
+    // Read-only for the whole session, not just one transaction: a check cannot write even after a COMMIT.
+    await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+    await client.query('SELECT 1');
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    return { target, connected: false, connectError: (err as Error).message, results: [], passed: false };
+  }
+  const results: DataCheckResult[] = [];
+  try {
+    await client.query('BEGIN READ ONLY');
+    for (const check of checks) {
+      const expect = describeExpect(check.expect);
+      try {
+        // The extended protocol (values given) accepts exactly one statement: no "…; other statement" smuggling.
+        const out = await client.query({ text: check.sql, values: [], rowMode: 'array' });
+        const raw = (out.rows[0] as unknown[] | undefined)?.[0];
+        const value = raw === null || raw === undefined ? null : Number(raw);
+        if (value === null || Number.isNaN(value)) {
+          results.push({ name: check.name, value: null, expect, pass: false, error: 'the query returned no number' });
+        } else {
+          results.push({ name: check.name, value, expect, pass: meets(value, check.expect) });
+        }
+      } catch (err) {
+        results.push({ name: check.name, value: null, expect, pass: false, error: (err as Error).message });
+        // A failed statement aborts the transaction: start a new one for the next check.
+        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('BEGIN READ ONLY');
+      }
+    }
+    await client.query('ROLLBACK');
+  } finally {
+    signal?.removeEventListener('abort', close);
+    await client.end().catch(() => undefined);
+  }
+  return { target, connected: true, results, passed: results.every((r) => r.pass) };
 }
 
 function tlsOptions(): { rejectUnauthorized: boolean; ca?: string } {

@@ -5,22 +5,28 @@ import { ApplicationFailure } from '@temporalio/common';
 import { keepAlive } from './heartbeat';
 import { activityContext } from './poll';
 import type { AwsClients } from './aws-clients';
+import { createAuroraActivities } from './aurora';
+import { createAuroraGlobalActivities } from './aurora-global';
 import { createAutoScalingActivities } from './autoscaling';
 import { createCloudWatchActivities } from './cloudwatch';
 import { createDataCheckActivities, type EndpointOverrides } from './datachecks';
 import { createEcsActivities } from './ecs';
 import { createEcsTaskActivities } from './ecs-tasks';
 import { createHealthActivities } from './health';
+import { createHttpCheckActivities } from './http-check';
+import { createMetricSeriesActivities } from './metric-series';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities, type NotifierConfig } from './notify';
 import { createPolicyActivities, type PolicyConfig } from './policy';
 import { createRdsActivities } from './rds';
+import { createRdsRebootActivities } from './rds-reboot';
 import { createRoute53Activities } from './route53';
 import { createSecretsActivities } from './secrets';
 import { createTemporalActivities } from './temporal';
 import { createTrafficActivities } from './traffic';
 import { createTriageActivities } from './triage';
 import { createCodeDeployActivities } from './codedeploy';
+import { createPgDumpActivities } from './pgdump';
 
 export interface ActivityDeps {
   aws: AwsClients;
@@ -82,12 +88,18 @@ export function createActivities(deps: ActivityDeps) {
     ...createAutoScalingActivities(deps.aws),
     ...createRoute53Activities(deps.aws),
     ...createRdsActivities(deps.aws),
+    ...createRdsRebootActivities(deps.aws),
     ...createCloudWatchActivities(deps.aws),
+    ...createMetricSeriesActivities(deps.aws),
+    ...createHttpCheckActivities(deps.aws, deps.fetch),
     ...createSecretsActivities(deps.aws),
     ...createTrafficActivities(deps.aws),
     ...createCodeDeployActivities(deps.aws),
     ...createTriageActivities(deps.aws),
     ...createDataCheckActivities(deps.aws, deps.dbEndpointOverrides),
+    ...createPgDumpActivities(deps.aws, deps.temporal),
+    ...createAuroraActivities(deps.aws, deps.dbEndpointOverrides),
+    ...createAuroraGlobalActivities(deps.aws),
     ...createNotifyActivities(deps.notifier, deps.fetch),
     ...createHealthActivities(deps.fetch),
     // verifyAwsProof: one call to STS at the worker's own endpoint (stsEndpoint()): a CallActivity.
@@ -109,14 +121,20 @@ export type WaitActivity =
   | 'checkHealth'
   | 'waitForCodeDeployDeployment'
   | 'runDataChecks'
+  | 'restorePgDumpArchive'
+  | 'runScratchDataChecks'
+  | 'waitForAuroraFailover'
   | 'waitForChangeInsync'
+  | 'waitForClusterEndpoint'
   | 'waitForDbAvailable'
+  | 'waitForDbFailover'
   | 'waitForDbStandalone'
+  | 'waitForGlobalWriter'
   | 'waitForReplicaLag'
   | 'waitForServiceStable'
   | 'waitForSnapshotAvailable';
 /** Reads of a region that may be down (short timeout, two attempts: an outage is told in seconds): `probes`. */
-export type ProbeActivity = 'describeService' | 'findDbInstance';
+export type ProbeActivity = 'describeService' | 'findDbInstance' | 'findGlobalMemberCluster' | 'probeAuroraCluster';
 /** Chat messages (never fail a run): the notifier's own proxy. */
 export type NotifyActivity = 'notify';
 /** The worker's own configuration, read when a run starts: a local activity (recorded in history as a marker). */

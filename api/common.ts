@@ -93,6 +93,14 @@ export interface HealthResult {
   elapsedMs: number;
 }
 
+/**
+ * The recovery-time target (seed 000: 15 minutes): the report and the notification compare the measured RTO with it,
+ * and a run that took longer finishes with a warning saying by how much.
+ */
+export const rtoTarget = durationString({ min: '1s', max: '7d' }).describe(
+  'Recovery-time target, e.g. "15m": the report and the notification say whether the RTO met it (a miss is a warning)',
+);
+
 export const awsRegion = z
   .string()
   .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, { message: 'expected an AWS region such as "us-east-1"' });

@@ -13,4 +13,5 @@ export * from './runbooks/dns-failover';
 export * from './runbooks/regional-failover';
 export * from './runbooks/blue-green';
 export * from './runbooks/restore';
+export * from './runbooks/rds-reboot';
 export * from './runbooks/index';

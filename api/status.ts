@@ -160,7 +160,7 @@ export interface GateReading {
   /** Traffic step (green weight) being watched. */
   step: number;
   gate: string;
-  kind: 'alarm' | 'metric' | 'health' | 'target-health';
+  kind: 'alarm' | 'metric' | 'burn-rate' | 'http' | 'health' | 'target-health';
   value: string | number | null;
   threshold?: string;
   verdict: 'pass' | 'fail';

@@ -13,7 +13,8 @@ import { runbookCommands } from './lib/banner';
 import { startDemoApp, type DemoApp } from './lib/demo-apps';
 import { DEMO, seedDemoEnvironment } from './lib/demo-env';
 import { startReplicaLagPublisher } from './lib/replica-lag';
-import { startPostgres } from './lib/postgres';
+import { scratchPgUrl, startPostgres } from './lib/postgres';
+import { DEMO_BACKUPS, uploadDemoBackup } from './lib/demo-backups';
 import { applySchedule, BACKUP_VERIFICATION_SCHEDULE } from '../client/schedules';
 import { commandLine, assertPortsFree, type PortHolder } from './lib/ports';
 import { onParentGone, startProcess, stopAll, waitFor, type Managed } from './lib/processes';
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     console.log(`Starting PostgreSQL on 127.0.0.1:${pgPort} (what the demo's RDS endpoints reach for data checks) …`);
     const pg = await startPostgres({ port: pgPort, logDir, log: (l) => console.log(l) });
     const dbOverrides = JSON.stringify({ '*.rds.amazonaws.com': `127.0.0.1:${pg.port}` });
+    console.log(`Demo pg_dump archive: s3://${DEMO_BACKUPS.bucket}/${await uploadDemoBackup(aws, pg)}`);
 
     // --realistic: the worker reaches AWS through the realistic layer (AWS's phases, timings and faults on demand);
     // the seeding above went straight to moto.
@@ -155,6 +157,8 @@ async function main(): Promise<void> {
         AWS_ENDPOINT_URL_CODEDEPLOY: codeDeployEndpoint,
         TEMPORAL_ADDRESS: temporal.address,
         RUNBOOKS_DB_ENDPOINT_OVERRIDES: dbOverrides,
+        // backupVerification's pg_dump archives are restored into temporary databases here.
+        RUNBOOKS_SCRATCH_PG_URL: process.env.RUNBOOKS_SCRATCH_PG_URL ?? scratchPgUrl(pg.host, pg.port),
         // The shipped demo policy, unless one of yours is set (docs/policy.md).
         RUNBOOKS_POLICY_FILE: process.env.RUNBOOKS_POLICY_FILE ?? path.join(repoRoot, 'policies', 'demo.yaml'),
         TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',
@@ -186,6 +190,7 @@ async function main(): Promise<void> {
       moto: moto.endpoint,
       ...(realistic ? { realistic: realistic.endpoint } : {}),
       apps: appUrls,
+      postgres: { host: pg.host, port: pg.port },
     });
     printReady({
       temporalCli: await obtainTemporalCli(),
@@ -218,7 +223,10 @@ async function main(): Promise<void> {
  * process and its guardian can leave them): the worker holds no port, yet would keep polling the next server. And
  * where its parts answer, for `npm run dev -- reset`.
  */
-function recordStack(procs: Managed[], where: Pick<StackRecord, 'temporal' | 'moto' | 'realistic' | 'apps'>): void {
+function recordStack(
+  procs: Managed[],
+  where: Pick<StackRecord, 'temporal' | 'moto' | 'realistic' | 'apps' | 'postgres'>,
+): void {
   const entries = procs
     .filter((p) => p.child.pid !== undefined)
     .map((p) => ({ name: p.name, pid: p.child.pid!, command: commandLine(p.child.pid!) }));

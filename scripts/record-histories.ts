@@ -12,7 +12,8 @@ import { createAwsClients } from '../activities/aws-clients';
 import { approveSignal, keepScaledSignal } from '../api/definitions';
 import { startDemoApp } from './lib/demo-apps';
 import { seedDemoEnvironment } from './lib/demo-env';
-import { startPostgres } from './lib/postgres';
+import { scratchPgUrl, startPostgres } from './lib/postgres';
+import { uploadDemoBackup } from './lib/demo-backups';
 import { startReplicaLagPublisher } from './lib/replica-lag';
 import { startRealisticLayer } from './realistic/layer';
 import { ensureCluster, ensureHostedZone, ensureRecords, ensureService, ensureTaskDefinitions } from './lib/fixtures';
@@ -88,12 +89,22 @@ async function main(): Promise<void> {
       unknown
     >;
   const failoverInput = { ...example('regional-failover'), health: { secondaryApp: health, publicEndpoint: health } };
+  // pg_dump archives: the demo's archive in S3, restored into the recording PostgreSQL (as `npm run dev` does).
+  await uploadDemoBackup(aws, { host: '127.0.0.1', port: pg.port });
+  process.env.RUNBOOKS_SCRATCH_PG_URL = scratchPgUrl('127.0.0.1', pg.port);
+  // The example's HTTP checks ask the demo's green app (port 8084): here the recording's app answers them.
+  const blueGreen = example('blue-green') as { gates: { httpChecks: { url: string }[] } };
+  const appChecks = blueGreen.gates.httpChecks.map((c) => ({ ...c, url: new URL(new URL(c.url).pathname, app.url).href }));
   const failbackInput = { ...example('regional-failback'), health: { primaryApp: health, publicEndpoint: health } };
   // Only scenarios whose history file does not exist yet are recorded: committed histories stay as they were
   // recorded (with the code of their day), which is what makes them worth replaying.
-  const only = process.argv.includes('--all')
-    ? undefined
-    : (name: string) => !existsSync(path.join(outDir, `${name}.json`));
+  // `--only <name>`: that one scenario (e.g. a new runbook's, while other new scenarios are still being written).
+  const onlyName = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  const only = onlyName
+    ? (name: string) => name === onlyName
+    : process.argv.includes('--all')
+      ? undefined
+      : (name: string) => !existsSync(path.join(outDir, `${name}.json`));
 
   const scenarios: {
     name: string;
@@ -234,6 +245,66 @@ async function main(): Promise<void> {
       type: 'ecsRestart',
       input: { ...ref, environment: { LOG_LEVEL: 'debug' }, reason: 'record', initiatedBy: 'alice', approval, health },
       drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'rds-reboot-failover-approved',
+      type: 'rdsRebootFailover',
+      input: { ...example('rds-reboot-failover'), health },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'aurora-failover-approved',
+      type: 'auroraFailover',
+      input: { ...example('aurora-failover'), health },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    // Issue 14: the blue standby watched, a failover watched after the switch, Aurora global databases, pg_dump
+    // archives. The global failover and its failback run before the instance failover with a watch: both move the
+    // demo's API to us-west-2, and the failback puts it back.
+    {
+      name: 'blue-green-standby-watch-approved',
+      type: 'blueGreenDeploy',
+      input: {
+        ...blueGreen,
+        bakeTime: '2s',
+        checkInterval: '1s',
+        blueStandby: '3s',
+        gates: { ...blueGreen.gates, httpChecks: appChecks, greenHealth: health },
+      },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'regional-failover-global-approved',
+      type: 'regionalFailover',
+      input: {
+        ...example('regional-failover-aurora-global'),
+        health: { secondaryApp: health, publicEndpoint: health },
+      },
+      workflowId: 'failover:global/demo-global',
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'regional-failback-global-approved',
+      type: 'regionalFailback',
+      input: { ...example('regional-failback-aurora-global'), health: { primaryApp: health, publicEndpoint: health } },
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'regional-failover-watched-approved',
+      type: 'regionalFailover',
+      input: {
+        ...failoverInput,
+        rtoTarget: '15m',
+        watch: { for: '2s', interval: '1s', httpChecks: [{ name: 'public health', url: app.healthUrl }] },
+      },
+      workflowId: 'failover:us-west-2/demo-db-replica',
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
+      name: 'backup-verification-pgdump-passed',
+      type: 'backupVerification',
+      input: example('backup-verification-pgdump'),
+      children: (id) => [['verify-pgdump-app', `${id}/verify-pgdump-app`]],
     },
     {
       name: 'triage-rec-api',

@@ -16,8 +16,11 @@ import { compactUtc, formatDuration, parseDuration } from '../api/duration';
 import {
   type BackupVerificationInput,
   type BackupVerificationResult,
+  type DataChecksInput,
   type VerifyBackupInput,
   type VerifyBackupResult,
+  type VerifyPgDumpInput,
+  targetName,
 } from '../api/runbooks/restore';
 import type { DataCheckSummary, RunbookReport } from '../api/status';
 import { failedChecks, runDataChecks } from './lib/datachecks';
@@ -27,6 +30,8 @@ import { aws, waits } from './lib/proxies';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
 import { must } from './lib/must';
+import { shortHash } from './lib/hash';
+import { verifyPgDump } from './verifyPgDump';
 
 export async function backupVerification(
   input: BackupVerificationInput,
@@ -34,39 +39,73 @@ export async function backupVerification(
   return runRunbook(RUNBOOK.backupVerification, input, {
     target: (p) =>
       p.tag
-        ? `${p.region} tag ${p.tag.key}=${p.tag.value}`
-        : `${p.region}: ${(p.databases ?? []).map((d) => d.dbInstance).join(', ')}`,
+        ? `${p.region} tag ${p.tag.key}=${p.tag.value}${p.databases?.length ? ` + ${p.databases.map(targetName).join(', ')}` : ''}`
+        : `${p.region}: ${(p.databases ?? []).map(targetName).join(', ')}`,
     async execute(ctx) {
       const p = ctx.params;
       const targets = await ctx.step(
         'Find the databases to verify',
         async () => {
-          // The input schema requires databases or a tag, and checks for every database.
-          if (p.databases?.length)
-            return p.databases.map((d) => ({
-              dbInstance: d.dbInstance,
-              dataChecks: d.dataChecks ?? must(p.dataChecks, 'dataChecks'),
-            }));
-          const tag = must(p.tag, 'tag');
+          // The input schema requires databases or a tag (a tag may come with pg_dump archives), and checks for every
+          // database.
+          const listed = (p.databases ?? []).map(
+            (d): Target =>
+              d.kind === 'pg_dump'
+                ? // A backup that is a file: named in the report by its name (default <bucket>/<prefix>).
+                  {
+                    dbInstance: targetName(d),
+                    pgDump: {
+                      name: targetName(d),
+                      region: d.region ?? p.region,
+                      bucket: d.bucket,
+                      prefix: d.prefix,
+                      rpo: d.rpo ?? p.maxSnapshotAge,
+                      ...(d.format ? { format: d.format } : {}),
+                      checks: d.checks ?? must(p.dataChecks, 'dataChecks').checks,
+                      timeout: d.timeout ?? p.dataChecks?.timeout ?? '2m',
+                      restoreTimeout: p.restoreTimeout,
+                    },
+                  }
+                : {
+                    dbInstance: d.dbInstance,
+                    dataChecks: d.dataChecks ?? must(p.dataChecks, 'dataChecks'),
+                  },
+          );
+          if (!p.tag) return listed;
+          const tag = p.tag;
           const ids = await aws.listDbInstancesByTag({ region: p.region, key: tag.key, value: tag.value });
           if (!ids.length)
             throw fail('ResourceNotFound', `no DB instance in ${p.region} has the tag ${tag.key}=${tag.value}`);
           const dataChecks = must(p.dataChecks, 'dataChecks');
-          return ids.map((dbInstance) => ({ dbInstance, dataChecks }));
+          return [...ids.map((dbInstance): Target => ({ dbInstance, dataChecks })), ...listed];
         },
         { details: (t) => ({ databases: t.map((d) => d.dbInstance) }) },
       );
       if (
         ctx.planned(
-          targets.map((t) => ({
-            step: `Verify ${t.dbInstance}`,
-            action: 'rds:RestoreDBInstanceFromDBSnapshot + SQL checks + rds:DeleteDBInstance',
-            params: {
-              newestSnapshotMaxAge: p.maxSnapshotAge,
-              tempInstance: `verify-${t.dbInstance.slice(0, 34)}…-<yyyymmddhhmm>-<hash of database and run>`,
-              checks: t.dataChecks.checks.map((c) => c.name),
-            },
-          })),
+          targets.map((t) =>
+            t.pgDump
+              ? {
+                  step: `Verify ${t.dbInstance}`,
+                  action:
+                    's3:ListObjectsV2 + s3:GetObject + pg_restore into a temporary database of the worker’s scratch PostgreSQL + SQL checks + DROP DATABASE',
+                  params: {
+                    archives: `s3://${t.pgDump.bucket}/${t.pgDump.prefix}`,
+                    newestArchiveMaxAge: t.pgDump.rpo,
+                    tempDatabase: 'verify_pgdump_<yyyymmddhhmm>_<run>',
+                    checks: t.pgDump.checks.map((c) => c.name),
+                  },
+                }
+              : {
+                  step: `Verify ${t.dbInstance}`,
+                  action: 'rds:RestoreDBInstanceFromDBSnapshot + SQL checks + rds:DeleteDBInstance',
+                  params: {
+                    newestSnapshotMaxAge: p.maxSnapshotAge,
+                    tempInstance: `verify-${t.dbInstance.slice(0, 34)}…-<yyyymmddhhmm>-<hash of database and run>`,
+                    checks: t.dataChecks.checks.map((c) => c.name),
+                  },
+                },
+          ),
         ) === 'dry-run'
       )
         return DRY_RUN;
@@ -85,6 +124,32 @@ export async function backupVerification(
         while (next < targets.length) {
           const i = next++;
           const t = must(targets[i], `target ${i}`);
+          if (t.pgDump) {
+            const pgDump = t.pgDump;
+            results[i] = await ctx.step(
+              `Verify ${t.dbInstance}`,
+              () =>
+                executeChild(verifyPgDump, {
+                  workflowId: `${parentId}/verify-pgdump-${t.dbInstance}`,
+                  args: [pgDump],
+                  parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+                  cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+                }),
+              {
+                // It creates (and drops) a temporary database in the worker's scratch PostgreSQL.
+                mutating: true,
+                outcome: (r) => (r.passed ? 'succeeded' : 'failed'),
+                details: (r) => ({
+                  passed: r.passed,
+                  ...(r.reasons.length ? { reasons: r.reasons } : {}),
+                  archive: r.archive ? `s3://${r.archive.bucket}/${r.archive.key}` : undefined,
+                  sizeBytes: r.archive?.sizeBytes,
+                  tempDatabaseDropped: r.tempDatabase ? r.tempDatabaseDropped : undefined,
+                }),
+              },
+            );
+            continue;
+          }
           const args: VerifyBackupInput = {
             region: p.region,
             dbInstance: t.dbInstance,
@@ -123,16 +188,20 @@ export async function backupVerification(
       const failed = results.filter((r) => !r.passed);
       const summary = failed.length
         ? `${failed.length} of ${results.length} backup verification(s) FAILED: ${failed.map((r) => `${r.dbInstance} (${r.reasons.join('; ')})`).join('; ')}`
-        : `all ${results.length} backup(s) verified: ${results.map((r) => `${r.dbInstance} (snapshot ${r.snapshot?.id}, ${r.snapshot?.ageSeconds !== undefined ? formatDuration(r.snapshot.ageSeconds * 1000) : '?'} old)`).join('; ')}`;
+        : `all ${results.length} backup(s) verified: ${results.map(describeVerified).join('; ')}`;
       const result: BackupVerificationResult = { passed: failed.length === 0, databases: results, summary };
       // Children recorded before tempInstanceLeft existed: an instance not deleted counts as left.
       const leftOver = results
         .filter((r) => r.tempInstance && (r.tempInstanceLeft ?? !r.tempInstanceDeleted))
         .map((r) => r.tempInstance);
+      const dbsLeft = results.filter((r) => r.tempDatabase && !r.tempDatabaseDropped).map((r) => r.tempDatabase);
       ctx.noteOnFailure(
-        leftOver.length
+        (leftOver.length
           ? `Temporary instances NOT deleted: ${leftOver.join(', ')} — delete them by hand.`
-          : 'No temporary instance of this run is left.',
+          : 'No temporary instance of this run is left.') +
+          (dbsLeft.length
+            ? ` Temporary databases NOT dropped: ${dbsLeft.join(', ')} (the next verification drops them).`
+            : ''),
       );
       if (failed.length) {
         // Visible: the run fails (red in the UI, non-zero in the CLI), with every database's result in the details.
@@ -143,15 +212,21 @@ export async function backupVerification(
   });
 }
 
-/** FNV-1a, 32 bits, as 8 hex digits: a short, deterministic fingerprint (no Node crypto in the workflow sandbox). */
-export function shortHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+/** What each database entry is: an RDS instance and its checks, or a pg_dump archive source (verifyPgDump's input). */
+type Target =
+  | { dbInstance: string; dataChecks: DataChecksInput; pgDump?: undefined }
+  | { dbInstance: string; pgDump: VerifyPgDumpInput; dataChecks?: undefined };
+
+/** "demo-db (snapshot s1, 2h old)" or "app-backups (archive s3://b/k, 3h old, 120 kB)" */
+function describeVerified(r: VerifyBackupResult): string {
+  const age = (s: number | undefined) => (s !== undefined ? formatDuration(s * 1000) : '?');
+  if (r.archive) {
+    return `${r.dbInstance} (archive s3://${r.archive.bucket}/${r.archive.key}, ${age(r.archive.ageSeconds)} old, ${r.archive.sizeBytes ?? '?'} bytes)`;
   }
-  return h.toString(16).padStart(8, '0');
+  return `${r.dbInstance} (snapshot ${r.snapshot?.id}, ${age(r.snapshot?.ageSeconds)} old)`;
 }
+
+export { shortHash };
 
 /**
  * The temporary instance's name: `verify-<database id, cut>-<yyyymmddhhmm>-<hash>`, at most 63 characters. The hash

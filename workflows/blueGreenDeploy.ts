@@ -15,7 +15,7 @@ import { familyOf, otherFamilyRefusal } from '../api/runbooks/ecs-rollback';
 import type { GateReading, PlannedAction, RunbookReport } from '../api/status';
 import { DeployControls } from './lib/deploy-controls';
 import { fail } from './lib/errors';
-import { approveWhileWatching, checkGates, describeReading, type Gates } from './lib/gates';
+import { approveWhileWatching, checkGates, describeReading, hasGates, type Gates } from './lib/gates';
 import { aws, waits } from './lib/proxies';
 import { lockable, lockingResources, type ResourceRef } from './lib/lock';
 import { DRY_RUN, runRunbook } from './lib/runbook';
@@ -25,6 +25,8 @@ import { must } from './lib/must';
 
 /** Runs recorded before version.taskDefinition had to be of blue's family replay without the check. */
 const SAME_FAMILY_PATCH = 'blue-green-same-family-v1';
+/** Runs recorded before the gates were watched during the blue standby replay the plain wait. */
+const STANDBY_WATCH_PATCH = 'blue-green-standby-watch-v1';
 
 export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookReport<BlueGreenResult>> {
   return runRunbook(RUNBOOK.blueGreenDeploy, input, {
@@ -249,10 +251,12 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
           region: p.region,
           alarms: p.gates.alarms,
           metrics: p.gates.metrics,
+          burnRates: p.gates.burnRates,
+          httpChecks: p.gates.httpChecks,
           greenHealth: p.gates.greenHealth,
           greenTargetGroupArn: pre.router.greenTargetGroupArn,
         };
-        const checkOnce = async (step: number) => {
+        const checkOnce = async (step: number, during?: string) => {
           const now = await checkGates(gates, step, Math.max(intervalMs, 60_000));
           addReadings(now);
           ctx.tracker.refresh();
@@ -263,7 +267,7 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
               'GateFailed',
               step === 0
                 ? `gate failed before any traffic moved: ${describeReading(failed)}`
-                : `rolled back: gate ${describeReading(failed)}`,
+                : `rolled back${during ? ` ${during}` : ''}: gate ${describeReading(failed)}`,
             );
           }
           return now;
@@ -358,11 +362,35 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
         // 4. 100 % green: blue stays up for blueStandby; a rollback (or abort) in that time sends all traffic back.
         ctx.tracker.setState('waiting');
         showTraffic(weightsPerStep.at(-1)?.weights ?? traffic, { step: 100, phase: 'blue standby' });
-        await ctx.step(`Blue standby for ${p.blueStandby} (signal "rollback" sends traffic back)`, async () => {
-          if (await condition(() => controls.aborted !== undefined, parseDuration(p.blueStandby))) {
-            throw stop('during the blue standby');
-          }
-        });
+        if (hasGates(gates) && patched(STANDBY_WATCH_PATCH)) {
+          // Seed 002: "if issues occur, immediate rollback". The gates are still checked every checkInterval while
+          // blue stands by; a failing one sends the traffic back at once, as a rollback signal does.
+          // Same step name as before the watch: the timeline reads the same; its details count the checks.
+          await ctx.step(
+            `Blue standby for ${p.blueStandby} (signal "rollback" sends traffic back)`,
+            async () => {
+              const standbyMs = parseDuration(p.blueStandby);
+              const started = Date.now();
+              for (let check = 1; ; check++) {
+                if (controls.aborted) throw stop('during the blue standby');
+                const left = standbyMs - (Date.now() - started);
+                if (left <= 0) return { checks: check - 1 };
+                if (await condition(() => controls.aborted !== undefined, Math.max(1, Math.min(intervalMs, left)))) {
+                  throw stop('during the blue standby');
+                }
+                if (Date.now() - started >= standbyMs) return { checks: check - 1 };
+                await checkOnce(100, 'during the blue standby');
+              }
+            },
+            { details: (r) => ({ checks: r.checks }) },
+          );
+        } else {
+          await ctx.step(`Blue standby for ${p.blueStandby} (signal "rollback" sends traffic back)`, async () => {
+            if (await condition(() => controls.aborted !== undefined, parseDuration(p.blueStandby))) {
+              throw stop('during the blue standby');
+            }
+          });
+        }
         ctx.tracker.setState('running');
         controls.flush();
         // Accepted: from here nothing is rolled back.

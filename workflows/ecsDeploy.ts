@@ -13,7 +13,7 @@ import type { EcsDeploymentConfiguration } from '../activities/ecs';
 import type { RevisionChange } from '../activities/ecs';
 import { RUNBOOK } from '../api/runbooks';
 import { fail } from './lib/errors';
-import { checkGates, describeReading } from './lib/gates';
+import { checkGates, describeGateReading, hasGates } from './lib/gates';
 import { requireHealthy } from './lib/health';
 import { lockable } from './lib/lock';
 import { aws, waits } from './lib/proxies';
@@ -320,8 +320,14 @@ export async function ecsDeploy(input: EcsDeployInput): Promise<RunbookReport<Ec
 
       // 5. Health and gates: a failure rolls back (the compensation above).
       const health = await requireHealthy(ctx, p.health, `on ${revisionOf(target.arn)}`);
-      if (p.gates && (p.gates.alarms.length || p.gates.metrics.length)) {
-        const gates = { region: p.region, alarms: p.gates.alarms, metrics: p.gates.metrics };
+      const gates = p.gates && {
+        region: p.region,
+        alarms: p.gates.alarms,
+        metrics: p.gates.metrics,
+        burnRates: p.gates.burnRates,
+        httpChecks: p.gates.httpChecks,
+      };
+      if (gates && p.gates && hasGates(gates)) {
         const intervalMs = parseDuration(p.gates.checkInterval);
         const watchMs = parseDuration(p.gates.watch);
         await ctx.step(
@@ -336,7 +342,7 @@ export async function ecsDeploy(input: EcsDeployInput): Promise<RunbookReport<Ec
               if (failing.length) {
                 throw fail(
                   'GateFailed',
-                  `gate failed on ${revisionOf(target.arn)}: ${failing.map(describeReading).join('; ')}`,
+                  `gate failed on ${revisionOf(target.arn)}: ${failing.map(describeGateReading).join('; ')}`,
                 );
               }
               if (Date.now() - started + intervalMs > watchMs) return all;

@@ -2,7 +2,8 @@
 // "Rollback Procedure", done properly): create a cross-region read replica of the promoted DB in the original region
 // (wait, report lag), approval, pause writes in the secondary, promote the new replica (point of no return), repoint
 // the original region's app, restore the original service count and revision, restore the recorded DNS record sets
-// exactly, verify, put the secondary service back as it was, report.
+// exactly, verify, put the secondary service back as it was, report. An Aurora global database failover goes back
+// by a switchover to the original cluster (workflows/lib/global-failback.ts).
 import { patched } from '@temporalio/workflow';
 import { compactUtc, formatDuration, parseDuration } from '../api/duration';
 import type { RecordSet } from '../api/runbooks/dns-failover';
@@ -17,6 +18,7 @@ import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget } from './lib/dns';
 import { errorMessage, fail, isClientError } from './lib/errors';
 import { enforceRpo, pauseWrites, refuseStaleReplica } from './lib/db-steps';
+import { failBackGlobalDatabase } from './lib/global-failback';
 import { aws, probes, waits } from './lib/proxies';
 import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/region-steps';
 import { lockable } from './lib/lock';
@@ -64,6 +66,8 @@ export async function regionalFailback(input: RegionalFailbackInput): Promise<Ru
           }),
         },
       );
+      // An Aurora global database failover goes back by a switchover (workflows/lib/global-failback.ts).
+      if (fo.database) return failBackGlobalDatabase(ctx, fo, fo.database);
       const original = { region: fo.primary.region };
       const promotedDb = { region: fo.secondary.region, dbInstance: fo.secondary.dbInstance };
       const secondaryService = {

@@ -1,15 +1,23 @@
 // regionalFailover — seed 001 "Runbook 1: Database Failover" (all nine steps), seed 000 "Database Emergency
 // Recovery" (promote, update the DB secret, force a new deployment) and "DNS Emergency Failover": preflight (read
 // only, with RPO and healthy-primary refusals), approval, pause writes, promote the cross-region replica (the point of
-// no return), repoint the app, scale up the secondary, verify it, switch DNS, verify the public endpoint, report.
+// no return), repoint the app, scale up the secondary, verify it, switch DNS, verify the public endpoint, report. An
+// Aurora global database (input `database`) runs the same steps around a global switchover or failover
+// (workflows/lib/global-failover.ts).
 import { formatDuration, parseDuration } from '../api/duration';
 import { normalizeDnsName } from '../api/runbooks/dns-failover';
 import { deploymentControllerRefusal, shortName } from '../api/runbooks/ecs';
-import { type RegionalFailoverInput, type RegionalFailoverResult } from '../api/runbooks/regional-failover';
+import {
+  instanceFailover,
+  regionalFailoverTarget,
+  type RegionalFailoverInput,
+  type RegionalFailoverResult,
+} from '../api/runbooks/regional-failover';
 import type { PlannedAction, RunbookReport } from '../api/status';
 import { describeRecordTarget, readRecord } from './lib/dns';
 import { errorMessage, fail, isClientError } from './lib/errors';
 import { enforceRpo, hostValue, pauseWrites, refuseStaleReplica } from './lib/db-steps';
+import { failOverGlobalDatabase } from './lib/global-failover';
 import { aws, probes, waits } from './lib/proxies';
 import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/region-steps';
 import { lockable } from './lib/lock';
@@ -17,12 +25,15 @@ import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
 import { must } from './lib/must';
+import { watchAfterSwitch } from './lib/watch';
 
 export async function regionalFailover(input: RegionalFailoverInput): Promise<RunbookReport<RegionalFailoverResult>> {
   return runRunbook(RUNBOOK.regionalFailover, input, {
-    target: (p) => `${p.secondary.region}/${p.secondary.dbInstance}`,
+    target: regionalFailoverTarget,
     async execute(ctx) {
-      const p = ctx.params;
+      // An Aurora global database (input `database`) takes its own path; the instance path below is unchanged.
+      if (ctx.params.database) return failOverGlobalDatabase(ctx, ctx.params.database);
+      const p = instanceFailover(ctx.params);
       const startedAt = Date.parse(ctx.tracker.status.startedAt);
       const primaryDb = { region: p.primary.region, dbInstance: p.primary.dbInstance };
       const replicaDb = { region: p.secondary.region, dbInstance: p.secondary.dbInstance };
@@ -385,6 +396,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         resolvedAs: 'serving from the secondary region',
         ...(p.detectedAt && detected !== undefined ? { detectedAt: p.detectedAt } : {}),
         rtoSeconds,
+        ...(p.rtoTarget ? { rtoTargetSeconds: Math.round(parseDuration(p.rtoTarget) / 1000) } : {}),
         ...(dataLossEstimateSeconds !== undefined ? { dataLossEstimateSeconds } : {}),
         impact: [
           [
@@ -405,6 +417,8 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
           `${p.secondary.ecs.service} scaled to ${p.secondary.ecs.desiredCount}; ${recordLabel} now points to ${describeRecordTarget(saved.desired)}. ` +
           `Fail back with regionalFailback {"failoverWorkflowId": "${ctx.workflowId}"}.`,
       });
+
+      const watched = p.watch ? await watchAfterSwitch(ctx, p.watch, p.secondary.region, 'the failover') : undefined;
 
       return {
         primary: {
@@ -462,6 +476,7 @@ export async function regionalFailover(input: RegionalFailoverInput): Promise<Ru
         rtoSeconds,
         rtoFrom,
         health: { secondaryApp: secondaryHealth, publicEndpoint: publicHealth },
+        ...(watched ? { watch: watched } : {}),
       };
     },
   });

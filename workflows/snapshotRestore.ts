@@ -17,6 +17,7 @@ import { lockable } from './lib/lock';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 import { RUNBOOK } from '../api/runbooks';
 import { must } from './lib/must';
+import { watchAfterSwitch } from './lib/watch';
 
 export async function snapshotRestore(input: SnapshotRestoreInput): Promise<RunbookReport<SnapshotRestoreResult>> {
   return runRunbook(RUNBOOK.snapshotRestore, input, {
@@ -446,6 +447,20 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
       // Done: the restored instance stays (it is serving, or left for you when switch.mode is none).
       ctx.compensations.clear();
 
+      // The app serves from the restored DB (and was verified when a health check was given): that is the recovery.
+      let rtoSeconds: number | undefined;
+      if (sw.mode !== 'none') {
+        rtoSeconds = Math.round((Date.now() - Date.parse(ctx.tracker.status.startedAt)) / 1000);
+        ctx.incident({
+          title: `restore of ${p.dbInstance}`,
+          resolvedAs: `the app serves from the restored database`,
+          rtoSeconds,
+          ...(p.rtoTarget ? { rtoTargetSeconds: Math.round(parseDuration(p.rtoTarget) / 1000) } : {}),
+          resolution: `${detail}. Safety snapshot ${safetyId} was taken before anything changed.`,
+        });
+      }
+      const watched = p.watch ? await watchAfterSwitch(ctx, p.watch, p.region, 'the switch') : undefined;
+
       return {
         source,
         restoredFrom: pre.snapshot
@@ -463,6 +478,8 @@ export async function snapshotRestore(input: SnapshotRestoreInput): Promise<Runb
         dataChecks: checks,
         switch: { mode: sw.mode, detail },
         ...(finalIds ? { finalInstanceIds: finalIds } : {}),
+        ...(rtoSeconds !== undefined ? { rtoSeconds } : {}),
+        ...(watched ? { watch: watched } : {}),
       };
     },
   });

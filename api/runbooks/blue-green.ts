@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { approvalPolicy, awsRegion, healthCheck, runbookInput } from '../common';
 import { durationString, parseDuration } from '../duration';
+import { gateSetShape } from '../gates';
 import { dnsRecordRef } from './dns-failover';
 import { ecsName, ecsServiceKey, shortName } from './ecs';
 import { allowOtherFamily, allowOtherFamilyOnlyWith } from './ecs-rollback';
@@ -40,41 +41,8 @@ export const albRouter = z
 
 export const trafficRouter = z.discriminatedUnion('kind', [route53Router, albRouter]);
 
-export const metricGate = z
-  .object({
-    name: z.string().min(1).describe('What the reading is called in reports, e.g. "5xx rate"'),
-    namespace: z.string().min(1),
-    metricName: z.string().min(1),
-    dimensions: z
-      .array(z.object({ name: z.string().min(1), value: z.string().min(1) }).strict())
-      .max(30)
-      .default([]),
-    stat: z
-      .string()
-      .regex(/^(Average|Sum|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d+)?)$/, {
-        message: 'expected Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p95',
-      })
-      .default('Average'),
-    period: durationString({ min: '10s', max: '1h' })
-      .refine(
-        (v) =>
-          !/^(?:\d+(?:ms|s|m|h|d))+$/.test(v) ||
-          [10_000, 30_000].includes(parseDuration(v)) ||
-          parseDuration(v) % 60_000 === 0,
-        {
-          message: 'expected 10s, 30s or a multiple of 1m (the periods CloudWatch accepts)',
-        },
-      )
-      .default('1m'),
-    comparison: z.enum(['>', '>=', '<', '<=']).describe('The reading FAILS the gate when it is <comparison> threshold'),
-    threshold: z.number(),
-    failWhenMissing: z
-      .boolean()
-      .default(false)
-      .describe('A window without datapoints passes (no traffic, no errors) unless this is set'),
-  })
-  .strict();
-export type MetricGate = z.output<typeof metricGate>;
+// The metric gate lives with the reusable gate set; re-exported for the runbooks that import it from here.
+export { metricGate, type MetricGate } from '../gates';
 
 const version = z.union(
   [
@@ -116,17 +84,12 @@ export const blueGreenInput = runbookInput(
     checkInterval: durationString({ min: '1s', max: '10m' }).default('30s').describe('How often gates are checked'),
     gates: z
       .object({
-        alarms: z
-          .array(z.string().min(1))
-          .max(50)
-          .default([])
-          .describe('CloudWatch alarms: any in ALARM fails the step'),
-        metrics: z.array(metricGate).max(20).default([]).describe('CloudWatch metric thresholds'),
+        ...gateSetShape,
         greenHealth: healthCheck.optional().describe('Health URL of green: N consecutive healthy answers'),
         targetHealth: z.boolean().default(true).describe('ALB only: every registered green target must be healthy'),
       })
       .strict()
-      .default({ alarms: [], metrics: [], targetHealth: true }),
+      .default({ alarms: [], metrics: [], burnRates: [], httpChecks: [], targetHealth: true }),
     stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
     maxPause: durationString({ min: '1s', max: '7d' })
       .default('1h')

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { approvalPolicy, healthCheck, runbookInput, type HealthResult } from '../common';
 import { durationString } from '../duration';
-import { metricGate } from './blue-green';
+import { gateSetShape } from '../gates';
 import { ecsServiceKey, ecsServiceRef } from './ecs';
 import { allowOtherFamily, allowOtherFamilyOnlyWith } from './ecs-rollback';
 
@@ -99,12 +99,7 @@ export const ecsDeployInput = runbookInput(
     health: healthCheck.optional().describe('Health check once the new revision serves'),
     gates: z
       .object({
-        alarms: z
-          .array(z.string().min(1))
-          .max(50)
-          .default([])
-          .describe('CloudWatch alarms: any in ALARM fails the deploy'),
-        metrics: z.array(metricGate).max(20).default([]).describe('CloudWatch metric thresholds'),
+        ...gateSetShape,
         watch: durationString({ min: '0s', max: '6h' })
           .default('0s')
           .describe('Keep checking the gates this long after the deployment (0s: once)'),

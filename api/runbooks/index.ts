@@ -1,6 +1,8 @@
 // The catalogue: every runbook's workflow type, input schema, workflow-ID builder and example file.
 import type { z } from 'zod';
+import { auroraFailoverInput, auroraFailoverWorkflowId } from './aurora';
 import { blueGreenInput, blueGreenWorkflowId } from './blue-green';
+import { rdsRebootFailoverInput, rdsRebootFailoverWorkflowId } from './rds-reboot';
 import {
   backupVerificationInput,
   backupVerificationWorkflowId,
@@ -117,6 +119,20 @@ export const RUNBOOK = {
     title: 'Diagnose a service (deployments, stopped tasks, targets, alarms, logs, database, endpoint) — read only',
     schema: triageInput,
     workflowId: triageWorkflowId,
+  }),
+  auroraFailover: entry({
+    type: 'auroraFailover',
+    slug: 'aurora-failover',
+    title: 'Fail an Aurora cluster over to a reader (by tier and lag), wait, verify the endpoint, report the RTO',
+    schema: auroraFailoverInput,
+    workflowId: auroraFailoverWorkflowId,
+  }),
+  rdsRebootFailover: entry({
+    type: 'rdsRebootFailover',
+    slug: 'rds-reboot-failover',
+    title: 'Reboot a Multi-AZ RDS instance with a failover to its standby, wait, verify, report the AZs and the RTO',
+    schema: rdsRebootFailoverInput,
+    workflowId: rdsRebootFailoverWorkflowId,
   }),
 };
 

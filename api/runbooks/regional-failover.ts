@@ -1,10 +1,17 @@
 // regionalFailover / regionalFailback inputs: promote a cross-region read replica, repoint and scale the app in the
 // secondary region, switch DNS — and the reverse, seeded from what the failover recorded.
 import { z } from 'zod';
-import { approvalPolicy, awsRegion, healthCheck, runbookInput } from '../common';
+import { approvalPolicy, awsRegion, healthCheck, rtoTarget, runbookInput } from '../common';
 import type { HealthResult } from '../common';
 import { durationString } from '../duration';
+import { postSwitchWatch, type WatchSummary } from '../watch';
 import { dnsRecordRef, dnsTarget, type RecordSet } from './dns-failover';
+import {
+  databaseChecks,
+  failoverDatabase,
+  parseClusterRef,
+  type GlobalFailoverRecord,
+} from './regional-failover-global';
 
 const dbInstanceId = z
   .string()
@@ -76,19 +83,27 @@ export const regionalFailoverInput = runbookInput(
     primary: z
       .object({
         region: awsRegion,
-        dbInstance: dbInstanceId.describe('The primary DB instance (the source of the replica)'),
+        dbInstance: dbInstanceId
+          .optional()
+          .describe('The primary DB instance (the source of the replica); not with `database`'),
         ecs: ecsRef.optional().describe('The primary-region service whose writes are paused (scaled to 0)'),
       })
       .strict(),
     secondary: z
       .object({
         region: awsRegion,
-        dbInstance: dbInstanceId.describe('The cross-region read replica to promote'),
+        dbInstance: dbInstanceId.optional().describe('The cross-region read replica to promote; not with `database`'),
         ecs: ecsRef
           .extend({ desiredCount: z.number().int().min(1).max(1000).describe('Tasks to run after failover') })
           .strict(),
       })
       .strict(),
+    database: failoverDatabase
+      .optional()
+      .describe(
+        'Instead of primary/secondary dbInstance: an Aurora global database, its secondary cluster made the writer ' +
+          '(docs/runbooks/regional-failover.md "Aurora Global Database")',
+      ),
     appConfig: appConfig.describe('How the app learns the DB endpoint: task-definition env variable or a secret'),
     dns: z
       .object({
@@ -122,16 +137,51 @@ export const regionalFailoverInput = runbookInput(
       .datetime({ offset: true })
       .optional()
       .describe('When the outage was detected (RTO is measured from it)'),
+    rtoTarget: rtoTarget.optional(),
+    watch: postSwitchWatch
+      .optional()
+      .describe(
+        'After DNS is switched: watch these gates (e.g. error rates for 1h); a failure is reported and alerted',
+      ),
   },
   approvalPolicy(true),
+  databaseChecks,
 );
 
 export type RegionalFailoverInput = z.input<typeof regionalFailoverInput>;
 export type RegionalFailoverParams = z.output<typeof regionalFailoverInput>;
+/** The parameters of a failover of a DB instance to its cross-region read replica (no `database`). */
+export type InstanceFailoverParams = RegionalFailoverParams & {
+  primary: { dbInstance: string };
+  secondary: { dbInstance: string };
+  database?: undefined;
+};
 
-/** RDS identifiers are case-insensitive, so the lock is on the lower-cased id. */
-export const regionalFailoverWorkflowId = (i: { secondary: { region: string; dbInstance: string } }) =>
-  `failover:${i.secondary.region}/${i.secondary.dbInstance.toLowerCase()}`;
+/** The instance failover's parameters, once the input has been validated (databaseChecks requires both ids). */
+export function instanceFailover(p: RegionalFailoverParams): InstanceFailoverParams {
+  if (p.database || p.primary.dbInstance === undefined || p.secondary.dbInstance === undefined) {
+    throw new Error('internal error: not an instance failover');
+  }
+  return p as InstanceFailoverParams;
+}
+
+/**
+ * RDS identifiers are case-insensitive, so the lock is on the lower-cased id. An Aurora global database has one
+ * open failover at a time, whichever secondary it moves to: `failover:global/<global cluster>`.
+ */
+export const regionalFailoverWorkflowId = (i: {
+  secondary: { region: string; dbInstance?: string | undefined };
+  database?: { kind: 'aurora-global'; globalCluster: string } | undefined;
+}) =>
+  i.database
+    ? `failover:global/${i.database.globalCluster.toLowerCase()}`
+    : `failover:${i.secondary.region}/${(i.secondary.dbInstance ?? '').toLowerCase()}`;
+
+/** What RunbookTarget shows: the replica it promotes, or the secondary cluster it makes the global writer. */
+export const regionalFailoverTarget = (p: {
+  secondary: { region: string; dbInstance?: string | undefined };
+  database?: { targetCluster: string } | undefined;
+}) => `${p.secondary.region}/${p.database ? parseClusterRef(p.database.targetCluster).id : p.secondary.dbInstance}`;
 
 /** What a failover did, in enough detail for regionalFailback to reverse it. */
 export interface RegionalFailoverResult {
@@ -171,6 +221,13 @@ export interface RegionalFailoverResult {
   rtoSeconds: number;
   rtoFrom: 'detectedAt' | 'start';
   health: { secondaryApp: HealthResult; publicEndpoint: HealthResult };
+  /** What the post-switch watch saw (input `watch`). */
+  watch?: WatchSummary;
+  /**
+   * An Aurora global database run (input `database`): the writer cluster before and after. `primary.dbInstance` and
+   * `secondary.dbInstance` then hold the clusters' identifiers.
+   */
+  database?: GlobalFailoverRecord;
 }
 
 export const regionalFailbackInput = runbookInput(

@@ -1,8 +1,9 @@
 // snapshotRestore and backupVerification inputs: restore an RDS snapshot (or a point in time) to a new instance,
 // check its data with real SQL, and either switch the app to it or — for verification — delete it again.
 import { z } from 'zod';
-import { approvalPolicy, awsRegion, healthCheck, runbookCommon, runbookInput } from '../common';
+import { approvalPolicy, awsRegion, healthCheck, rtoTarget, runbookCommon, runbookInput } from '../common';
 import { durationString } from '../duration';
+import { postSwitchWatch, type WatchSummary } from '../watch';
 import type { DataCheckSummary } from '../status';
 
 export const dbInstanceId = z
@@ -130,6 +131,10 @@ export const snapshotRestoreInput = runbookInput(
     dataChecks: dataChecks.describe('Real SQL against the restored database, before anything is switched'),
     switch: switchMode.default({ mode: 'none' }).describe('How the app moves to the restored DB'),
     health: healthCheck.optional().describe('Health check of the app after the switch'),
+    watch: postSwitchWatch
+      .optional()
+      .describe('After the switch: watch these gates for a while; a failure is reported and alerted (nothing undone)'),
+    rtoTarget: rtoTarget.optional(),
     snapshotTimeout: durationString({ min: '30s', max: '2h50m' }).default('1h'),
     restoreTimeout: durationString({ min: '30s', max: '2h50m' }).default('1h'),
     stableTimeout: durationString({ min: '10s', max: '2h' }).default('15m'),
@@ -150,6 +155,19 @@ export const snapshotRestoreInput = runbookInput(
         message: `expected an id other than ${oldId}, the name rename-swap gives the source`,
       });
     }
+    // Without a switch nothing went live: there is nothing to watch and no recovery to time.
+    if (v.switch.mode === 'none') {
+      for (const field of ['watch', 'rtoTarget'] as const) {
+        if (v[field] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message:
+              'applies after a switch: give switch.mode task-definition-env, secret or rename-swap, or leave it out',
+          });
+        }
+      }
+    }
   },
 );
 
@@ -168,16 +186,74 @@ export interface SnapshotRestoreResult {
   switch: { mode: SwitchMode['mode']; detail: string };
   /** After rename-swap the restored DB carries the source's id; the old source is kept as <id>-old. */
   finalInstanceIds?: { serving: string; previous: string };
+  /** From the start of the run until the app was verified on the restored DB (a switch only). */
+  rtoSeconds?: number;
+  /** What the post-switch watch saw (input `watch`). */
+  watch?: WatchSummary;
 }
 
 // ----- backupVerification -----
 
-export const verificationTarget = z
+export const snapshotTarget = z
   .object({
+    kind: z.literal('rds-snapshot').optional().describe('The default: the DB instance’s newest RDS snapshot'),
     dbInstance: dbInstanceId,
     dataChecks: dataChecks.optional().describe('Default: the input’s dataChecks'),
   })
   .strict();
+
+/** S3 bucket names: 3–63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit. */
+const s3Bucket = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'expected an S3 bucket name such as "acme-backups"' });
+
+/**
+ * A backup that is a file: the newest `pg_dump` archive under an S3 prefix, restored into a temporary database of the
+ * worker's scratch PostgreSQL (RUNBOOKS_SCRATCH_PG_URL) and checked there with the same SQL checks.
+ */
+export const pgDumpTarget = z
+  .object({
+    kind: z.literal('pg_dump'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { message: 'expected letters, digits, ".", "_" or "-"' })
+      .optional()
+      .describe('Its name in the report and the child workflow ID (default: <bucket>/<prefix>)'),
+    bucket: s3Bucket.describe('The S3 bucket holding the archives'),
+    prefix: z.string().max(1024).default('').describe('Key prefix of the archives, e.g. "backups/app/"'),
+    region: awsRegion.optional().describe('The bucket’s region (default: the input’s region)'),
+    rpo: durationString({ min: '1m', max: '90d' })
+      .optional()
+      .describe('An older newest archive fails (default: the input’s maxSnapshotAge)'),
+    format: z
+      .enum(['custom', 'plain'])
+      .optional()
+      .describe(
+        'custom: pg_dump -Fc, restored with pg_restore; plain: SQL, run with psql (default: told by the file; gzip is unpacked)',
+      ),
+    checks: z
+      .array(dataCheck)
+      .max(50)
+      .optional()
+      .describe('Queries and their bounds, run against the restored database (default: the input’s dataChecks.checks)'),
+    timeout: durationString({ min: '1s', max: '30m' })
+      .optional()
+      .describe('Statement timeout of each check (default 2m)'),
+  })
+  .strict();
+export type PgDumpTarget = z.output<typeof pgDumpTarget>;
+
+export const verificationTarget = z.discriminatedUnion('kind', [snapshotTarget, pgDumpTarget], {
+  error: 'expected kind "rds-snapshot" (the default: {"dbInstance": …}) or "pg_dump" ({"bucket": …, "prefix": …})',
+});
+
+/** A pg_dump target's name: its own, or <bucket>/<prefix> (without a trailing slash). */
+export const pgDumpTargetName = (t: { name?: string | undefined; bucket: string; prefix?: string | undefined }) =>
+  t.name ?? `${t.bucket}/${t.prefix ?? ''}`.replace(/\/+$/, '');
+
+/** The name a database entry goes by in the report: the DB instance, or the pg_dump target's name. */
+export const targetName = (t: z.output<typeof verificationTarget>) =>
+  t.kind === 'pg_dump' ? pgDumpTargetName(t) : t.dbInstance;
 
 export const backupVerificationInput = z
   .object({
@@ -187,7 +263,7 @@ export const backupVerificationInput = z
       .object({ key: z.string().min(1), value: z.string().min(1) })
       .strict()
       .optional()
-      .describe('Or: every DB instance with this tag'),
+      .describe('Or: every DB instance with this tag (pg_dump archives may still be listed in databases)'),
     maxSnapshotAge: durationString({ min: '1m', max: '90d' }).default('24h').describe('An older newest snapshot fails'),
     dataChecks: dataChecks.optional().describe('Checks for databases that have none of their own'),
     maxConcurrent: z.number().int().min(1).max(10).default(2).describe('Restores running at once'),
@@ -205,13 +281,41 @@ export const backupVerificationInput = z
     if (!v.databases?.length && !v.tag) {
       ctx.addIssue({ code: 'custom', path: ['databases'], message: 'expected a list of databases or a tag' });
     }
-    if (v.databases?.length && v.tag) {
-      ctx.addIssue({ code: 'custom', path: ['tag'], message: 'give databases or tag, not both' });
+    // A tag selects RDS instances; pg_dump archives (which carry no RDS tag) may be listed next to it.
+    if (v.tag && v.databases?.some((d) => d.kind !== 'pg_dump')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tag'],
+        message: 'give DB instances in databases or by tag, not both (pg_dump archives may be listed with a tag)',
+      });
     }
     // Each database gets one child workflow (its ID names the database) and one temporary instance: a second entry
     // would collide with the first. RDS ids ignore case.
     const seen = new Map<string, number>();
     for (const [i, d] of (v.databases ?? []).entries()) {
+      if (d.kind === 'pg_dump') {
+        // Its own child workflow and timeline step, named after it: two entries under one name (or one name and an
+        // RDS id, whose steps read alike) would collide.
+        const name = pgDumpTargetName(d).toLowerCase();
+        const first = seen.get(name);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['databases', i, 'name'],
+            message: `listed twice (${pgDumpTargetName(d)} is also input.databases.${first}; give each a name)`,
+          });
+        } else {
+          seen.set(name, i);
+        }
+        if (!d.checks && !v.dataChecks) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['databases', i, 'checks'],
+            message: 'expected checks (here or in the input’s dataChecks.checks)',
+          });
+        }
+        continue;
+      }
       const first = seen.get(d.dbInstance.toLowerCase());
       if (first !== undefined) {
         ctx.addIssue({
@@ -252,8 +356,40 @@ export interface VerifyBackupInput {
   restoreTimeout: string;
 }
 
+/** One pg_dump target, as its child workflow (verifyPgDump) gets it. */
+export interface VerifyPgDumpInput {
+  /** Its name in the report. */
+  name: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  rpo: string;
+  format?: 'custom' | 'plain';
+  checks: DataCheckInput[];
+  timeout: string;
+  restoreTimeout: string;
+}
+
 export interface VerifyBackupResult {
+  /** The DB instance; for a pg_dump target, its name (pgDumpTargetName). */
   dbInstance: string;
+  /** Set for a pg_dump target: the newest archive under the prefix. */
+  archive?: {
+    bucket: string;
+    key: string;
+    lastModified?: string;
+    ageSeconds?: number;
+    sizeBytes?: number;
+    /** How the file was restored (custom: pg_restore; plain: psql), and whether it was gzipped. */
+    format?: string;
+    gzipped?: boolean;
+    /** Errors the restore reported and the run let pass (ownership, privileges of roles the scratch server lacks). */
+    restoreWarnings?: string[];
+  };
+  /** pg_dump target: the temporary database in the worker's scratch PostgreSQL. */
+  tempDatabase?: string;
+  /** pg_dump target: the cleanup dropped it (or it was never created). */
+  tempDatabaseDropped?: boolean;
   passed: boolean;
   reasons: string[];
   snapshot?: { id: string; type: string; createdAt?: string; ageSeconds?: number };

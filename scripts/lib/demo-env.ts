@@ -23,6 +23,11 @@ import {
 } from './fixtures';
 import { seedCodeDeployDemo } from './demo-codedeploy';
 import { seedTriageDemo } from './demo-triage';
+import { seedAuroraDemo } from './demo-aurora';
+import { ensureDemoBackupBucket } from './demo-backups';
+import { seedRdsRebootDemo } from './demo-rds-reboot';
+import { seedGatesDemo } from './demo-gates';
+import { seedGlobalDemo } from './demo-global';
 
 export const DEMO = {
   primaryRegion: 'us-east-1',
@@ -217,6 +222,11 @@ export async function seedDemoEnvironment(aws: AwsClients, apps: DemoAppUrls, st
     listenerArn: albEast.listenerArn,
   });
   const triage = await seedTriageDemo(aws);
+  await ensureDemoBackupBucket(aws); // backups that are files: the archive is uploaded once PostgreSQL runs
+  const multiAz = await seedRdsRebootDemo(aws); // a Multi-AZ instance for rdsRebootFailover
+  const aurora = await seedAuroraDemo(aws); // an Aurora cluster (writer and two readers) for auroraFailover
+  await seedGatesDemo(aws); // what blue-green's burn-rate, window and HTTP gates read (a login secret, metrics)
+  await seedGlobalDemo(aws); // an Aurora global database (us-east-1 writer, us-west-2 secondary) for regionalFailover
 
   const env_ = {
     regions: { primary: east, secondary: west },
@@ -243,6 +253,8 @@ export async function seedDemoEnvironment(aws: AwsClients, apps: DemoAppUrls, st
     alarms: DEMO.alarms,
     codeDeploy,
     triage,
+    multiAz,
+    aurora,
     apps,
   };
   if (stateFile) writeFileSync(stateFile, `${JSON.stringify(env_, null, 2)}\n`);

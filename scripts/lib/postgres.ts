@@ -17,6 +17,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { postgresBinDir } from '../../activities/pg-tools';
 import { assertPortsFree } from './ports';
 import { freePort, guard, unguard } from './processes';
 
@@ -31,18 +32,20 @@ export interface Postgres {
   stop(): Promise<void>;
 }
 
-/** Where Debian keeps the server binaries (PG_BIN overrides). */
-export function postgresBinDir(): string | undefined {
-  if (process.env.PG_BIN) return process.env.PG_BIN;
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root)
-    .filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
-}
+/** Where Debian keeps the server binaries (PG_BIN overrides): the worker's discovery (pg_restore), shared. */
+export { postgresBinDir } from '../../activities/pg-tools';
 
 export const DEMO_DB = { user: 'app', password: 'demo-password-not-secret', database: 'app' };
+
+/**
+ * The worker's scratch role (RUNBOOKS_SCRATCH_PG_URL): may create databases and nothing more. backupVerification
+ * restores pg_dump archives into temporary databases it creates (and drops) as this role.
+ */
+export const SCRATCH_DB = { user: 'runbooks_scratch', password: 'scratch-password-not-secret' };
+
+/** RUNBOOKS_SCRATCH_PG_URL for a server started here. */
+export const scratchPgUrl = (host: string, port: number) =>
+  `postgres://${SCRATCH_DB.user}:${SCRATCH_DB.password}@${host}:${port}/postgres`;
 
 /** Known data: what the example data checks expect (users ≥ 1000, no orders without a user, …). */
 export const DEMO_DATA_SQL = `
@@ -131,6 +134,7 @@ export async function startPostgres(opts: {
   await admin.connect();
   await admin.query(`CREATE ROLE ${DEMO_DB.user} LOGIN PASSWORD '${DEMO_DB.password}'`);
   await admin.query(`CREATE DATABASE ${DEMO_DB.database} OWNER ${DEMO_DB.user}`);
+  await admin.query(`CREATE ROLE ${SCRATCH_DB.user} LOGIN CREATEDB PASSWORD '${SCRATCH_DB.password}'`);
   await admin.end();
   const app = new Client({ host: '127.0.0.1', port, ...DEMO_DB });
   await app.connect();

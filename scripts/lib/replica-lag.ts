@@ -3,6 +3,7 @@
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import type { AwsClients } from '../../activities/aws-clients';
+import { AURORA_DEMO } from './demo-aurora';
 
 export function startReplicaLagPublisher(
   aws: AwsClients,
@@ -13,6 +14,22 @@ export function startReplicaLagPublisher(
     for (const region of opts.regions) {
       const out = await aws.rds(region).send(new DescribeDBInstancesCommand({}));
       const replicas = (out.DBInstances ?? []).filter((d) => d.ReadReplicaSourceDBInstanceIdentifier);
+      // Aurora publishes AuroraReplicaLag (milliseconds) per cluster instance instead: demo-aurora.ts's lags.
+      const members = (out.DBInstances ?? []).filter((d) => d.DBClusterIdentifier && d.DBInstanceIdentifier);
+      if (members.length) {
+        await aws.cloudwatch(region).send(
+          new PutMetricDataCommand({
+            Namespace: 'AWS/RDS',
+            MetricData: members.map((d) => ({
+              MetricName: 'AuroraReplicaLag',
+              Dimensions: [{ Name: 'DBInstanceIdentifier', Value: d.DBInstanceIdentifier! }],
+              Timestamp: new Date(),
+              Value: AURORA_DEMO.lagMs[d.DBInstanceIdentifier!] ?? 20,
+              Unit: 'Milliseconds',
+            })),
+          }),
+        );
+      }
       if (!replicas.length) continue;
       await aws.cloudwatch(region).send(
         new PutMetricDataCommand({

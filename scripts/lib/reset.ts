@@ -16,7 +16,7 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTargetGroupsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import {
   ListHostedZonesByNameCommand,
   ListResourceRecordSetsCommand,
@@ -28,6 +28,7 @@ import { createAwsClients, type AwsClients } from '../../activities/aws-clients'
 import { RUNBOOKS } from '../../api/runbooks';
 import { RunbookStatusKey } from '../../api/search-attributes';
 import { DEMO, seedDemoEnvironment, type DemoAppUrls } from './demo-env';
+import { DEMO_BACKUPS, uploadDemoBackup } from './demo-backups';
 import { httpOk } from './processes';
 import { emulatorEnv } from './stack';
 import { liveProcesses, readStackRecord, stackFileIn, stackProcessAlive, type StackRecord } from './stack-record';
@@ -92,6 +93,15 @@ export async function resetDemoEnvironment(opts: ResetOptions): Promise<void> {
       );
     });
     await makeAppsHealthy(apps);
+    // The emulator's S3 was emptied too: a fresh pg_dump archive of the demo data (the example's RPO is 26h).
+    const archive = stack.postgres
+      ? await uploadDemoBackup(aws, stack.postgres).catch((err: Error) => {
+          throw new ResetError(
+            `reset failed half-way: the demo was seeded again, but uploading the pg_dump archive failed: ${err.message}. ` +
+              'Run npm run dev -- reset again, or restart the stack (Ctrl-C, then npm run dev).',
+          );
+        })
+      : undefined;
     const faultsOff = stack.realistic ? await realisticFaultsOff(stack.realistic) : undefined;
     const after = await readDemoState(aws, apps, stack.realistic);
     const took = ((Date.now() - started) / 1000).toFixed(1);
@@ -104,6 +114,7 @@ export async function resetDemoEnvironment(opts: ResetOptions): Promise<void> {
     } else {
       log('Nothing differed from the seed (it was seeded afresh all the same).');
     }
+    if (archive) log(`Demo pg_dump archive: s3://${DEMO_BACKUPS.bucket}/${archive} (a fresh one)`);
     if (faultsOff !== undefined) log(`Realistic layer: ${faultsOff}`);
     log(
       `Demo hosted zone: demo.example.com (${demo.hostedZone.id}, a new id); details in ${path.join(opts.stateDir, 'demo-env.json')}`,
@@ -228,8 +239,15 @@ export async function readDemoState(
       const source = db.ReadReplicaSourceDBInstanceIdentifier;
       state.set(
         `RDS ${region} ${db.DBInstanceIdentifier}`,
-        `${db.DBInstanceStatus}${source ? `, replica of ${last(source)}` : ''}`,
+        `${db.DBInstanceStatus}${source ? `, replica of ${last(source)}` : ''}` +
+          // A Multi-AZ instance: the zone it serves from (a reboot with failover moves it; the seed puts it back).
+          (db.MultiAZ ? `, Multi-AZ serving from ${db.AvailabilityZone ?? '?'}` : ''),
       );
+    }
+    // Aurora clusters: which member is the writer (auroraFailover moves it; the seed puts demo-aurora-1 back).
+    for (const c of (await rds.send(new DescribeDBClustersCommand({}))).DBClusters ?? []) {
+      const writer = c.DBClusterMembers?.find((m) => m.IsClusterWriter)?.DBInstanceIdentifier;
+      state.set(`Aurora ${region} ${c.DBClusterIdentifier}`, `${c.Status}, writer ${writer ?? '(none)'}`);
     }
     for (const snap of (await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' }))).DBSnapshots ?? []) {
       state.set(`RDS snapshot ${region} ${snap.DBSnapshotIdentifier}`, `of ${snap.DBInstanceIdentifier}`);

@@ -26,6 +26,8 @@ export interface StackRecord {
   /** The realistic AWS layer in front of moto, when the stack runs with --realistic. */
   realistic?: string;
   apps?: DemoAppUrls;
+  /** The demo PostgreSQL: a reset uploads a fresh pg_dump archive of it (backupVerification's RPO check). */
+  postgres?: { host: string; port: number };
 }
 
 export const stackFileIn = (stateDir: string) => path.join(stateDir, 'stack.json');

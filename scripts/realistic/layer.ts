@@ -31,6 +31,9 @@ import {
 } from './machines';
 import { evaluable, evaluateAlarm, type Datapoint, type MetricAlarm } from './alarms';
 import { createCodeDeployModel, type TaskSet } from './codedeploy';
+import { createRdsRebootModel } from './rds-reboot';
+import { createAuroraModel } from './aurora';
+import { createGlobalClusterModel } from './global-cluster';
 import {
   errorAnswer,
   isMutating,
@@ -151,6 +154,9 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
 
   const dbs = new Map<string, DbTimeline>();
   const dbXml = new Map<string, string>(); // last <DBInstance> block seen, per region/id
+  const rdsReboots = createRdsRebootModel(); // Multi-AZ failovers: the zones from before, until the reboot ends
+  const aurora = createAuroraModel(minuteMs); // Aurora cluster failovers: failing-over, the writer flag held back
+  const globalClusters = createGlobalClusterModel(minuteMs); // global switchovers/failovers: FailoverState, phases
   const deleted = new Map<string, { xml: string; until: number }>();
   const snapshots = new Map<string, number>(); // region/snapshot id → started
   const services = new Map<string, EcsDeployment>(); // region/cluster/service
@@ -265,7 +271,8 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
   const rewriteDbBlock = (region: string, block: string): string => {
     const id = xmlValue(block, 'DBInstanceIdentifier') ?? '';
     const s = dbStatus(key(region, id));
-    let out = block;
+    let out = rdsReboots.rewrite(key(region, id), block, now());
+    out = aurora.rewriteInstance(region, out, now());
     if (s.status) out = withXmlValue(out, 'DBInstanceStatus', s.status);
     if (s.replicaSource && !out.includes('<ReadReplicaSourceDBInstanceIdentifier>')) {
       out = out.replace(
@@ -347,6 +354,12 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
         }
         case 'RebootDBInstance':
           start(String(call.params.DBInstanceIdentifier), RDS_INSTANCE.RebootDBInstance!);
+          rdsReboots.started(
+            key(call.region, String(call.params.DBInstanceIdentifier)),
+            call.params,
+            text,
+            phasesEnd(RDS_INSTANCE.RebootDBInstance!, t, minuteMs),
+          );
           break;
         case 'DeleteDBInstance': {
           const k = key(call.region, String(call.params.DBInstanceIdentifier));
@@ -366,6 +379,7 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
       }
     }
     if (!ok) return text;
+    if (/DBCluster/.test(call.operation)) return aurora.after(call.region, call.operation, call.params, text, t);
     if (call.operation === 'DescribeDBInstances' || /DBInstance/.test(call.operation)) {
       let out = text;
       for (const block of xmlBlocks(text, 'DBInstance')) {
@@ -1111,6 +1125,13 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
       const headers = { ...req.headers, host: url.host };
       delete headers['accept-encoding']; // plain text back, so that it can be rewritten
       const forward = http.request(url, { method: req.method, headers }, (up) => {
+        if (call.service === 's3') {
+          // Objects are bytes (a pg_dump archive), not text to rewrite: streamed through as S3 sent them.
+          record(call, up.statusCode ?? 502);
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
         const parts: Buffer[] = [];
         up.on('data', (c: Buffer) => parts.push(c));
         up.on('end', async () => {
@@ -1121,6 +1142,7 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
               text = await cloudwatchAfter(call, status, text, String(req.headers.authorization ?? ''));
             }
             if (call.service === 'rds') text = rdsAfter(call, status, text);
+            if (call.service === 'rds') text = globalClusters.after(call, status, text, now());
             else if (call.service === 'ecs') {
               text = ecsAfter(call, status, text, auth);
               text = await ecsTasks(call, status, text, auth);

@@ -17,6 +17,8 @@ import { makeCodeDeployService, makeService, makeZone, serviceState, zoneRecords
 import { makeBlueGreenEnv } from '../helpers/env/blue-green-env';
 import { fastHealth, makeFailoverEnv, PRIMARY_REGION } from '../helpers/env/failover-env';
 import { GOOD_CHECKS, instancesWithPrefix, makeDbSecret, makeSourceDb } from '../helpers/env/restore-env';
+import { dbZones, makeDbInstance } from '../helpers/env/multiaz-env';
+import { makeAuroraCluster, writerOf as auroraWriter } from '../helpers/env/aurora-env';
 
 export interface Prepared {
   input: Record<string, unknown>;
@@ -399,6 +401,62 @@ export const DRIVERS: Driver[] = [
           const { taskDefinition, desiredCount } = await serviceState(a, svc);
           return { taskDefinition, desiredCount };
         },
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'rdsRebootFailover',
+    async prepare(aws) {
+      const region = PRIMARY_REGION;
+      const dbInstance = await makeDbInstance(aws, region, { multiAz: true });
+      const secretId = await makeDbSecret(aws, region);
+      const before = await dbZones(aws, region, dbInstance);
+      return {
+        input: {
+          region,
+          dbInstance,
+          sqlProbe: { secretId, checks: [GOOD_CHECKS[0]!] },
+          reason: 'chaos: last resort, fail over to the standby',
+          approval: { required: false },
+          failoverTimeout: '2m',
+        },
+        // Serving from its former standby's zone, the standby now where it served.
+        verify: async (a) => {
+          expectEqual('zones', await dbZones(a, region, dbInstance), {
+            status: 'available',
+            az: before.standby,
+            standby: before.az,
+          });
+        },
+        snapshot: (a) => dbZones(a, region, dbInstance),
+        close: async () => undefined,
+      };
+    },
+  },
+  {
+    runbook: 'auroraFailover',
+    async prepare(aws) {
+      const region = PRIMARY_REGION;
+      const c = await makeAuroraCluster(aws, region, [
+        { tier: 1, az: `${region}b`, lagMs: 20 },
+        { tier: 2, az: `${region}c`, lagMs: 5 },
+      ]);
+      const secretId = await makeDbSecret(aws, region);
+      const target = c.members[1]!; // the best promotion tier
+      return {
+        input: {
+          region,
+          cluster: c.id,
+          maxReplicaLag: '1s',
+          sqlProbe: { secretId, checks: [GOOD_CHECKS[0]!] },
+          reason: 'chaos: the writer is unreachable, fail over to a reader',
+          approval: { required: false },
+          failoverTimeout: '2m',
+        },
+        // The reader with the best tier is the writer now.
+        verify: async (a) => expectEqual('writer', await auroraWriter(a, c), target),
+        snapshot: (a) => auroraWriter(a, c),
         close: async () => undefined,
       };
     },

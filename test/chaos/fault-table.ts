@@ -20,6 +20,8 @@ const FIRST_CHANGE: Record<string, { operation: string; type: string | RegExp; m
   'ecsDeploy (CODE_DEPLOY)': { operation: 'RegisterTaskDefinition', type: 'AccessDeniedException' },
   // With an environment change (the driver's): the new revision comes first.
   ecsRestart: { operation: 'RegisterTaskDefinition', type: 'AccessDeniedException' },
+  rdsRebootFailover: { operation: 'RebootDBInstance', type: 'AccessDenied' },
+  auroraFailover: { operation: 'FailoverDBCluster', type: 'AccessDenied' },
 };
 
 /**
@@ -228,6 +230,12 @@ export const REALISTIC_FAULTS: Record<string, FaultExpectation[]> = {
     },
   ],
   triage: [],
+  // The layer's region-outage after the reboot is in test/e2e/rds-reboot-failover.test.ts (a reboot cannot be undone:
+  // the run fails RegionUnavailable saying where the database is; nothing to compensate).
+  rdsRebootFailover: [],
+  // Under the layer's failing-over phases and a failing verification: test/e2e/aurora-failover.test.ts (a failover is
+  // not undone: the run fails saying what the cluster shows; nothing to compensate).
+  auroraFailover: [],
   backupVerification: [
     {
       scenario: 'restore-fails for one database',

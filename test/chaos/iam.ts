@@ -33,7 +33,7 @@ import {
   ListTaskDefinitionsCommand,
 } from '@aws-sdk/client-ecs';
 import { DescribeListenersCommand, DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -173,6 +173,12 @@ export function resourcesOf(call: AwsCall): string[] {
     case 'rds': {
       const db = (id: string) => arnOr(id, (n) => `arn:aws:rds:${region}:${ACCOUNT}:db:${n}`);
       const snap = (id: string) => arnOr(id, (n) => `arn:aws:rds:${region}:${ACCOUNT}:snapshot:${n}`);
+      // IAM authorizes a cluster failover on the cluster; the target instance is only a parameter of it.
+      if (call.operation === 'FailoverDBCluster') {
+        return str(p.DBClusterIdentifier).map((id) =>
+          arnOr(id, (n) => `arn:aws:rds:${region}:${ACCOUNT}:cluster:${n}`),
+        );
+      }
       return [
         ...str(p.DBInstanceIdentifier).map(db),
         ...str(p.TargetDBInstanceIdentifier).map(db),
@@ -699,6 +705,42 @@ export const IAM_CASES: IamCase[] = [
         'memory 1024, LOG_LEVEL=debug',
         td.taskDefinition?.memory === '1024' && env.some((e) => e.name === 'LOG_LEVEL' && e.value === 'debug'),
         { memory: td.taskDefinition?.memory, env },
+      );
+    },
+  },
+  {
+    // docs/examples/rds-reboot-failover.json: demo-multiaz fails over to its standby, the SQL probe reads its secret.
+    runbook: 'rdsRebootFailover',
+    removed: 'rds:RebootDBInstance',
+    verify: async (aws, _demo, report) => {
+      const r = report?.result as { before?: { availabilityZone?: string }; after?: { availabilityZone?: string } };
+      const db = (
+        await aws.rds(DEMO.primaryRegion).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'demo-multiaz' }))
+      ).DBInstances![0]!;
+      expectThat(
+        'demo-multiaz serves from its former standby’s zone',
+        !!r?.before?.availabilityZone &&
+          db.AvailabilityZone === r.after?.availabilityZone &&
+          db.SecondaryAvailabilityZone === r.before.availabilityZone,
+        { now: [db.AvailabilityZone, db.SecondaryAvailabilityZone], result: r },
+      );
+    },
+  },
+  {
+    // docs/examples/aurora-failover.json: demo-aurora's writer moves to a reader; the idle-session step and the SQL
+    // probe read the secret demo/aurora.
+    runbook: 'auroraFailover',
+    removed: 'rds:FailoverDBCluster',
+    verify: async (aws, _demo, report) => {
+      const r = report?.result as { writerBefore?: string; writerAfter?: string } | undefined;
+      const cluster = (
+        await aws.rds(DEMO.primaryRegion).send(new DescribeDBClustersCommand({ DBClusterIdentifier: 'demo-aurora' }))
+      ).DBClusters![0]!;
+      const writer = cluster.DBClusterMembers?.find((m) => m.IsClusterWriter)?.DBInstanceIdentifier;
+      expectThat(
+        'demo-aurora has the reader the run chose as its writer',
+        !!r?.writerAfter && writer === r.writerAfter && r.writerAfter !== r.writerBefore,
+        { writer, result: r },
       );
     },
   },

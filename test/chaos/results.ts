@@ -82,6 +82,8 @@ const RUNBOOK_ORDER = [
   'ecsDeploy (CODE_DEPLOY)',
   'ecsRestart',
   'triage',
+  'rdsRebootFailover',
+  'auroraFailover',
 ];
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -556,7 +556,10 @@ describe('backupVerification', () => {
       });
       const f2 = await expectFailure(client, both.workflowId);
       expect(f2.type).toBe(FailureType.InvalidInput);
-      expect(f2.message).toBe('invalid input: input.tag: give databases or tag, not both. Nothing was changed.');
+      expect(f2.message).toBe(
+        'invalid input: input.tag: give DB instances in databases or by tag, not both (pg_dump archives may be listed ' +
+          'with a tag). Nothing was changed.',
+      );
       const status = await waitForStatus(client, both.workflowId, (s) => s.state === 'failed');
       expect(status.steps).toEqual([]);
     });

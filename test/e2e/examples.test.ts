@@ -3,15 +3,22 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { Client as PgClient } from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { approveSignal } from '../../api/definitions';
 import { RUNBOOKS } from '../../api/runbooks';
 import type { BackupVerificationResult, SnapshotRestoreResult } from '../../api/runbooks/restore';
+import type { AuroraFailoverResult } from '../../api/runbooks/aurora';
 import type { TriageResult } from '../../api/runbooks/triage';
+import type { RdsRebootFailoverResult } from '../../api/runbooks/rds-reboot';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
 import { DEMO, seedDemoEnvironment, type DemoEnv } from '../../scripts/lib/demo-env';
+import { GLOBAL_DEMO } from '../../scripts/lib/demo-global';
+import { globalWriter } from '../../scripts/lib/global-cluster';
+import { DEMO_BACKUPS, uploadDemoBackup } from '../../scripts/lib/demo-backups';
+import { SCRATCH_DB, scratchPgUrl } from '../../scripts/lib/postgres';
 import { readDemoState } from '../../scripts/lib/reset';
 import { describeDb, ensureRecords } from '../../scripts/lib/fixtures';
 import { portOpen } from '../../scripts/lib/processes';
@@ -188,6 +195,15 @@ describe('docs/examples against the demo environment', () => {
       await handle.signal(approveSignal, { by: 'someone-else' });
       const report = (await handle.result()) as RunbookReport;
       expect(report.outcome).toBe('succeeded');
+      // The example's gates judged the demo's data: the burn rate from its healthy hour, the JSON health score and
+      // the login whose token the check read from Secrets Manager.
+      const last = (gate: string) => report.readings?.filter((r) => r.gate === gate).at(-1);
+      expect(last('web availability SLO')).toMatchObject({
+        value: 'burn rate 0.5x over 1h, 0.5x over 5m',
+        verdict: 'pass',
+      });
+      expect(last('green health score')).toMatchObject({ kind: 'http', value: 200, verdict: 'pass' });
+      expect(last('green login')).toMatchObject({ kind: 'http', value: 200, verdict: 'pass' });
       const ecs = aws.ecs(DEMO.primaryRegion);
       const svc = async (service: string) =>
         (await ecs.send(new DescribeServicesCommand({ cluster: DEMO.ecs.primary.cluster, services: [service] })))
@@ -231,8 +247,12 @@ describe('docs/examples against the demo environment', () => {
     });
   }, 120_000);
 
-  it('backup-verification.json: verifies the tagged databases and leaves no temporary instance', async () => {
+  it('backup-verification.json: verifies the tagged databases and the pg_dump archive, leaves no temporary instance or database', async () => {
+    // What `npm run dev` does once PostgreSQL runs: today's archive in demo-backups, and the worker's scratch server.
+    const pg = { host: '127.0.0.1', port: inject('pgPort') };
+    process.env.RUNBOOKS_SCRATCH_PG_URL = scratchPgUrl(pg.host, pg.port);
     await withWorker(async ({ client, taskQueue, aws }) => {
+      const key = await uploadDemoBackup(aws, pg);
       const handle = await client.workflow.start('backupVerification', {
         taskQueue,
         workflowId: uid('verify'),
@@ -240,9 +260,100 @@ describe('docs/examples against the demo environment', () => {
       });
       const report = (await handle.result()) as RunbookReport<BackupVerificationResult>;
       expect(report.result?.passed).toBe(true);
-      expect(report.result?.databases.map((d) => d.dbInstance)).toContain(DEMO.db.primary);
+      expect(report.result?.databases.map((d) => d.dbInstance)).toEqual([DEMO.db.primary, 'app']);
+      expect(report.result?.databases[1]).toMatchObject({
+        archive: { bucket: DEMO_BACKUPS.bucket, key },
+        tempDatabaseDropped: true,
+      });
       const all = await aws.rds(DEMO.primaryRegion).send(new DescribeDBInstancesCommand({}));
       expect((all.DBInstances ?? []).filter((d) => d.DBInstanceIdentifier?.startsWith('verify-'))).toEqual([]);
+    });
+  }, 120_000);
+
+  it('backup-verification-pgdump.json: verifies the demo’s pg_dump archive in S3 and leaves no temporary database', async () => {
+    // What `npm run dev` does once PostgreSQL runs: today's archive in demo-backups, and the worker's scratch server.
+    const pg = { host: '127.0.0.1', port: inject('pgPort') };
+    process.env.RUNBOOKS_SCRATCH_PG_URL = scratchPgUrl(pg.host, pg.port);
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const key = await uploadDemoBackup(aws, pg);
+      const workflowId = uid('verify-pgdump');
+      const handle = await client.workflow.start('backupVerification', {
+        taskQueue,
+        workflowId,
+        args: [example('backup-verification-pgdump')],
+      });
+      const report = (await handle.result()) as RunbookReport<BackupVerificationResult>;
+      expect(report.result?.passed).toBe(true);
+      expect(report.result?.databases[0]).toMatchObject({
+        dbInstance: 'app',
+        archive: { bucket: DEMO_BACKUPS.bucket, key, format: 'custom' },
+        tempDatabaseDropped: true,
+      });
+      const scratch = new PgClient({ ...pg, ...SCRATCH_DB, database: 'postgres' });
+      await scratch.connect();
+      // This run's (each temporary database names its run; other test files may restore into this server meanwhile).
+      const left = await scratch.query(
+        `SELECT datname FROM pg_database WHERE datname LIKE 'verify\\_pgdump\\_%' AND shobj_description(oid, 'pg_database') LIKE $1`,
+        [`{"run":"${workflowId}/%`],
+      );
+      await scratch.end();
+      expect(left.rows).toEqual([]);
+    });
+  }, 120_000);
+
+  it('rds-reboot-failover.json: demo-multiaz serves from its former standby’s zone after one approval', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const input = example('rds-reboot-failover');
+      const zones = async () => {
+        const out = await aws
+          .rds(String(input.region))
+          .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: String(input.dbInstance) }));
+        const db = out.DBInstances![0]!;
+        return { az: db.AvailabilityZone, standby: db.SecondaryAvailabilityZone };
+      };
+      const before = await zones();
+      expect(before.standby).toBeTruthy();
+      const workflowId = uid('rds-reboot-failover');
+      const handle = await client.workflow.start('rdsRebootFailover', { taskQueue, workflowId, args: [input] });
+      await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval', 60_000);
+      await handle.signal(approveSignal, { by: 'someone-else' });
+      const report = (await handle.result()) as RunbookReport<RdsRebootFailoverResult>;
+      expect(report.outcome).toBe('succeeded');
+      expect(await zones()).toEqual({ az: before.standby, standby: before.az });
+      expect(report.result).toMatchObject({
+        before: { availabilityZone: before.az },
+        after: { availabilityZone: before.standby },
+        rtoVerdict: 'met',
+        sqlProbe: { passed: true },
+      });
+    });
+  }, 120_000);
+
+  it('aurora-failover.json: demo-aurora has another writer (as describe-db-clusters shows) after one approval', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const input = example('aurora-failover');
+      const writer = async () =>
+        (
+          await aws
+            .rds(String(input.region))
+            .send(new DescribeDBClustersCommand({ DBClusterIdentifier: String(input.cluster) }))
+        ).DBClusters?.[0]?.DBClusterMembers?.find((m) => m.IsClusterWriter)?.DBInstanceIdentifier;
+      const before = await writer();
+      expect(before).toBeTruthy();
+      const workflowId = uid('aurora-failover');
+      const handle = await client.workflow.start('auroraFailover', { taskQueue, workflowId, args: [input] });
+      await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval', 60_000);
+      await handle.signal(approveSignal, { by: 'someone-else' });
+      const report = (await handle.result()) as RunbookReport<AuroraFailoverResult>;
+      expect(report.outcome).toBe('succeeded');
+      const after = await writer();
+      expect(after).not.toBe(before);
+      expect(report.result).toMatchObject({
+        writerBefore: before,
+        writerAfter: after,
+        rto: { verdict: 'met' },
+        sqlProbe: { passed: true },
+      });
     });
   }, 120_000);
 
@@ -272,6 +383,38 @@ describe('docs/examples against the demo environment', () => {
       expect(failover.outcome).toBe('succeeded-with-warnings'); // planned switchover of a healthy primary is noted
       const failback = await go('regionalFailback', 'regional-failback');
       expect(failback.outcome).toBe('succeeded-with-warnings');
+      expect(await zoneRecords(aws, demo.hostedZone.id)).toEqual(dnsBefore);
+    });
+  }, 240_000);
+
+  it('regional-failover-aurora-global.json then regional-failback-aurora-global.json: the global writer moves to us-west-2 and back', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      // DNS as seeded (an example above may have moved the PRIMARY record).
+      const seeded = (await zoneRecords(aws, demo.hostedZone.id)).find(
+        (r) => r.Name === `${DEMO.records.api}.` && r.SetIdentifier === 'primary',
+      )!;
+      await ensureRecords(
+        aws,
+        demo.hostedZone.id,
+        [{ ...seeded, AliasTarget: { ...seeded.AliasTarget!, DNSName: demo.alb.primary.dnsName } }],
+        { reset: true },
+      );
+      const dnsBefore = await zoneRecords(aws, demo.hostedZone.id);
+      const writer = () => globalWriter(aws, GLOBAL_DEMO.secondary.region, GLOBAL_DEMO.globalCluster);
+      expect(await writer()).toBe(GLOBAL_DEMO.primary.cluster);
+      const go = async (type: string, slug: string) => {
+        const input = example(slug);
+        const entry = RUNBOOKS.find((r) => r.type === type)!;
+        const workflowId = entry.workflowId(entry.schema.parse(input) as never);
+        const handle = await client.workflow.start(type, { taskQueue, workflowId, args: [input] });
+        await waitForStatus(client, workflowId, (s) => s.state === 'awaiting-approval', 60_000);
+        await handle.signal(approveSignal, { by: 'someone-else' });
+        return (await handle.result()) as RunbookReport;
+      };
+      expect((await go('regionalFailover', 'regional-failover-aurora-global')).outcome).toBe('succeeded');
+      expect(await writer()).toBe(GLOBAL_DEMO.secondary.cluster);
+      expect((await go('regionalFailback', 'regional-failback-aurora-global')).outcome).toMatch(/^succeeded/);
+      expect(await writer()).toBe(GLOBAL_DEMO.primary.cluster);
       expect(await zoneRecords(aws, demo.hostedZone.id)).toEqual(dnsBefore);
     });
   }, 240_000);

@@ -1,45 +1,12 @@
 // Chat notifications end to end: a local HTTP receiver stands in for a Slack incoming webhook and records every
 // message a run sends — exactly one per event, a single reminder, and a failing webhook never fails the run.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotifyActivities } from '../../activities/notify';
 import { approveSignal } from '../../api/definitions';
 import { FailureType } from '../../api/failures';
 import type { RunbookReport } from '../../api/status';
 import { makeService, serviceState } from '../helpers/env/aws-fixtures';
+import { notifyingTo, startReceiver, type Receiver } from '../helpers/notify-receiver';
 import { closeConnections, expectFailure, testClients, uid, waitForStatus, withWorker } from '../helpers/temporal';
-
-interface Receiver {
-  url: string;
-  messages: string[];
-  status: number;
-  close(): Promise<void>;
-}
-
-function startReceiver(): Promise<Receiver> {
-  const r = { messages: [] as string[], status: 200 };
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      r.messages.push((JSON.parse(body) as { text: string }).text);
-      res.writeHead(r.status);
-      res.end(r.status === 200 ? 'ok' : 'nope');
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve(
-        Object.assign(r, {
-          url: `http://127.0.0.1:${port}/hook`,
-          close: () => new Promise<void>((done) => server.close(() => done())),
-        }),
-      );
-    }),
-  );
-}
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -48,12 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await receiver.close();
   await closeConnections();
-});
-
-/** The real activities, with notifications going to `url`. */
-const notifyingTo = (url: string) => (real: Record<string, unknown>) => ({
-  ...real,
-  ...createNotifyActivities({ webhookUrl: url, uiBaseUrl: 'http://ui.example', namespace: 'default' }),
 });
 
 describe('chat notifications', () => {

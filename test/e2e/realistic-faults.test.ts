@@ -27,6 +27,8 @@ const SUBSET: [string, FaultExpectation][] = [
   ['regionalFailback', own('regionalFailback', 'restore-fails')],
   ['snapshotRestore', own('snapshotRestore', 'restore-fails')],
   ['backupVerification', own('backupVerification', 'restore-fails')],
+  ['rdsRebootFailover', generic('rdsRebootFailover', 'AccessDenied')],
+  ['auroraFailover', generic('auroraFailover', 'AccessDenied')],
 ];
 
 describe('one AWS fault per runbook under the realistic layer', () => {

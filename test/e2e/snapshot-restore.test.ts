@@ -233,6 +233,57 @@ describe('snapshotRestore: each switch mode', () => {
     });
   });
 
+  it('task-definition-env with a watch and an RTO target: the switched app is watched (an HTTP check), the RTO is compared', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const { src, secretId } = await makeSource(aws);
+      const svc = await makeService(aws, { desiredCount: 2 });
+      const input = restoreInput(src, secretId, {
+        switch: {
+          mode: 'task-definition-env',
+          ecs: { cluster: svc.cluster, service: svc.service },
+          variable: 'DATABASE_HOST',
+        },
+        rtoTarget: '30m',
+        watch: {
+          for: '2s',
+          interval: '1s',
+          httpChecks: [{ name: 'app health', url: healthy.healthUrl, expectStatus: 200 }],
+        },
+      });
+      const { handle } = await start(client, taskQueue, input);
+      const report = (await handle.result()) as Report;
+      expect(report.outcome).toBe('succeeded');
+      const r = report.result!;
+      expect(r.watch).toMatchObject({ verdict: 'clean', failures: [] });
+      expect(r.watch!.checks).toBeGreaterThanOrEqual(2);
+      expect(report.timeline.at(-1)?.name).toBe('Watch app health for 2s after the switch');
+      expect(r.rtoSeconds).toBeGreaterThanOrEqual(0);
+      expect(report.incidentReport).toMatch(/\*\*RTO against target:\*\* .+ \(target 30m: met\)/);
+      expect(report.incidentReport).toContain('- **Status:** Resolved: the app serves from the restored database');
+      const after = await serviceState(aws, svc);
+      expect(await taskDefinitionEnv(aws, REGION, after.taskDefinition, 'DATABASE_HOST')).toBe(r.restored.endpoint);
+    });
+  });
+
+  it('a watch or an RTO target without a switch: InvalidInput naming the field; nothing restored', async () => {
+    await withWorker(async ({ client, taskQueue, aws }) => {
+      const { src, secretId } = await makeSource(aws);
+      const cases: [Partial<SnapshotRestoreInput>, string][] = [
+        [{ rtoTarget: '15m' }, 'input.rtoTarget'],
+        [{ watch: { alarms: ['api-5xx'] } }, 'input.watch'],
+      ];
+      for (const [over, field] of cases) {
+        const { workflowId } = await start(client, taskQueue, restoreInput(src, secretId, over), uid('restore-watch'));
+        const err = await expectFailure(client, workflowId);
+        expect(err.type).toBe(FailureType.InvalidInput);
+        expect(err.message).toContain(`${field}: applies after a switch`);
+      }
+      expect(await instancesWithPrefix(aws, src.region, `${src.id}-`)).toEqual([]);
+      const taken = (await snapshotsOf(aws, src.region, src.id)).filter((x) => x.id.includes('-before-restore-'));
+      expect(taken).toEqual([]); // not even the safety snapshot
+    });
+  });
+
   it('secret: the secret’s host becomes the restored endpoint (password kept), the service is redeployed at its count', async () => {
     await withWorker(async ({ client, taskQueue, aws }) => {
       const { src, secretId } = await makeSource(aws);

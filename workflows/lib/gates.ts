@@ -1,9 +1,12 @@
-// Gate checks for progressive traffic shifting: CloudWatch alarms, metric thresholds, the green app's health and
-// (behind an ALB) the green targets' health. Every reading is returned with its value, threshold and verdict.
+// Gate checks for progressive traffic shifting and post-switch watches: CloudWatch alarms, metric gates (newest
+// datapoint, or a window counted as CloudWatch alarms count it), SLO burn rates, HTTP checks that read JSON, and for
+// blue-green the green app's health and (behind an ALB) the green targets' health. Every reading is returned with its
+// value, threshold and verdict. The judging itself is pure (api/gate-eval.ts).
 import { CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
-import type { MetricGate } from '../../api/runbooks/blue-green';
+import type { BurnRateGate, HttpCheck, MetricGate, MissingDataPolicy } from '../../api/gates';
 import type { HealthCheck } from '../../api/common';
 import { parseDuration } from '../../api/duration';
+import { breaches, judgeBurnRate, judgeWindow } from '../../api/gate-eval';
 import type { GateReading } from '../../api/status';
 import { describeHealth, verifyHealth } from './health';
 import { aws } from './proxies';
@@ -12,21 +15,46 @@ export interface Gates {
   region: string;
   alarms: string[];
   metrics: MetricGate[];
+  burnRates?: BurnRateGate[] | undefined;
+  httpChecks?: HttpCheck[] | undefined;
+  /** Blue-green: the green app's health URL. */
   greenHealth?: HealthCheck | undefined;
   /** ALB routers: the green target group to check. */
   greenTargetGroupArn?: string | undefined;
 }
 
-const breaches = (value: number, op: MetricGate['comparison'], threshold: number) =>
-  op === '>'
-    ? value > threshold
-    : op === '>='
-      ? value >= threshold
-      : op === '<'
-        ? value < threshold
-        : value <= threshold;
+/** Does checking `gates` read anything at all? */
+export const hasGates = (g: Gates) =>
+  !!(
+    g.alarms.length ||
+    g.metrics.length ||
+    g.burnRates?.length ||
+    g.httpChecks?.length ||
+    g.greenHealth ||
+    g.greenTargetGroupArn
+  );
 
-/** Check every gate once; returns all readings (the caller decides what a failing one means). */
+/** The missing-data policy a metric gate follows (failWhenMissing is its older form). */
+export const missingDataOf = (m: MetricGate): MissingDataPolicy =>
+  m.missingData ?? (m.failWhenMissing ? 'breaching' : 'missing');
+
+/** A window gate (for / datapoints) and the periods it counts; undefined for a newest-datapoint gate. */
+export function windowOf(
+  m: MetricGate,
+): { periodMs: number; breaching: number; outOf: number; sustained: boolean } | undefined {
+  const periodMs = parseDuration(m.period);
+  if (m.for !== undefined) {
+    const n = Math.max(1, Math.round(parseDuration(m.for) / periodMs));
+    return { periodMs, breaching: n, outOf: n, sustained: true };
+  }
+  if (m.datapoints) return { periodMs, ...m.datapoints, sustained: false };
+  return undefined;
+}
+
+/**
+ * Check every gate once; returns all readings (the caller decides what a failing one means). `step` is the traffic
+ * step being watched (blue-green) or any number the caller reports readings under (e.g. 100 after a switch).
+ */
 export async function checkGates(gates: Gates, step: number, windowMs: number): Promise<GateReading[]> {
   const readings: GateReading[] = [];
   const at = () => new Date().toISOString();
@@ -59,6 +87,40 @@ export async function checkGates(gates: Gates, step: number, windowMs: number): 
   }
   for (const m of gates.metrics) {
     const periodSeconds = Math.max(1, Math.round(parseDuration(m.period) / 1000));
+    const win = windowOf(m);
+    if (win) {
+      // Every period of the window, judged as a CloudWatch alarm counts "datapoints to alarm".
+      const r = await aws.getMetricSeries({
+        region: gates.region,
+        queries: [
+          { id: 'm', namespace: m.namespace, metricName: m.metricName, dimensions: m.dimensions, stat: m.stat },
+        ],
+        periodSeconds,
+        periods: win.outOf,
+      });
+      const j = judgeWindow(r.series.m ?? [], {
+        comparison: m.comparison,
+        threshold: m.threshold,
+        breaching: win.breaching,
+        outOf: win.outOf,
+        missingData: missingDataOf(m),
+        periodMs: win.periodMs,
+        sustained: win.sustained,
+      });
+      readings.push({
+        at: at(),
+        step,
+        gate: m.name,
+        kind: 'metric',
+        value: j.text,
+        threshold: win.sustained
+          ? `fails when ${m.stat} ${m.comparison} ${m.threshold} for ${m.for}`
+          : `fails when ${m.stat} ${m.comparison} ${m.threshold} in ${win.breaching} of ${win.outOf} periods`,
+        verdict: j.verdict,
+        ...(j.verdict === 'fail' ? { detail: `periods up to ${r.end}` } : {}),
+      });
+      continue;
+    }
     const r = await aws.getMetricValue({
       region: gates.region,
       namespace: m.namespace,
@@ -68,7 +130,7 @@ export async function checkGates(gates: Gates, step: number, windowMs: number): 
       periodSeconds,
       windowSeconds: Math.max(periodSeconds, Math.round(windowMs / 1000)),
     });
-    const fail = r.value === null ? m.failWhenMissing : breaches(r.value, m.comparison, m.threshold);
+    const fail = r.value === null ? missingDataOf(m) === 'breaching' : breaches(r.value, m.comparison, m.threshold);
     readings.push({
       at: at(),
       step,
@@ -78,6 +140,52 @@ export async function checkGates(gates: Gates, step: number, windowMs: number): 
       threshold: `fails when ${m.stat} ${m.comparison} ${m.threshold}`,
       verdict: fail ? 'fail' : 'pass',
       ...(r.value === null ? { detail: 'no datapoints in the window' } : {}),
+    });
+  }
+  for (const b of gates.burnRates ?? []) {
+    const periodMs = parseDuration(b.period);
+    const longPeriods = Math.round(parseDuration(b.longWindow) / periodMs);
+    const shortPeriods = Math.round(parseDuration(b.shortWindow) / periodMs);
+    const r = await aws.getMetricSeries({
+      region: gates.region,
+      queries: [
+        { id: 'errors', ...b.errors },
+        { id: 'requests', ...b.requests },
+      ],
+      periodSeconds: Math.round(periodMs / 1000),
+      periods: longPeriods,
+    });
+    const j = judgeBurnRate(r.series.errors ?? [], r.series.requests ?? [], {
+      slo: b.slo,
+      threshold: b.threshold,
+      periodMs,
+      longPeriods,
+      shortPeriods,
+    });
+    readings.push({
+      at: at(),
+      step,
+      gate: b.name,
+      kind: 'burn-rate',
+      value: j.text,
+      threshold: `fails when both windows burn > ${b.threshold}x (SLO ${b.slo} %)`,
+      verdict: j.verdict,
+    });
+  }
+  for (const h of gates.httpChecks ?? []) {
+    const r = await aws.runHttpCheck({ region: gates.region, check: h });
+    readings.push({
+      at: at(),
+      step,
+      gate: h.name,
+      kind: 'http',
+      value: r.status ?? r.error ?? null,
+      threshold: [
+        `${h.method} ${h.expectStatus}`,
+        ...h.json.map((a) => `${a.path} ${a.op} ${JSON.stringify(a.value)}`),
+      ].join(', '),
+      verdict: r.pass ? 'pass' : 'fail',
+      detail: r.summary,
     });
   }
   if (gates.greenHealth) {
@@ -115,8 +223,14 @@ export async function checkGates(gates: Gates, step: number, windowMs: number): 
   return readings;
 }
 
+/** A rollout's reading in words, with the traffic step it was taken at. */
 export function describeReading(r: GateReading): string {
   return `${r.gate} (${r.kind}) read ${r.value ?? 'nothing'}${r.threshold ? ` [${r.threshold}]` : ''} at ${r.step}% green${r.detail ? `: ${r.detail}` : ''}`;
+}
+
+/** A reading in words where there is no traffic step (a deployment's gates, a watch after a switch). */
+export function describeGateReading(r: GateReading): string {
+  return `${r.gate} (${r.kind}) read ${r.value ?? 'nothing'}${r.threshold ? ` [${r.threshold}]` : ''}${r.detail ? `: ${r.detail}` : ''}`;
 }
 
 /**

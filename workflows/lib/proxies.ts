@@ -33,6 +33,9 @@ export const NON_RETRYABLE_ERRORS = [
   'NoSuchChange',
   'DBInstanceNotFoundFault',
   'DBSnapshotNotFoundFault',
+  'DBClusterNotFoundFault',
+  'GlobalClusterNotFoundFault',
+  'NoSuchBucket', // S3
   'ResourceNotFoundException',
   'ObjectNotFoundException', // Application Auto Scaling
 ];

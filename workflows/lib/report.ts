@@ -4,6 +4,7 @@
 // humans fill in (root cause, lessons, action items). The frame (runbook.ts) calls these; a runbook adds only its
 // facts (ctx.incident).
 import { formatDuration } from '../../api/duration';
+import { describeRto } from './rto';
 import type { ReportOutcome, RunbookReport, RunbookStatus, VerifiedSender } from '../../api/status';
 
 /**
@@ -19,6 +20,8 @@ export interface IncidentFacts {
   detectedAt?: string;
   /** The recovery time, also put in the notification. */
   rtoSeconds?: number;
+  /** The input's `rtoTarget`: the report and the notification say whether the RTO met it; a miss is a warning. */
+  rtoTargetSeconds?: number;
   dataLossEstimateSeconds?: number;
   /** Impact rows after the runbook's duration; by default the RTO and the data-loss estimate above. */
   impact?: [string, string][];
@@ -91,6 +94,9 @@ function incidentReport(
     if (f.rtoSeconds !== undefined) impact.push(['RTO', formatDuration(f.rtoSeconds * 1000)]);
     if (f.dataLossEstimateSeconds !== undefined)
       impact.push(['Data-loss estimate', `up to ${f.dataLossEstimateSeconds}s of writes`]);
+  }
+  if (f.rtoSeconds !== undefined && f.rtoTargetSeconds !== undefined) {
+    impact.push(['RTO against target', describeRto(f.rtoSeconds * 1000, f.rtoTargetSeconds * 1000).text]);
   }
   const failedSteps = s.steps.filter((step) => step.outcome === 'failed').map((step) => `${step.name} failed`);
   const caveats = s.warnings.length ? s.warnings : failedSteps;

@@ -22,6 +22,7 @@ import { OperatorGate, type Progress } from './operator';
 import { runbookReport, type IncidentFacts } from './report';
 import { formatDuration, parseDuration } from '../../api/duration';
 import { Tracker, type StepOptions } from './tracker';
+import { describeRto } from './rto';
 
 interface CommonParams {
   dryRun: boolean;
@@ -80,6 +81,8 @@ export interface RunbookContext<P, C = undefined, R = unknown> {
   /** A sentence added to the failure message should the run fail from here on (e.g. what was kept). */
   noteOnFailure(sentence: string): void;
   warn(message: string): void;
+  /** A chat notification beyond the frame's own (e.g. a watched gate that fails): sent once per `key`. */
+  alert(key: string, text: string): void;
   /**
    * What the runbook knows about the incident (RTO, data-loss estimate, what "resolved" means, what was done): the
    * frame renders the run's one incident report with it, and puts the RTO in the notification. Stated once the work
@@ -185,8 +188,13 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     },
     approval: (summary, gateName = 'Approval', interrupt) => gate.require(gateName, summary, plan, interrupt),
     warn: (message) => tracker.warn(message),
+    alert: (key, text) => notifier.send('alert', key, `${text}\nRun: ${headline()}`),
     incident: (f) => {
       facts = f;
+      if (f.rtoSeconds !== undefined && f.rtoTargetSeconds !== undefined) {
+        const rto = describeRto(f.rtoSeconds * 1000, f.rtoTargetSeconds * 1000);
+        if (rto.met === false) tracker.warn(`RTO ${rto.text}`);
+      }
     },
     noteOnFailure: (sentence) => failureNotes.push(sentence),
     pointOfNoReturn(what) {
@@ -229,11 +237,14 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     if (result === DRY_RUN) return report('dry-run', { plan });
     const done = report(tracker.status.warnings.length ? 'succeeded-with-warnings' : 'succeeded', { result });
     const rto = facts?.rtoSeconds;
+    const rtoTarget = facts?.rtoTargetSeconds;
     notifier.send(
       'finished',
       'finished',
       `${done.warnings.length ? '⚠️ RESOLVED WITH WARNINGS' : '✅ RESOLVED'}: ${headline()} completed in ${formatDuration(done.durationMs)}` +
-        (rto !== undefined ? ` (RTO ${formatDuration(rto * 1000)})` : '') +
+        (rto !== undefined
+          ? ` (RTO ${describeRto(rto * 1000, rtoTarget === undefined ? undefined : rtoTarget * 1000).text})`
+          : '') +
         (done.warnings.length ? `\nWarnings: ${done.warnings.join(' | ')}` : '') +
         `\nReport: npm run runbook -- report ${done.workflowId}`,
     );
