@@ -94,7 +94,10 @@ async function main(): Promise<void> {
   process.env.RUNBOOKS_SCRATCH_PG_URL = scratchPgUrl('127.0.0.1', pg.port);
   // The example's HTTP checks ask the demo's green app (port 8084): here the recording's app answers them.
   const blueGreen = example('blue-green') as { gates: { httpChecks: { url: string }[] } };
-  const appChecks = blueGreen.gates.httpChecks.map((c) => ({ ...c, url: new URL(new URL(c.url).pathname, app.url).href }));
+  const appChecks = blueGreen.gates.httpChecks.map((c) => ({
+    ...c,
+    url: new URL(new URL(c.url).pathname, app.url).href,
+  }));
   const failbackInput = { ...example('regional-failback'), health: { primaryApp: health, publicEndpoint: health } };
   // Only scenarios whose history file does not exist yet are recorded: committed histories stay as they were
   // recorded (with the code of their day), which is what makes them worth replaying.
