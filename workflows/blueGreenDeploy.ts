@@ -27,6 +27,8 @@ import { must } from './lib/must';
 const SAME_FAMILY_PATCH = 'blue-green-same-family-v1';
 /** Runs recorded before the gates were watched during the blue standby replay the plain wait. */
 const STANDBY_WATCH_PATCH = 'blue-green-standby-watch-v1';
+/** Most gate checks during the blue standby (each is a few activities in the history). */
+const MAX_STANDBY_CHECKS = 360;
 
 export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookReport<BlueGreenResult>> {
   return runRunbook(RUNBOOK.blueGreenDeploy, input, {
@@ -370,12 +372,15 @@ export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookRep
             `Blue standby for ${p.blueStandby} (signal "rollback" sends traffic back)`,
             async () => {
               const standbyMs = parseDuration(p.blueStandby);
+              // Bounded history: at most MAX_STANDBY_CHECKS checks, however long the standby (7d at 30s would be
+              // 20 000); a long standby is checked less often than checkInterval.
+              const everyMs = Math.max(intervalMs, Math.ceil(standbyMs / MAX_STANDBY_CHECKS));
               const started = Date.now();
               for (let check = 1; ; check++) {
                 if (controls.aborted) throw stop('during the blue standby');
                 const left = standbyMs - (Date.now() - started);
                 if (left <= 0) return { checks: check - 1 };
-                if (await condition(() => controls.aborted !== undefined, Math.max(1, Math.min(intervalMs, left)))) {
+                if (await condition(() => controls.aborted !== undefined, Math.max(1, Math.min(everyMs, left)))) {
                   throw stop('during the blue standby');
                 }
                 if (Date.now() - started >= standbyMs) return { checks: check - 1 };

@@ -3,7 +3,7 @@
 // and the first fix of every seed, a restart (a forced new deployment, optionally with new CPU/memory/environment).
 import { z } from 'zod';
 import { approvalPolicy, healthCheck, runbookInput, type HealthResult } from '../common';
-import { durationString } from '../duration';
+import { durationString, parseDuration } from '../duration';
 import { gateSetShape } from '../gates';
 import { ecsServiceKey, ecsServiceRef } from './ecs';
 import { allowOtherFamily, allowOtherFamilyOnlyWith } from './ecs-rollback';
@@ -106,6 +106,20 @@ export const ecsDeployInput = runbookInput(
         checkInterval: durationString({ min: '1s', max: '10m' }).default('30s'),
       })
       .strict()
+      .superRefine((g, ctx) => {
+        // Bounded history: every check is a few activities.
+        try {
+          if (parseDuration(g.watch) / parseDuration(g.checkInterval) > 360) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['checkInterval'],
+              message: `checking every ${g.checkInterval} for ${g.watch} is more than 360 checks; check less often`,
+            });
+          }
+        } catch {
+          /* malformed durations are reported by their own fields */
+        }
+      })
       .optional()
       .describe('Checked once the new revision serves (as blue-green checks its steps); a failing one rolls back'),
     stableTimeout: durationString({ min: '10s', max: '3h' })

@@ -129,4 +129,19 @@ describe('ecsDeploy input', () => {
       circuitBreaker: true,
     });
   });
+
+  it('gates: the shared gate set (burn rates, HTTP checks) and a bounded watch', () => {
+    const version = { image: 'a:1' };
+    const burn = {
+      name: 'slo',
+      slo: 99.9,
+      errors: { namespace: 'N', metricName: 'Errors' },
+      requests: { namespace: 'N', metricName: 'Requests' },
+    };
+    const http = { name: 'score', url: 'http://app/health.json', json: [{ path: '$.score', op: '>', value: 80 }] };
+    expect(issues({ ...ref, version, gates: { burnRates: [burn], httpChecks: [http], watch: '5m' } })).toBe('');
+    expect(issues({ ...ref, version, gates: { alarms: ['x'], watch: '6h', checkInterval: '1s' } })).toBe(
+      'input.gates.checkInterval: checking every 1s for 6h is more than 360 checks; check less often',
+    );
+  });
 });
