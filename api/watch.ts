@@ -45,7 +45,9 @@ export type PostSwitchWatch = z.output<typeof postSwitchWatch>;
 export interface WatchSummary {
   for: string;
   checks: number;
-  /** `clean` when no gate failed during the watch. */
-  verdict: 'clean' | 'gates failed';
+  /** `clean` when every check read every gate and none failed. */
+  verdict: 'clean' | 'gates failed' | 'gates unreadable at times';
   failures: { gate: string; firstFailedAt: string; reading: string }[];
+  /** Checks that could not read the gates (e.g. CloudWatch refused or out of reach after the retries). */
+  unreadableChecks?: number;
 }

@@ -393,11 +393,14 @@ async function startEnforcedMoto(runbook: string, users: Record<string, PolicyDo
 const example = (slug: string) =>
   JSON.parse(readFileSync(path.join(repoRoot, 'docs', 'examples', `${slug}.json`), 'utf8')) as Record<string, unknown>;
 
-/** The example as a test must run it: its demo apps' health URLs on this run's ports (and `overrides`). */
+/**
+ * The example as a test must run it: its demo apps' URLs (health, the HTTP checks' /health.json and /login) on this
+ * run's ports (and `overrides`).
+ */
 function exampleInput(slug: string, apps: Record<number, DemoApp>, overrides: Record<string, unknown> = {}) {
   const text = JSON.stringify({ ...example(slug), ...overrides }).replace(
-    /http:\/\/127\.0\.0\.1:(808[1-5])\/health/g,
-    (_, port: string) => apps[Number(port)]!.healthUrl,
+    /http:\/\/127\.0\.0\.1:(808[1-5])(?=\/)/g,
+    (_, port: string) => apps[Number(port)]!.url,
   );
   return JSON.parse(text) as Record<string, unknown>;
 }
@@ -647,6 +650,9 @@ export const IAM_CASES: IamCase[] = [
   {
     runbook: 'backupVerification',
     removed: 'rds:RestoreDBInstanceFromDBSnapshot',
+    // The example's RDS part (its tag). Its pg_dump archive is left out: moto with IAM enforcement refuses the S3
+    // client's signature ("The request signature we calculated does not match"), whatever the policy.
+    overrides: { databases: undefined },
     verify: async (aws, _demo, report) => {
       const r = report?.result as { passed?: boolean } | undefined;
       expectThat('passed', r?.passed === true, r);

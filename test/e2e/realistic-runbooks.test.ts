@@ -1,12 +1,13 @@
 // Runbooks against the realistic AWS layer (scripts/realistic/): AWS's phases take time here (one AWS minute =
 // 200 ms), so a run shows realistic waits, and each change is made exactly once (counted at the layer).
+import { PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { approveSignal } from '../../api/definitions';
 import { regionalFailoverWorkflowId } from '../../api/runbooks/regional-failover';
 import type { RegionalFailoverResult } from '../../api/runbooks/regional-failover';
 import type { RunbookReport, StepRecord } from '../../api/status';
 import { serviceState, zoneRecords } from '../helpers/env/aws-fixtures';
-import { makeFailoverEnv } from '../helpers/env/failover-env';
+import { SECONDARY_REGION, makeFailoverEnv } from '../helpers/env/failover-env';
 import { effectiveMutations, withRealisticWorker } from '../helpers/realistic';
 import { closeConnections, uid, waitForStatus } from '../helpers/temporal';
 import { driver } from '../chaos/drivers';
@@ -87,6 +88,69 @@ describe('regionalFailover under realistic AWS', () => {
           `${env.secondaryService.region}/${env.secondaryService.service}`,
         ].sort(),
       );
+    });
+  });
+});
+
+describe('the watch after a failover under realistic AWS', () => {
+  it('throttled reads are retried, a refused read is "could not be read" and the watch goes on, a raised alarm is caught', async () => {
+    const throttle = { name: 'throttle-storm' as const, rate: 0.2 };
+    await withRealisticWorker({ minuteMs: 200, faults: [throttle] }, async ({ client, taskQueue, aws, layer }) => {
+      const env = await makeFailoverEnv(aws, { lag: [2] });
+      const alarm = uid('api-5xx');
+      const cw = aws.cloudwatch(SECONDARY_REGION);
+      await cw.send(
+        new PutMetricAlarmCommand({
+          AlarmName: alarm,
+          Namespace: 'Demo/App',
+          MetricName: 'Errors5xx',
+          Dimensions: [{ Name: 'Service', Value: alarm }],
+          Statistic: 'Sum',
+          Period: 60,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 1,
+          Threshold: 5,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      );
+      const input = env.input({
+        plannedSwitchover: { reason: 'DR drill' },
+        watch: { for: '6s', interval: '1s', alarms: [alarm] },
+      });
+      const workflowId = regionalFailoverWorkflowId(input);
+      const handle = await client.workflow.start('regionalFailover', { taskQueue, workflowId, args: [input] });
+      await waitForStatus(client, workflowId, (s) => s.currentStep?.startsWith('Watch ') ?? false, 60_000);
+      // During the watch: the next DescribeAlarms is refused, and 5xx errors breach the alarm (the layer evaluates it
+      // from the metric data, as CloudWatch does).
+      layer.setFaults([throttle, { name: 'access-denied', operation: 'DescribeAlarms' }]);
+      const now = Date.now();
+      await cw.send(
+        new PutMetricDataCommand({
+          Namespace: 'Demo/App',
+          MetricData: [0, 60_000, 120_000].map((ago) => ({
+            MetricName: 'Errors5xx',
+            Dimensions: [{ Name: 'Service', Value: alarm }],
+            Timestamp: new Date(now - ago),
+            Value: 40,
+          })),
+        }),
+      );
+      const report = (await handle.result()) as RunbookReport<RegionalFailoverResult>;
+
+      expect(report.outcome).toBe('succeeded-with-warnings');
+      const watch = report.result!.watch!;
+      expect(watch.unreadableChecks).toBe(1);
+      expect(watch.verdict).toBe('gates failed');
+      expect(watch.failures.map((f) => f.gate)).toEqual([alarm]);
+      expect(report.warnings.find((w) => w.includes('could not be read'))).toMatch(/AccessDenied|not authorized/);
+      expect(report.warnings.some((w) => w.startsWith(`watch after the failover: ${alarm} failed`))).toBe(true);
+      expect(step(report, 'Watch ')?.outcome).toBe('succeeded');
+      expect(layer.calls().some((c) => c.operation === 'DescribeAlarms' && c.fault === 'access-denied')).toBe(true);
+      // The failover itself stands, each change made once.
+      expect((await serviceState(aws, env.secondaryService)).desiredCount).toBe(2);
+      const mutations = effectiveMutations(layer);
+      expect(mutations.filter((m) => m.startsWith('PromoteReadReplica'))).toHaveLength(1);
+      expect(mutations.filter((m) => m.startsWith('ChangeResourceRecordSets'))).toHaveLength(1);
     });
   });
 });

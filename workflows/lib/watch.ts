@@ -1,10 +1,11 @@
 // The post-switch watch (api/watch.ts): the run's gates checked every `interval` for `for`, each gate's first
 // failure (and its recovery) reported as a warning and alerted through the notifications, the readings kept in
 // `status`. The watch reports; it undoes nothing.
-import { sleep } from '@temporalio/workflow';
+import { isCancellation, sleep } from '@temporalio/workflow';
 import { formatDuration, parseDuration } from '../../api/duration';
 import type { GateReading } from '../../api/status';
 import type { PostSwitchWatch, WatchSummary } from '../../api/watch';
+import { errorMessage } from './errors';
 import { checkGates, describeGateReading } from './gates';
 import type { Tracker } from './tracker';
 
@@ -70,8 +71,29 @@ export async function watchAfterSwitch(
     async () => {
       const started = Date.now();
       let checks = 0;
+      let unreadable = 0;
       for (;;) {
-        const round = await checkGates(gates, 100, Math.max(intervalMs, 60_000));
+        let round: GateReading[];
+        try {
+          round = await checkGates(gates, 100, Math.max(intervalMs, 60_000));
+        } catch (err) {
+          // The change is done: a watch that cannot read its gates (CloudWatch refused or out of reach after the
+          // retries) says so and goes on watching; it never fails the run it follows.
+          if (isCancellation(err)) throw err;
+          checks++;
+          unreadable++;
+          const after = formatDuration(Date.now() - started);
+          if (unreadable === 1) {
+            ctx.warn(`watch after ${what}: the gates could not be read ${after} in: ${errorMessage(err)}`);
+            ctx.alert(
+              'watch-unreadable',
+              `⚠️ WATCH: the gates could not be read ${after} after ${what}: ${errorMessage(err)}. The watch goes on.`,
+            );
+          }
+          if (Date.now() - started + intervalMs > forMs) break;
+          await sleep(intervalMs);
+          continue;
+        }
         checks++;
         readings.push(...round);
         while (readings.length > MAX_READINGS) {
@@ -102,14 +124,16 @@ export async function watchAfterSwitch(
       return {
         for: watch.for,
         checks,
-        verdict: failures.length ? 'gates failed' : 'clean',
+        verdict: failures.length ? 'gates failed' : unreadable ? 'gates unreadable at times' : 'clean',
         failures,
+        ...(unreadable ? { unreadableChecks: unreadable } : {}),
       } satisfies WatchSummary;
     },
     {
       details: (s) => ({
         checks: s.checks,
         verdict: s.verdict,
+        ...(s.unreadableChecks ? { unreadableChecks: s.unreadableChecks } : {}),
         ...(s.failures.length ? { failed: s.failures.map((f) => `${f.gate} at ${f.firstFailedAt}`).join('; ') } : {}),
       }),
     },
