@@ -3,7 +3,7 @@
 // the global RPO lag from CloudWatch; SwitchoverGlobalCluster / FailoverGlobalCluster (AllowDataLoss), and the wait
 // until the target is the writer, FailoverState is cleared and the target cluster is available. Global-cluster calls
 // go to the secondary region: the primary's may be down, and the global cluster answers from any of its regions.
-import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import { newestRdsMaximum } from './cloudwatch';
 import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
@@ -126,23 +126,13 @@ export function createAuroraGlobalActivities(aws: AwsClients) {
     cluster: string,
     metric: string,
   ): Promise<{ ms: number; at: string } | undefined> {
-    const end = new Date();
-    const out = await aws.cloudwatch(region).send(
-      new GetMetricStatisticsCommand({
-        Namespace: 'AWS/RDS',
-        MetricName: metric,
-        Dimensions: [{ Name: 'DBClusterIdentifier', Value: cluster }],
-        StartTime: new Date(end.getTime() - LAG_LOOKBACK_MINUTES * 60_000),
-        EndTime: end,
-        Period: 60,
-        Statistics: ['Maximum'],
-      }),
-      { abortSignal: abortSignal() },
-    );
-    const newest = (out.Datapoints ?? [])
-      .filter((d) => d.Timestamp && d.Maximum !== undefined)
-      .sort((a, b) => b.Timestamp!.getTime() - a.Timestamp!.getTime())[0];
-    return newest ? { ms: newest.Maximum!, at: newest.Timestamp!.toISOString() } : undefined;
+    const newest = await newestRdsMaximum(aws, {
+      region,
+      metric,
+      dimension: { name: 'DBClusterIdentifier', value: cluster },
+      lookbackMinutes: LAG_LOOKBACK_MINUTES,
+    });
+    return newest && { ms: newest.value, at: newest.at };
   }
 
   return {

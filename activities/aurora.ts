@@ -3,7 +3,7 @@
 // and SQL sessions on the cluster endpoint (list / terminate idle connections, the post-failover probe). Credentials
 // come from a Secrets Manager secret and stay inside these activities: only pids, users, application names and
 // verdicts enter workflow history.
-import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import { newestRdsMaximum } from './cloudwatch';
 import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
@@ -101,23 +101,13 @@ export function createAuroraActivities(aws: AwsClients, overrides: EndpointOverr
   }
 
   async function replicaLag(region: string, dbInstance: string): Promise<{ ms?: number; at?: string }> {
-    const end = new Date();
-    const out = await aws.cloudwatch(region).send(
-      new GetMetricStatisticsCommand({
-        Namespace: 'AWS/RDS',
-        MetricName: 'AuroraReplicaLag',
-        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: dbInstance }],
-        StartTime: new Date(end.getTime() - LAG_LOOKBACK_MINUTES * 60_000),
-        EndTime: end,
-        Period: 60,
-        Statistics: ['Maximum'],
-      }),
-      { abortSignal: abortSignal() },
-    );
-    const newest = (out.Datapoints ?? [])
-      .filter((d) => d.Timestamp && d.Maximum !== undefined)
-      .sort((a, b) => b.Timestamp!.getTime() - a.Timestamp!.getTime())[0];
-    return newest ? { ms: newest.Maximum!, at: newest.Timestamp!.toISOString() } : {};
+    const newest = await newestRdsMaximum(aws, {
+      region,
+      metric: 'AuroraReplicaLag',
+      dimension: { name: 'DBInstanceIdentifier', value: dbInstance },
+      lookbackMinutes: LAG_LOOKBACK_MINUTES,
+    });
+    return newest ? { ms: newest.value, at: newest.at } : {};
   }
 
   async function pendingMaintenance(region: string, cluster: string, instances: string[]) {

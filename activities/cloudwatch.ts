@@ -12,6 +12,33 @@ export interface ReplicaLag {
   lookbackMinutes: number;
 }
 
+/**
+ * The newest `AWS/RDS` datapoint (Maximum over a minute) of `metric` for one resource in the last `lookbackMinutes`,
+ * e.g. an Aurora reader's AuroraReplicaLag or a global secondary's AuroraGlobalDBRPOLag (milliseconds both).
+ */
+export async function newestRdsMaximum(
+  aws: AwsClients,
+  q: { region: string; metric: string; dimension: { name: string; value: string }; lookbackMinutes: number },
+): Promise<{ value: number; at: string } | undefined> {
+  const end = new Date();
+  const out = await aws.cloudwatch(q.region).send(
+    new GetMetricStatisticsCommand({
+      Namespace: 'AWS/RDS',
+      MetricName: q.metric,
+      Dimensions: [{ Name: q.dimension.name, Value: q.dimension.value }],
+      StartTime: new Date(end.getTime() - q.lookbackMinutes * 60_000),
+      EndTime: end,
+      Period: 60,
+      Statistics: ['Maximum'],
+    }),
+    { abortSignal: abortSignal() },
+  );
+  const newest = (out.Datapoints ?? [])
+    .filter((d) => d.Timestamp && d.Maximum !== undefined)
+    .sort((a, b) => b.Timestamp!.getTime() - a.Timestamp!.getTime())[0];
+  return newest ? { value: newest.Maximum!, at: newest.Timestamp!.toISOString() } : undefined;
+}
+
 export function createCloudWatchActivities(aws: AwsClients) {
   const activities = {
     /** State of named alarms; names that do not exist are listed as missing. */
