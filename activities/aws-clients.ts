@@ -10,6 +10,8 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { abortSignal } from './poll';
+import { RATE_LIMITS_ENV, TokenBucket, acquire, parseRateLimits, type RateLimits } from './rate-limit';
 
 export interface AwsClients {
   ecs(region: string): ECSClient;
@@ -31,6 +33,20 @@ export interface StaticCredentials {
   sessionToken?: string;
 }
 
+/** A client whose middleware stack the rate limit joins (every SDK v3 client). */
+interface MiddlewareClient {
+  destroy(): void;
+  middlewareStack: { identify(): string[] };
+}
+
+/** The part of an SDK middleware stack limitRate uses, on the loose types of its own middleware. */
+type Middleware = (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>;
+interface LooseStack {
+  identify(): string[];
+  addRelativeTo(mw: Middleware, options: { relation: 'before'; toMiddleware: string; name: string }): void;
+  add(mw: Middleware, options: { step: 'finalizeRequest'; priority: 'low'; name: string }): void;
+}
+
 type Ctor<C> = new (config: {
   region: string;
   maxAttempts?: number;
@@ -42,12 +58,22 @@ type Ctor<C> = new (config: {
  * Lazily builds and caches one client per service and region. `endpoint` overrides AWS_ENDPOINT_URL for every
  * service (e.g. a fault-injecting proxy in tests); normally leave it unset. `credentials` replaces the standard
  * credential chain (e.g. a least-privilege IAM user in tests); normally leave it unset too.
+ *
+ * Every call of every client waits its turn in a token bucket of its service and region (activities/rate-limit.ts):
+ * `rateLimits` when given, else RUNBOOKS_AWS_RATE_LIMITS over the defaults. The buckets are this object's: one
+ * worker process, one set of buckets. Each attempt takes a token (a retry is a call AWS counts too).
  */
 export function createAwsClients(
-  options: { maxAttempts?: number; endpoint?: string; credentials?: StaticCredentials } = {},
+  options: {
+    maxAttempts?: number;
+    endpoint?: string;
+    credentials?: StaticCredentials;
+    rateLimits?: RateLimits;
+  } = {},
 ): AwsClients & { destroy(): void } {
   const cache = new Map<string, { destroy(): void }>();
-  function get<C extends { destroy(): void }>(ctor: Ctor<C>, service: string, region: string): C {
+  const limits = options.rateLimits ?? parseRateLimits(process.env[RATE_LIMITS_ENV]);
+  function get<C extends MiddlewareClient>(ctor: Ctor<C>, service: string, region: string): C {
     const key = `${service}/${region}`;
     let client = cache.get(key) as C | undefined;
     if (!client) {
@@ -57,6 +83,8 @@ export function createAwsClients(
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });
+      const limit = limits[service];
+      if (limit) limitRate(client, new TokenBucket(limit, Date.now()));
       cache.set(key, client);
     }
     return client;
@@ -78,4 +106,28 @@ export function createAwsClients(
       cache.clear();
     },
   };
+}
+
+const RATE_LIMIT_MIDDLEWARE = 'runbooksRateLimit';
+
+/**
+ * Each attempt of each call waits for a token: inside the SDK's retry loop (a retry is a call too) and before the
+ * request is signed (a signature made before a long wait could expire). An activity cancelled while its call waits
+ * gives the token back and fails at once.
+ */
+function limitRate(client: MiddlewareClient, bucket: TokenBucket): void {
+  const middleware: Middleware = (next) => async (args) => {
+    await acquire(bucket, abortSignal());
+    return next(args);
+  };
+  const stack = client.middlewareStack as unknown as LooseStack;
+  if (stack.identify().some((m) => m.startsWith('httpSigningMiddleware'))) {
+    stack.addRelativeTo(middleware, {
+      relation: 'before',
+      toMiddleware: 'httpSigningMiddleware',
+      name: RATE_LIMIT_MIDDLEWARE,
+    });
+  } else {
+    stack.add(middleware, { step: 'finalizeRequest', priority: 'low', name: RATE_LIMIT_MIDDLEWARE });
+  }
 }

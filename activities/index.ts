@@ -105,7 +105,7 @@ export function createActivities(deps: ActivityDeps) {
     // verifyAwsProof: one call to STS at the worker's own endpoint (stsEndpoint()): a CallActivity.
     ...createIdentityActivities(deps.fetch),
     ...createTemporalActivities(deps.temporal),
-    ...createPolicyActivities(deps.policy),
+    ...createPolicyActivities(deps.policy, { chat: !!deps.notifier?.webhookUrl }),
   });
 }
 

@@ -9,12 +9,15 @@ export interface PolicyConfig {
   source: string;
 }
 
-export function createPolicyActivities(config: PolicyConfig | undefined) {
+export function createPolicyActivities(config: PolicyConfig | undefined, worker: { chat: boolean }) {
   return {
-    /** `runbook`'s rules: its own entry over the file's default (no config: no organisation rules). */
+    /**
+     * `runbook`'s rules: its own entry over the file's default (no config: no organisation rules); and whether this
+     * worker sends chat messages at all.
+     */
     async organisationPolicy(input: { runbook: string }): Promise<LoadedPolicy> {
-      if (!config) return NO_POLICY;
-      return { source: config.source, rules: rulesFor(config.file, input.runbook) };
+      if (!config) return { ...NO_POLICY, chat: worker.chat };
+      return { source: config.source, rules: rulesFor(config.file, input.runbook), chat: worker.chat };
     },
   };
 }

@@ -9,7 +9,9 @@ import { beat } from './heartbeat';
 export interface PollOptions {
   /** Absolute deadline (ms since epoch). */
   deadline: number;
+  /** The shortest delay between probes (default 1 s): the whole delay while the wait is young. */
   initialDelayMs?: number;
+  /** The longest delay between probes (default 15 s): one probe per this once the wait is long. */
   maxDelayMs?: number;
   /** When the wait began (ms since epoch): heartbeated with the deadline, so that a retry resumes it (resumeWait). */
   startedAt?: number;
@@ -83,6 +85,22 @@ export function isTransientAwsError(err: unknown): boolean {
 /** Probes in a row without an answer that make a region count as down (PollOptions.outageAfter). */
 export const OUTAGE_AFTER_PROBES = 3;
 
+/** The share of the time waited so far that the next probe waits at most (nextPollDelay). */
+export const POLL_LATENESS = 0.1;
+
+/**
+ * The delay before the next probe of a wait that has run `waitedMs`: a tenth of the time waited so far, at least
+ * `initialDelayMs` and at most `maxDelayMs`. What the wait is for becomes ready at some unknown time T; a probe at t
+ * after it waited t − delay(t) sees it at most delay(t) ≤ max(initialDelayMs, T / 10) late (capped by maxDelayMs).
+ * Doubling the delay instead is up to half of T late (ready just after a probe at T/2 … T). The cost: probes grow with
+ * log(T) — a delay 10 % longer each time, about 7 probes per doubling of T, from 10 × initialDelayMs on — then one per
+ * maxDelayMs. With the defaults (1 s, 15 s): 11 probes for 10 s, 30 for a minute, 50 for five minutes.
+ */
+export function nextPollDelay(waitedMs: number, opts: { initialDelayMs: number; maxDelayMs: number }): number {
+  const proportional = Math.round(Math.max(0, waitedMs) * POLL_LATENESS);
+  return Math.min(opts.maxDelayMs, Math.max(opts.initialDelayMs, proportional));
+}
+
 /**
  * Calls `probe` until it returns `{ done: true }` or the deadline passes. Returns the last value a probe returned and
  * whether it finished in time. A probe that throws ends the wait with its error (that is how a probe reports a
@@ -102,8 +120,10 @@ export async function pollUntil<T>(
   const phases: [string, number][] = Array.isArray(previous?.phases) ? previous.phases : [];
   const since = options.startedAt ?? Date.now();
   const phaseText = () => phases.map(([p, at]) => `${p} @${formatDuration(Math.max(0, at))}`).join(' → ');
-  let delay = options.initialDelayMs ?? 1_000;
-  const maxDelay = options.maxDelayMs ?? 15_000;
+  const schedule = { initialDelayMs: options.initialDelayMs ?? 1_000, maxDelayMs: options.maxDelayMs ?? 15_000 };
+  // The schedule runs from the start of this wait on this worker (not from a resumed wait's first start: after a
+  // worker change the state is unknown again, so it looks closely first).
+  const waitStarted = Date.now();
   let last: { value: T } | undefined;
   let lastError: unknown;
   let transientErrors = 0;
@@ -155,9 +175,8 @@ export async function pollUntil<T>(
       return { done: false, value: last.value, attempts, transientErrors, phases: phaseText() };
     }
     // After a probe without an answer, look again soon: an outage is told from a blip within a few probes.
-    if (unanswered) delay = options.initialDelayMs ?? 1_000;
+    const delay = unanswered ? schedule.initialDelayMs : nextPollDelay(Date.now() - waitStarted, schedule);
     await sleepCancellable(Math.min(delay, remaining));
-    delay = Math.min(delay * 2, maxDelay);
   }
 }
 

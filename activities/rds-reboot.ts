@@ -127,7 +127,7 @@ export function createRdsRebootActivities(aws: AwsClients) {
             phase: `${db.status} in ${zone}`,
           };
         },
-        { deadline, startedAt, region: ref.region, initialDelayMs: 2_000, maxDelayMs: 15_000 },
+        { deadline, startedAt, region: ref.region, initialDelayMs: 1_000, maxDelayMs: 15_000 },
       );
       const db = result.value;
       if (!result.done) {

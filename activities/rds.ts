@@ -268,7 +268,7 @@ export function createRdsActivities(aws: AwsClients) {
           phase: db ? `${db.status}${db.replicaSource ? ' (replica)' : ''}` : 'not found yet',
         };
       },
-      { deadline, startedAt, region: ref.region, initialDelayMs: 2_000, maxDelayMs: 30_000 },
+      { deadline, startedAt, region: ref.region, initialDelayMs: 1_000, maxDelayMs: 30_000 },
     );
     const db = result.value;
     if (!db) throw new ResourceNotFound(`RDS instance ${ref.dbInstance} not found in ${ref.region}`);

@@ -92,6 +92,11 @@ export interface LoadedPolicy {
   /** Where it came from, for people: `file /etc/runbooks/policy.yaml`, `built-in floors`, `none`. */
   source: string;
   rules: RunbookPolicy;
+  /**
+   * Whether the worker that started the run sends chat messages (a webhook is configured). False: the run schedules
+   * no notification at all. Absent in runs recorded before it: they notify as they did.
+   */
+  chat?: boolean;
 }
 
 /**

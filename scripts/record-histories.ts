@@ -304,6 +304,15 @@ async function main(): Promise<void> {
       drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
     },
     {
+      // Reads as local activities, locks taken at once (local-reads-v1, parallel-locks-v1), and the resource lock as
+      // a child: a workflow ID of its own, not the derived one.
+      name: 'regional-failover-local-reads-approved',
+      type: 'regionalFailover',
+      input: failoverInput,
+      workflowId: 'failover-recorded-local-reads',
+      drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
+    },
+    {
       name: 'backup-verification-pgdump-passed',
       type: 'backupVerification',
       input: example('backup-verification-pgdump'),

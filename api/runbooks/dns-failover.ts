@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { approvalPolicy, healthCheck, runbookInput, type HealthResult } from '../common';
 import { durationString } from '../duration';
+import { normalizeDnsName } from '../resource-names';
 
 const dnsName = z
   .string()
@@ -66,9 +67,7 @@ export const dnsFailoverInput = runbookInput(
 export type DnsFailoverInput = z.input<typeof dnsFailoverInput>;
 export type DnsFailoverParams = z.output<typeof dnsFailoverInput>;
 
-export function normalizeDnsName(name: string): string {
-  return name.toLowerCase().replace(/\.$/, '');
-}
+export { normalizeDnsName };
 
 export const dnsFailoverWorkflowId = (i: { record: { name: string; type: string } }) =>
   `dns-failover:${normalizeDnsName(i.record.name)}/${i.record.type}`;

@@ -1,6 +1,7 @@
 // The ECS service a runbook acts on.
 import { z } from 'zod';
 import { awsRegion } from '../common';
+import { ecsServiceKey, shortName } from '../resource-names';
 
 /** An ECS cluster or service, by name or ARN. */
 export const ecsName = z
@@ -15,14 +16,7 @@ export const ecsServiceRef = {
   service: ecsName.describe('ECS service name or ARN'),
 };
 
-/** Last segment of a name-or-ARN, so `arn:…:service/c/api` and `api` name the same resource. */
-export function shortName(nameOrArn: string): string {
-  return nameOrArn.split('/').pop() ?? nameOrArn;
-}
-
-export function ecsServiceKey(ref: { region: string; cluster: string; service: string }): string {
-  return `${ref.region}/${shortName(ref.cluster)}/${shortName(ref.service)}`;
-}
+export { ecsServiceKey, shortName };
 
 /**
  * AWS refuses a task-definition change or a forced new deployment through UpdateService for a service whose deployment

@@ -266,7 +266,15 @@ export const backupVerificationInput = z
       .describe('Or: every DB instance with this tag (pg_dump archives may still be listed in databases)'),
     maxSnapshotAge: durationString({ min: '1m', max: '90d' }).default('24h').describe('An older newest snapshot fails'),
     dataChecks: dataChecks.optional().describe('Checks for databases that have none of their own'),
-    maxConcurrent: z.number().int().min(1).max(10).default(2).describe('Restores running at once'),
+    maxConcurrent: z
+      .number()
+      .int()
+      .min(1)
+      .max(50)
+      .default(2)
+      .describe(
+        'Restores running at once. A restore waits minutes on AWS: a big fleet needs more at once for the AWS API rate limits (RUNBOOKS_AWS_RATE_LIMITS) to be what bounds the run; mind the account’s DB instance quota (40 by default), which the temporary instances count against',
+      ),
     instanceClass: z.string().min(1).default('db.t3.micro').describe('Class of the temporary instances'),
     subnetGroup: z.string().min(1).optional(),
     securityGroupIds: z.array(z.string().min(1)).max(10).optional(),

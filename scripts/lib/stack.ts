@@ -34,6 +34,10 @@ export async function startTemporal(opts: {
     ...(uiPort !== undefined ? [{ port: uiPort, what: 'Temporal Web UI', env: 'TEMPORAL_UI_PORT' }] : []),
   ]);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
+  // Eager activity dispatch (off by default in a self-hosted server): an activity the workflow schedules on its own
+  // task queue comes back in the reply to the workflow task completion, to the worker that has a free slot, instead
+  // of through a poll — one matching round trip less per step (docs/performance.md P1).
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   if (uiPort !== undefined) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);

@@ -52,6 +52,13 @@ export interface LayerOptions {
   port?: number;
   /** How many milliseconds one AWS minute takes here (default 500: a 10-minute restore takes 5 s). */
   minuteMs?: number;
+  /**
+   * One AWS minute for the resource an RDS reboot or an ECS deployment names (its DB instance id; its service name),
+   * where it is not `minuteMs`: a benchmark makes one resource's phases last exactly the time it measures with.
+   */
+  minuteMsFor?: (resource: string) => number | undefined;
+  /** Told of every call once answered, with its parameters (a benchmark counts the calls per resource). */
+  onCall?: (call: AwsCall, record: CallRecord) => void;
   faults?: Fault[];
 }
 
@@ -92,6 +99,8 @@ export interface RealisticLayer {
 interface DbTimeline {
   phases: Phase[];
   startedAt: number;
+  /** One AWS minute for this resource, when it is not the layer's (LayerOptions.minuteMsFor). */
+  minuteMs?: number;
   /** What it ends in instead of moto's status (restore-fails). */
   finalStatus?: string;
   /** Kept in answers until the phases end (a promotion clears it only at its end). */
@@ -108,6 +117,8 @@ interface EcsDeployment {
   previousTaskDefinition: string;
   desired: number;
   previousRunning: number;
+  /** One AWS minute for this service, when it is not the layer's (LayerOptions.minuteMsFor). */
+  minuteMs?: number;
   fault?: 'deploy-circuit-breaker' | 'tasks-crash-loop';
   /** circuit breaker: when it failed and rolled back. */
   failedAt?: number;
@@ -259,7 +270,7 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
     const tl = dbs.get(k);
     if (!tl) return { hidden: false };
     // Before its phases start (a rename's gap) it shows the first one, where it is shown at all.
-    const phase = phaseAt(tl.phases, tl.startedAt, Math.max(t, tl.startedAt), minuteMs);
+    const phase = phaseAt(tl.phases, tl.startedAt, Math.max(t, tl.startedAt), tl.minuteMs ?? minuteMs);
     const running = phase !== undefined;
     return {
       hidden: tl.hiddenUntil !== undefined && t < tl.hiddenUntil,
@@ -352,15 +363,18 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
           }
           break;
         }
-        case 'RebootDBInstance':
-          start(String(call.params.DBInstanceIdentifier), RDS_INSTANCE.RebootDBInstance!);
+        case 'RebootDBInstance': {
+          const id = String(call.params.DBInstanceIdentifier);
+          const own = opts.minuteMsFor?.(id);
+          start(id, RDS_INSTANCE.RebootDBInstance!, own !== undefined ? { minuteMs: own } : {});
           rdsReboots.started(
-            key(call.region, String(call.params.DBInstanceIdentifier)),
+            key(call.region, id),
             call.params,
             text,
-            phasesEnd(RDS_INSTANCE.RebootDBInstance!, t, minuteMs),
+            phasesEnd(RDS_INSTANCE.RebootDBInstance!, t, own ?? minuteMs),
           );
           break;
+        }
         case 'DeleteDBInstance': {
           const k = key(call.region, String(call.params.DBInstanceIdentifier));
           const block = xmlBlocks(text, 'DBInstance')[0] ?? dbXml.get(k);
@@ -447,7 +461,7 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
 
   /** What ECS shows for a service at `t`, for a deployment the layer is playing out. */
   const ecsView = (d: EcsDeployment, t: number) => {
-    const elapsedMin = (t - d.startedAt) / minuteMs;
+    const elapsedMin = (t - d.startedAt) / (d.minuteMs ?? minuteMs);
     const dep = (over: Partial<EcsDeploymentJson>): EcsDeploymentJson => ({
       id: d.id,
       status: 'PRIMARY',
@@ -797,6 +811,9 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
         previousTaskDefinition,
         desired: svc.desiredCount ?? 0,
         previousRunning: services.has(k) ? ecsView(services.get(k)!, t).runningCount : (seen?.runningCount ?? 0),
+        ...(svc.serviceName && opts.minuteMsFor?.(svc.serviceName) !== undefined
+          ? { minuteMs: opts.minuteMsFor(svc.serviceName) }
+          : {}),
         ...(fault === 'deploy-circuit-breaker' || fault === 'tasks-crash-loop' ? { fault } : {}),
         generation:
           fleetHooks.serving(k, previousTaskDefinition, seen?.runningCount ?? 0).generation + (newDeployment ? 1 : 0),
@@ -1049,7 +1066,7 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
   };
 
   const record = (call: AwsCall, status: number, fault?: FaultName) => {
-    calls.push({
+    const entry: CallRecord = {
       at: new Date().toISOString(),
       service: call.service,
       region: call.region,
@@ -1057,7 +1074,9 @@ export async function startRealisticLayer(opts: LayerOptions): Promise<Realistic
       ...(resourceOf(call) ? { resource: resourceOf(call) } : {}),
       status,
       ...(fault ? { fault } : {}),
-    });
+    };
+    calls.push(entry);
+    opts.onCall?.(call, entry);
   };
 
   const control = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNotifyActivities } from '../../activities/notify';
+import type { createActivities } from '../../activities';
 
 export interface Receiver {
   url: string;
@@ -35,7 +36,9 @@ export function startReceiver(): Promise<Receiver> {
 }
 
 /** The real activities, with notifications going to `url`. */
-export const notifyingTo = (url: string) => (real: Record<string, unknown>) => ({
+export const notifyingTo = (url: string) => (real: ReturnType<typeof createActivities>) => ({
   ...real,
   ...createNotifyActivities({ webhookUrl: url, uiBaseUrl: 'http://ui.example', namespace: 'default' }),
+  // A worker with a webhook tells its runs so (they schedule no notification otherwise).
+  organisationPolicy: async (i: { runbook: string }) => ({ ...(await real.organisationPolicy(i)), chat: true }),
 });

@@ -27,8 +27,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { statusQuery } from '../../api/definitions';
 import { formatDuration } from '../../api/duration';
-import { normalizeDnsName } from '../../api/runbooks/dns-failover';
-import { ecsServiceKey } from '../../api/runbooks/ecs';
+import { ecsServiceKey, normalizeDnsName } from '../../api/resource-names';
 import type { RunbookStatus } from '../../api/status';
 import { aws } from './proxies';
 import { fail } from './errors';
@@ -207,6 +206,9 @@ export function lockTargets(resources: ResourceRef[]): LockTarget[] {
   return [...byId.values()].sort((a, b) => (a.lockId < b.lockId ? -1 : a.lockId > b.lockId ? 1 : 0));
 }
 
+/** Runs recorded before it take their locks one at a time. */
+export const PARALLEL_LOCKS_PATCH = 'parallel-locks-v1';
+
 /** Runs recorded before resource locks take none (their histories have no such commands). */
 export const RESOURCE_LOCKS_PATCH = 'resource-locks-v1';
 
@@ -273,7 +275,25 @@ export async function acquireResources(
     async () => {
       const taken: LockTarget[] = [];
       try {
-        for (const t of wanted) {
+        let from = 0;
+        if (patched(PARALLEL_LOCKS_PATCH)) {
+          // Every lock tried at once (one workflow task instead of one per lock). Where one is busy, the locks after
+          // it in the global order are let go again and taken in order from there, waiting as before: the run holds
+          // only locks before the one it waits for, as with one at a time.
+          const tried = await Promise.all(wanted.map((t) => tryStart(t)));
+          from = tried.findIndex((h) => !h);
+          const upTo = from < 0 ? wanted.length : from;
+          for (const [i, t] of wanted.entries()) {
+            const handle = tried[i];
+            if (!handle) continue;
+            mine.set(t.lockId, handle);
+            if (i < upTo) taken.push(t);
+          }
+          const after = wanted.filter((t, i) => i > upTo && tried[i]);
+          if (after.length) await CancellationScope.nonCancellable(() => release(mine, after));
+          if (from < 0) from = wanted.length;
+        }
+        for (const t of wanted.slice(from)) {
           mine.set(t.lockId, await take(tracker, t, opts.waitMs));
           taken.push(t);
         }

@@ -11,18 +11,27 @@ const chat = proxyActivities<Pick<Activities, NotifyActivity>>({
 });
 
 export class Notifier {
-  readonly enabled: boolean;
+  private on: boolean;
   private readonly sent = new Set<string>();
   /** Messages go out one after the other, so they arrive in the order the events happened. */
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly workflowId: string) {
-    this.enabled = patched('chat-notifications-v1');
+    this.on = patched('chat-notifications-v1');
+  }
+
+  /** The worker sends no chat messages (no webhook): schedule none. */
+  disable(): void {
+    this.on = false;
+  }
+
+  get enabled(): boolean {
+    return this.on;
   }
 
   /** Send once per `key` (an event that repeats, e.g. a reminder, is sent at most once). */
   send(event: string, key: string, text: string): void {
-    if (!this.enabled || this.sent.has(key)) return;
+    if (!this.on || this.sent.has(key)) return;
     this.sent.add(key);
     this.chain = this.chain.then(() =>
       chat.notify({ event, workflowId: this.workflowId, text }).catch(() => undefined),

@@ -215,7 +215,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
 
   try {
     if (withPolicy) {
-      await settleRules(governance, tracker, {
+      await settleRules(governance, tracker, notifier, {
         runbook: entry.type,
         inputApproval: params.approval,
         initiatedBy: params.initiatedBy,
@@ -297,6 +297,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
 async function settleRules(
   governance: Governance,
   tracker: Tracker,
+  notifier: Notifier,
   o: {
     runbook: string;
     inputApproval: ApprovalPolicy | undefined;
@@ -307,6 +308,8 @@ async function settleRules(
   },
 ): Promise<void> {
   const loaded = await local.organisationPolicy({ runbook: o.runbook });
+  // A worker without a webhook: no notification activity in the run's history at all.
+  if (loaded.chat === false) notifier.disable();
   let verified;
   if (o.initiatorProof) {
     const v = await governance.verify(o.initiatorProof, 'start', o.reason ?? '');
