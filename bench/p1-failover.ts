@@ -55,10 +55,14 @@ export const p1: Benchmark = {
           args: [failoverInput(b, app.healthUrl)],
         });
       };
+      // Every round's topologies made up front, a few at a time (not timed).
+      const topologies: Topology[][] = [];
+      for (let r = 0; r < rounds; r++) {
+        topologies.push(await Promise.all(['p1b', 'p1s', 'p1f'].map((p) => makeTopology(stack.aws, p))));
+      }
       await warm();
       for (let r = 0; r < rounds; r++) {
-        const t: Topology[] = [];
-        for (const p of ['p1b', 'p1s', 'p1f']) t.push(await makeTopology(stack.aws, p));
+        const t = topologies[r]!;
         bash.push(await runBash(bashEnv(t[0]!, app.healthUrl, loginUrl)));
         let start = performance.now();
         await sdkFailover(stack.aws, t[1]!, app.healthUrl, loginUrl);

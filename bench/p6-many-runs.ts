@@ -165,7 +165,7 @@ export const p6: Benchmark = {
     'within 2× that of one run alone.',
   async run(ctx): Promise<BenchResult> {
     const { client } = ctx.stack;
-    const n = ctx.quick ? 20 : 50;
+    const n = ctx.quick ? 10 : 50;
     // A round takes seconds on a quiet 2-core machine; far past that the worker is not keeping up (see runBatch).
     const limitMs = ctx.quick ? 120_000 : 180_000;
     const id = benchId('p6');
@@ -201,7 +201,7 @@ export const p6: Benchmark = {
       const ratio = ratioStat(subjectP95, referenceP95);
       const row: BenchRow = {
         id: 'P6',
-        case: `${n} runs${ctx.quick ? ' (quick: 20, not 50)' : ''}`,
+        case: `${n} runs${ctx.quick ? ' (quick: 10, not 50)' : ''}`,
         subject: { label: `p95 step, ${n} at once`, value: stat(subjectP95), unit: 'ms' },
         reference: { label: 'p95 step, one run alone', value: stat(referenceP95), unit: 'ms' },
         ratio,

@@ -8,7 +8,7 @@
 // automatic failback would be a second outage on an uncertain cluster. When the wait or the verification fails, the
 // run fails without compensation and its report says what the cluster shows and what to do next.
 import { formatDuration, parseDuration } from '../api/duration';
-import { RUNBOOK } from '../api/runbooks';
+import { auroraFailoverEntry } from '../api/runbooks/aurora';
 import {
   auroraClusterKey,
   chooseTarget,
@@ -35,7 +35,7 @@ import { describeRto } from './lib/rto';
 import { DRY_RUN, runRunbook } from './lib/runbook';
 
 export async function auroraFailover(input: AuroraFailoverInput): Promise<RunbookReport<AuroraFailoverResult>> {
-  return runRunbook(RUNBOOK.auroraFailover, input, {
+  return runRunbook(auroraFailoverEntry, input, {
     target: (p) => auroraClusterKey(p),
     async execute(ctx) {
       const p = ctx.params;

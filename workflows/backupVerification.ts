@@ -28,7 +28,7 @@ import { agedSnapshot } from './lib/db-steps';
 import { errorMessage, fail } from './lib/errors';
 import { aws, waits } from './lib/proxies';
 import { DRY_RUN, runRunbook } from './lib/runbook';
-import { RUNBOOK } from '../api/runbooks';
+import { backupVerificationEntry } from '../api/runbooks/restore';
 import { must } from './lib/must';
 import { shortHash } from './lib/hash';
 import { verifyPgDump } from './verifyPgDump';
@@ -36,7 +36,7 @@ import { verifyPgDump } from './verifyPgDump';
 export async function backupVerification(
   input: BackupVerificationInput,
 ): Promise<RunbookReport<BackupVerificationResult>> {
-  return runRunbook(RUNBOOK.backupVerification, input, {
+  return runRunbook(backupVerificationEntry, input, {
     target: (p) =>
       p.tag
         ? `${p.region} tag ${p.tag.key}=${p.tag.value}${p.databases?.length ? ` + ${p.databases.map(targetName).join(', ')}` : ''}`

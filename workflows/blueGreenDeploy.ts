@@ -19,7 +19,7 @@ import { approveWhileWatching, checkGates, describeReading, hasGates, type Gates
 import { aws, waits } from './lib/proxies';
 import { lockable, lockingResources, type ResourceRef } from './lib/lock';
 import { DRY_RUN, runRunbook } from './lib/runbook';
-import { RUNBOOK } from '../api/runbooks';
+import { blueGreenDeployEntry } from '../api/runbooks/blue-green';
 import { albQuery, checkServicesBehindTargetGroups, openRouter } from './lib/traffic-router';
 import { must } from './lib/must';
 
@@ -31,7 +31,7 @@ const STANDBY_WATCH_PATCH = 'blue-green-standby-watch-v1';
 const MAX_STANDBY_CHECKS = 360;
 
 export async function blueGreenDeploy(input: BlueGreenInput): Promise<RunbookReport<BlueGreenResult>> {
-  return runRunbook(RUNBOOK.blueGreenDeploy, input, {
+  return runRunbook(blueGreenDeployEntry, input, {
     target: (p) => ecsServiceKey({ region: p.region, cluster: p.cluster, service: p.blueService }),
     controls: (tracker) => new DeployControls(tracker),
     async execute(ctx) {

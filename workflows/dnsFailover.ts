@@ -10,10 +10,10 @@ import { fail } from './lib/errors';
 import { lockable } from './lib/lock';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
-import { RUNBOOK } from '../api/runbooks';
+import { dnsFailoverEntry } from '../api/runbooks/dns-failover';
 
 export async function dnsFailover(input: DnsFailoverInput): Promise<RunbookReport<DnsFailoverResult>> {
-  return runRunbook(RUNBOOK.dnsFailover, input, {
+  return runRunbook(dnsFailoverEntry, input, {
     target: (p) =>
       `${normalizeDnsName(p.record.name)} ${p.record.type}${p.record.setIdentifier ? ` [${p.record.setIdentifier}]` : ''}`,
     async execute(ctx) {

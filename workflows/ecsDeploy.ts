@@ -11,7 +11,7 @@ import { deploymentInProgress, describeDeployment, otherFamilyRefusal } from '..
 import type { RunbookReport } from '../api/status';
 import type { EcsDeploymentConfiguration } from '../activities/ecs';
 import type { RevisionChange } from '../activities/ecs';
-import { RUNBOOK } from '../api/runbooks';
+import { ecsDeployEntry } from '../api/runbooks/ecs-deploy';
 import { fail } from './lib/errors';
 import { checkGates, describeGateReading, hasGates } from './lib/gates';
 import { requireHealthy } from './lib/health';
@@ -54,7 +54,7 @@ function alreadyHas(images: string[], wanted: Record<string, string>): boolean {
 }
 
 export async function ecsDeploy(input: EcsDeployInput): Promise<RunbookReport<EcsDeployResult>> {
-  return runRunbook(RUNBOOK.ecsDeploy, input, {
+  return runRunbook(ecsDeployEntry, input, {
     target: (p) => ecsServiceKey(p),
     async execute(ctx) {
       const p = ctx.params;

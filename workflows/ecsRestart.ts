@@ -11,7 +11,7 @@ import type { AzSpreadReading, EcsRestartInput, EcsRestartParams, EcsRestartResu
 import { deploymentInProgress, describeDeployment, primaryDeployment } from '../api/runbooks/ecs-rollback';
 import type { RunbookReport } from '../api/status';
 import type { ContainerEnvironment } from '../activities/ecs-tasks';
-import { RUNBOOK } from '../api/runbooks';
+import { ecsRestartEntry } from '../api/runbooks/ecs-deploy';
 import { errorMessage, fail } from './lib/errors';
 import { requireHealthy } from './lib/health';
 import { lockable } from './lib/lock';
@@ -89,7 +89,7 @@ export function spreadUnevenness(r: AzSpreadReading): string | undefined {
 }
 
 export async function ecsRestart(input: EcsRestartInput): Promise<RunbookReport<EcsRestartResult>> {
-  return runRunbook(RUNBOOK.ecsRestart, input, {
+  return runRunbook(ecsRestartEntry, input, {
     target: (p) => ecsServiceKey(p),
     async execute(ctx) {
       const p = ctx.params;

@@ -21,7 +21,7 @@ import { lockable } from './lib/lock';
 import { fail } from './lib/errors';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
-import { RUNBOOK } from '../api/runbooks';
+import { ecsRollbackEntry } from '../api/runbooks/ecs-rollback';
 
 const revisionOf = (arn: string) => arn.split('/').pop() ?? arn;
 const otherFamily = (r: { current: { family: string }; target: { arn: string } }) =>
@@ -36,7 +36,7 @@ const SAME_FAMILY_PATCH = 'ecs-rollback-same-family-v1';
 const IN_PROGRESS_PATCH = 'ecs-rollback-in-progress-v1';
 
 export async function ecsRollback(input: EcsRollbackInput): Promise<RunbookReport<EcsRollbackResult>> {
-  return runRunbook(RUNBOOK.ecsRollback, input, {
+  return runRunbook(ecsRollbackEntry, input, {
     target: (p) => ecsServiceKey(p),
     async execute(ctx) {
       const p = ctx.params;

@@ -12,7 +12,7 @@ import { aws, waits } from './lib/proxies';
 import { lockable } from './lib/lock';
 import { describeHealth, healthStep, verifyHealth } from './lib/health';
 import { DRY_RUN, runRunbook } from './lib/runbook';
-import { RUNBOOK } from '../api/runbooks';
+import { emergencyScaleEntry } from '../api/runbooks/emergency-scale';
 import { onSignal } from './lib/signals';
 import type { Tracker } from './lib/tracker';
 
@@ -20,7 +20,7 @@ import type { Tracker } from './lib/tracker';
 const AUTOSCALING_PATCH = 'emergency-scale-autoscaling-v1';
 
 export async function emergencyScale(input: EmergencyScaleInput): Promise<RunbookReport<EmergencyScaleResult>> {
-  return runRunbook(RUNBOOK.emergencyScale, input, {
+  return runRunbook(emergencyScaleEntry, input, {
     target: (p) => ecsServiceKey(p),
     controls: (tracker) => new KeepScaledControl(tracker),
     async execute(ctx) {

@@ -13,7 +13,7 @@ import {
   type RdsRebootFailoverResult,
 } from '../api/runbooks/rds-reboot';
 import type { DataCheckSummary, RunbookReport } from '../api/status';
-import { RUNBOOK } from '../api/runbooks';
+import { rdsRebootFailoverEntry } from '../api/runbooks/rds-reboot';
 import { describeChecks, failedChecks, runDataChecks } from './lib/datachecks';
 import { fail } from './lib/errors';
 import { requireHealthy } from './lib/health';
@@ -37,7 +37,7 @@ export function describePending(db: Pick<MultiAzView, 'pendingModified' | 'param
 export async function rdsRebootFailover(
   input: RdsRebootFailoverInput,
 ): Promise<RunbookReport<RdsRebootFailoverResult>> {
-  return runRunbook(RUNBOOK.rdsRebootFailover, input, {
+  return runRunbook(rdsRebootFailoverEntry, input, {
     target: (p) => `${p.region}/${p.dbInstance}`,
     async execute(ctx) {
       const p = ctx.params;

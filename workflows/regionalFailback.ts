@@ -25,7 +25,7 @@ import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/r
 import { lockable } from './lib/lock';
 import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
-import { RUNBOOK } from '../api/runbooks';
+import { regionalFailbackEntry } from '../api/runbooks/regional-failover';
 
 export { failbackReplicaId } from './lib/failback-db';
 
@@ -33,7 +33,7 @@ const describeSets = (sets: RecordSet[]) =>
   sets.map((r) => `${r.SetIdentifier ? `[${r.SetIdentifier}] ` : ''}${describeRecordTarget(r)}`).join('; ');
 
 export async function regionalFailback(input: RegionalFailbackInput): Promise<RunbookReport<RegionalFailbackResult>> {
-  return runRunbook(RUNBOOK.regionalFailback, input, {
+  return runRunbook(regionalFailbackEntry, input, {
     target: (p) => p.failoverWorkflowId,
     async execute(ctx) {
       const p = ctx.params;

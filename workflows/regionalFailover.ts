@@ -23,11 +23,11 @@ import { deployService, repointApp, verifyHealthy, waitDnsInsync } from './lib/r
 import { lockable } from './lib/lock';
 import { Checklist } from './lib/operator';
 import { DRY_RUN, runRunbook } from './lib/runbook';
-import { RUNBOOK } from '../api/runbooks';
+import { regionalFailoverEntry } from '../api/runbooks/regional-failover';
 import { watchAfterSwitch } from './lib/watch';
 
 export async function regionalFailover(input: RegionalFailoverInput): Promise<RunbookReport<RegionalFailoverResult>> {
-  return runRunbook(RUNBOOK.regionalFailover, input, {
+  return runRunbook(regionalFailoverEntry, input, {
     target: regionalFailoverTarget,
     async execute(ctx) {
       // The database side: a DB instance and its cross-region replica, or an Aurora global database (input

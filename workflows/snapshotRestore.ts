@@ -15,12 +15,12 @@ import { describeHealth, verifyHealth } from './lib/health';
 import { aws, waits } from './lib/proxies';
 import { lockable } from './lib/lock';
 import { DRY_RUN, runRunbook } from './lib/runbook';
-import { RUNBOOK } from '../api/runbooks';
+import { snapshotRestoreEntry } from '../api/runbooks/restore';
 import { must } from './lib/must';
 import { watchAfterSwitch } from './lib/watch';
 
 export async function snapshotRestore(input: SnapshotRestoreInput): Promise<RunbookReport<SnapshotRestoreResult>> {
-  return runRunbook(RUNBOOK.snapshotRestore, input, {
+  return runRunbook(snapshotRestoreEntry, input, {
     target: (p) => `${p.region}/${p.dbInstance}`,
     async execute(ctx) {
       const p = ctx.params;

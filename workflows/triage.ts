@@ -19,7 +19,7 @@ import {
   type Unreadable,
 } from '../api/runbooks/triage';
 import type { RunbookReport } from '../api/status';
-import { RUNBOOK } from '../api/runbooks';
+import { triageEntry } from '../api/runbooks/triage';
 import { rootFailure } from './lib/errors';
 import { aws } from './lib/proxies';
 import { runRunbook } from './lib/runbook';
@@ -55,7 +55,7 @@ function readStep<T>(details: (r: T) => Record<string, unknown>): StepOptions<Re
 const rev = (arn: string) => shortName(arn);
 
 export async function triage(input: TriageInput): Promise<RunbookReport<TriageResult>> {
-  return runRunbook(RUNBOOK.triage, input, {
+  return runRunbook(triageEntry, input, {
     target: (p) => ecsServiceKey(p),
     async execute(ctx) {
       const p = ctx.params;

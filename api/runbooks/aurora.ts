@@ -7,6 +7,7 @@ import { approvalPolicy, awsRegion, healthCheck, runbookInput, type HealthResult
 import { durationString, formatDuration, parseDuration } from '../duration';
 import type { DataCheckSummary } from '../status';
 import { dataCheck } from './restore';
+import { runbookEntry } from './entry';
 
 /** An Aurora DB cluster or instance identifier (AWS stores them lower case; compared case-insensitively). */
 const rdsIdentifier = (what: string) =>
@@ -347,3 +348,12 @@ export function describeSessions(sessions: IdleSession[], limit = 10): string {
     );
   return shown.join(', ') + (sessions.length > limit ? `, and ${sessions.length - limit} more` : '');
 }
+
+/** auroraFailover in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const auroraFailoverEntry = runbookEntry({
+  type: 'auroraFailover',
+  slug: 'aurora-failover',
+  title: 'Fail an Aurora cluster over to a reader (by tier and lag), wait, verify the endpoint, report the RTO',
+  schema: auroraFailoverInput,
+  workflowId: auroraFailoverWorkflowId,
+});

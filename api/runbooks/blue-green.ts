@@ -8,6 +8,7 @@ import { gateSetShape } from '../gates';
 import { dnsRecordRef } from './dns-failover';
 import { ecsName, ecsServiceKey, shortName } from './ecs';
 import { allowOtherFamily, allowOtherFamilyOnlyWith } from './ecs-rollback';
+import { runbookEntry } from './entry';
 
 export const route53Router = z
   .object({
@@ -174,3 +175,12 @@ export function toPercent(blue: number, green: number): RouterWeights {
   const g = Math.round((green / total) * 100);
   return { blue: 100 - g, green: g };
 }
+
+/** blueGreenDeploy in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const blueGreenDeployEntry = runbookEntry({
+  type: 'blueGreenDeploy',
+  slug: 'blue-green',
+  title: 'Deploy to green and shift traffic step by step, gated on alarms, metrics and health; blue on standby',
+  schema: blueGreenInput,
+  workflowId: blueGreenWorkflowId,
+});

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { approvalPolicy, healthCheck, runbookInput, type HealthResult } from '../common';
 import { durationString } from '../duration';
 import { normalizeDnsName } from '../resource-names';
+import { runbookEntry } from './entry';
 
 const dnsName = z
   .string()
@@ -97,3 +98,12 @@ export interface DnsFailoverResult {
   alreadyPointed: boolean;
   health: HealthResult;
 }
+
+/** dnsFailover in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const dnsFailoverEntry = runbookEntry({
+  type: 'dnsFailover',
+  slug: 'dns-failover',
+  title: 'Point a Route 53 record at another target, verify, restore on failure',
+  schema: dnsFailoverInput,
+  workflowId: dnsFailoverWorkflowId,
+});

@@ -7,6 +7,7 @@ import { durationString, parseDuration } from '../duration';
 import { gateSetShape } from '../gates';
 import { ecsServiceKey, ecsServiceRef } from './ecs';
 import { allowOtherFamily, allowOtherFamilyOnlyWith } from './ecs-rollback';
+import { runbookEntry } from './entry';
 
 const image = z
   .string()
@@ -229,3 +230,21 @@ export interface EcsRestartResult {
   unevenSpread?: string;
   health?: HealthResult;
 }
+
+/** ecsDeploy in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const ecsDeployEntry = runbookEntry({
+  type: 'ecsDeploy',
+  slug: 'ecs-deploy',
+  title: 'Deploy a new image or revision to an ECS service (through CodeDeploy for a CODE_DEPLOY service), wait, check',
+  schema: ecsDeployInput,
+  workflowId: ecsDeployWorkflowId,
+});
+
+/** ecsRestart in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const ecsRestartEntry = runbookEntry({
+  type: 'ecsRestart',
+  slug: 'ecs-restart',
+  title: 'Restart an ECS service (a new deployment, optionally new CPU/memory/environment) and show its AZ spread',
+  schema: ecsRestartInput,
+  workflowId: ecsRestartWorkflowId,
+});

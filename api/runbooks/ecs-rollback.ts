@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { approvalPolicy, healthCheck, runbookInput, type HealthResult } from '../common';
 import { durationString, formatDuration } from '../duration';
 import { ecsServiceKey, ecsServiceRef, shortName } from './ecs';
+import { runbookEntry } from './entry';
 
 /**
  * The explicit override for a task-definition revision of another family than the service runs: another family is
@@ -256,3 +257,12 @@ export interface EcsRollbackResult {
   healthy?: boolean;
   health?: HealthResult;
 }
+
+/** ecsRollback in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const ecsRollbackEntry = runbookEntry({
+  type: 'ecsRollback',
+  slug: 'ecs-rollback',
+  title: 'Roll an ECS service back to the previous task definition',
+  schema: ecsRollbackInput,
+  workflowId: ecsRollbackWorkflowId,
+});

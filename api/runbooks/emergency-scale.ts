@@ -4,6 +4,7 @@ import { approvalPolicy, healthCheck, requireInitiatorWhenSecondPerson, runbookC
 import { durationString } from '../duration';
 import { ecsServiceKey, ecsServiceRef } from './ecs';
 import type { HealthResult } from '../common';
+import { runbookEntry } from './entry';
 
 export const emergencyScaleInput = z
   .object({
@@ -92,3 +93,12 @@ export function autoScalingHold(
     ? { min: Math.max(range.min, to), max: Math.max(range.max, to) }
     : { min: Math.min(range.min, to), max: Math.min(range.max, to) };
 }
+
+/** emergencyScale in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const emergencyScaleEntry = runbookEntry({
+  type: 'emergencyScale',
+  slug: 'emergency-scale',
+  title: 'Emergency scale an ECS service (optionally scale back later)',
+  schema: emergencyScaleInput,
+  workflowId: emergencyScaleWorkflowId,
+});

@@ -7,6 +7,7 @@ import { approvalPolicy, awsRegion, healthCheck, rtoTarget, runbookInput, type H
 import { durationString } from '../duration';
 import type { DataCheckSummary } from '../status';
 import { dataChecks, dbInstanceId } from './restore';
+import { runbookEntry } from './entry';
 
 export const rdsRebootFailoverInput = runbookInput(
   {
@@ -154,3 +155,12 @@ export interface RdsRebootFailoverResult {
   sqlProbe?: DataCheckSummary;
   health?: HealthResult;
 }
+
+/** rdsRebootFailover in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const rdsRebootFailoverEntry = runbookEntry({
+  type: 'rdsRebootFailover',
+  slug: 'rds-reboot-failover',
+  title: 'Reboot a Multi-AZ RDS instance with a failover to its standby, wait, verify, report the AZs and the RTO',
+  schema: rdsRebootFailoverInput,
+  workflowId: rdsRebootFailoverWorkflowId,
+});

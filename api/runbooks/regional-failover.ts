@@ -12,6 +12,7 @@ import {
   parseClusterRef,
   type GlobalFailoverRecord,
 } from './regional-failover-global';
+import { runbookEntry } from './entry';
 
 const dbInstanceId = z
   .string()
@@ -302,3 +303,21 @@ export interface RegionalFailbackResult {
   health: { primaryApp: HealthResult; publicEndpoint: HealthResult };
   rtoSeconds: number;
 }
+
+/** regionalFailover in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const regionalFailoverEntry = runbookEntry({
+  type: 'regionalFailover',
+  slug: 'regional-failover',
+  title: 'Fail a database and its app over to the secondary region: promote the replica, repoint, scale, switch DNS',
+  schema: regionalFailoverInput,
+  workflowId: regionalFailoverWorkflowId,
+});
+
+/** regionalFailback in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const regionalFailbackEntry = runbookEntry({
+  type: 'regionalFailback',
+  slug: 'regional-failback',
+  title: 'Reverse a completed regionalFailover, from what it recorded',
+  schema: regionalFailbackInput,
+  workflowId: regionalFailbackWorkflowId,
+});

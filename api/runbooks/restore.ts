@@ -5,6 +5,7 @@ import { approvalPolicy, awsRegion, healthCheck, rtoTarget, runbookCommon, runbo
 import { durationString } from '../duration';
 import { postSwitchWatch, type WatchSummary } from '../watch';
 import type { DataCheckSummary } from '../status';
+import { runbookEntry } from './entry';
 
 export const dbInstanceId = z
   .string()
@@ -416,3 +417,21 @@ export interface BackupVerificationResult {
   databases: VerifyBackupResult[];
   summary: string;
 }
+
+/** snapshotRestore in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const snapshotRestoreEntry = runbookEntry({
+  type: 'snapshotRestore',
+  slug: 'snapshot-restore',
+  title: 'Restore an RDS snapshot or point in time to a new instance, check its data, switch the app to it',
+  schema: snapshotRestoreInput,
+  workflowId: snapshotRestoreWorkflowId,
+});
+
+/** backupVerification in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const backupVerificationEntry = runbookEntry({
+  type: 'backupVerification',
+  slug: 'backup-verification',
+  title: 'Restore the newest backups to temporary instances, check their data and age, delete them',
+  schema: backupVerificationInput,
+  workflowId: backupVerificationWorkflowId,
+});

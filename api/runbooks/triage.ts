@@ -6,6 +6,7 @@ import { awsRegion, runbookCommon } from '../common';
 import { durationString, formatDuration, parseDuration } from '../duration';
 import { deploymentInProgress, describeDeployment, familyOf, primaryDeployment } from './ecs-rollback';
 import { ecsServiceKey, ecsServiceRef, shortName } from './ecs';
+import { runbookEntry } from './entry';
 
 /** The CloudWatch Logs filter pattern that counts as "an error line" by default: any of the three terms. */
 export const DEFAULT_ERROR_PATTERN = '?ERROR ?Error ?Exception';
@@ -452,3 +453,12 @@ export function diagnose(f: TriageFacts, now: number): { findings: string[]; rec
   }
   return { findings: findings.map(oneLine), recommendation };
 }
+
+/** triage in the catalogue (api/runbooks/index.ts): what its workflow runs under. */
+export const triageEntry = runbookEntry({
+  type: 'triage',
+  slug: 'triage',
+  title: 'Diagnose a service (deployments, stopped tasks, targets, alarms, logs, database, endpoint) — read only',
+  schema: triageInput,
+  workflowId: triageWorkflowId,
+});
