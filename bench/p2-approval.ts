@@ -12,7 +12,7 @@ import { ensureCluster, ensureService, ensureTaskDefinitions } from '../scripts/
 import { repoRoot } from '../scripts/lib/stack';
 import { WORKER_DEFAULTS } from '../worker/config';
 import type { P2Activities } from './p2/workflows';
-import { quietLogger } from './lib/stack';
+import { quietLogger } from '../scripts/lib/quiet-logger';
 import { fmtNumber, ratioStat, stat } from './lib/stats';
 import type { Benchmark, BenchContext, BenchRow } from './lib/types';
 import { benchId, startBenchWorker } from './lib/worker';

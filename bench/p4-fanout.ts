@@ -239,22 +239,22 @@ function report(ctx: BenchContext, sizes: number[], figures: Map<number, RoundFi
   const why = [
     ...missedRows.map((r) => `- ${r.case}: ${fmtNumber(r.ratio.median)}× against ${r.goal}.`),
     '',
-    `Why: every workflow the worker starts evaluates the whole workflow bundle's modules again in its own module ` +
-      `cache (the SDK's reusable V8 context isolates module state per workflow), and the bundle holds every ` +
-      `runbook's zod input schemas (api/): building them costs each child workflow CPU (1.1–2.3 s per evaluation ` +
-      `of the bundle, measured while developing on 2 cores under a load of ~20; less on a quiet machine) and about ` +
-      `20 MB of heap while it lives. With ${MAX_CONCURRENT} children at once the process's RSS grows by ` +
-      `${fmtNumber(growth)} MiB during the ${largest}-instance run, and the children's own CPU, not the rate ` +
-      `limiter, sets the pace: the wall time follows the CPU the ${largest} child workflows cost (with the Temporal ` +
-      `server, moto and PostgreSQL on the same 2 cores), far above what the limiter would allow.`,
+    `Why: every workflow the worker starts evaluates its modules again in its own module cache (the SDK's ` +
+      `reusable V8 context isolates module state per workflow), and those modules build zod input schemas at import ` +
+      `(api/): each child workflow costs CPU and heap for that while it lives. Before this change each child ` +
+      `evaluated every runbook's schemas (1.1–2.3 s of CPU per evaluation measured while developing under a load of ` +
+      `~20); now workflows/index.ts loads each workflow when a run of it first runs and each runbook's entry lives ` +
+      `with its schema, so a child evaluates only the backup-verification modules and the shared api/common.ts and ` +
+      `api/policy.ts — still the largest part of a child's cost. With ${MAX_CONCURRENT} children at once the ` +
+      `process's RSS grows by ${fmtNumber(growth)} MiB during the ${largest}-instance run, and the children's CPU ` +
+      `(with the Temporal server, moto and PostgreSQL on the same 2 cores), not the rate limiter, sets the pace.`,
     `Done: the rate limiter (a token bucket per service and region in every AWS client, RUNBOOKS_AWS_RATE_LIMITS), ` +
       `\`maxConcurrent\` up to 50 so that on AWS (restores of minutes) concurrency lets the rate limit be the bound.`,
-    `Left: keep the schemas out of the per-workflow module cost — preload them once per V8 context ` +
-      `(\`bundleWorkflowCode({ preloadModules })\`, after checking they hold no per-workflow state and survive the ` +
-      `deep freeze) or build them lazily, or validate inputs outside the workflow; that is a change to the shared ` +
-      `bundling (bench/lib/stack.ts, scripts/build-bundle.ts, worker/config.ts) and to api/, outside P4's files. ` +
-      `The baseline RSS (${fmtNumber(med(big.map((r) => r.rssBaseline / MiB)))} MiB) is the bench process's: it ` +
-      `also bundled the workflows (webpack) and runs the client and the stack's connections.`,
+    `Left: keep the schemas out of the per-workflow module cost — build them lazily, or validate inputs outside ` +
+      `the workflow (api/ and the frame). The RSS figure is the bench process's, not a worker's alone: its ` +
+      `baseline (${fmtNumber(med(big.map((r) => r.rssBaseline / MiB)))} MiB) also holds the earlier benchmarks' ` +
+      `workers, the webpack bundling of the workflows, the client and the stack's connections; a worker measured in ` +
+      `a process of its own is the next step for this figure.`,
   ];
   return { rows, details, ...(missedRows.length ? { missed: why.join('\n') } : {}) };
 }

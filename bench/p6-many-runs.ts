@@ -250,29 +250,29 @@ export const p6: Benchmark = {
             `${share((b) => b.activityQueueMs + b.activityRunMs)} s in activities (queue wait and execution): the ` +
             `runs wait for the worker's one workflow thread, not for AWS, the activity slots or the task queue.`,
           '',
-          "Why (a CPU profile of the worker's workflow thread during a 20-run bench): about half of its busy time is " +
-            "creating workflows, and nearly all of that is evaluating the bundle's modules again. With reuseV8Context " +
-            'the SDK evaluates the workflow modules once per workflow execution (module state must not leak between ' +
-            'runs), and workflows/index.ts imports every runbook, whose frame (workflows/lib/runbook.ts → ' +
-            "api/runbooks/index.ts, api/policy.ts) builds every runbook's zod input schema at import: about 100 ms of " +
-            'CPU per evaluation on this machine (esbuild bundle of api/ evaluated in a loop), against ~17 ms for ' +
-            "emergencyScale's own schema path and ~2 ms for zod itself; zod v4 clones a schema on every " +
-            "`.describe()`/`.default()`/`.refine()`, and the garbage it leaves was another quarter of the thread's time. " +
-            'Each run pays it twice: once for itself and once for its `resourceLock` child (lockResources). So ' +
-            `${n} runs queue about ${2 * n} × that on one thread, while one run alone pays it twice in all.`,
+          "Why (a CPU profile of the worker's workflow thread during a 20-run bench, before the fix below): about " +
+            'half of its busy time was creating workflows, nearly all of it evaluating the bundle’s modules again: ' +
+            'with reuseV8Context the SDK evaluates the workflow modules once per workflow execution (module state ' +
+            'must not leak between runs), and the entry imported every runbook, whose modules build their zod input ' +
+            'schemas at import (zod v4 copies a schema on every `.describe()`/`.default()`/`.refine()`; its garbage ' +
+            "was another quarter of the thread's time). Each run paid it twice: for itself and for its `resourceLock` " +
+            'child.',
+          '',
+          'Fixed since (workflows/index.ts, api/runbooks/entry.ts): each workflow is loaded when a run of it first ' +
+            'runs, and each runbook’s catalogue entry lives with its own schema, so a lock child loads only ' +
+            'lib/lock.ts and a run only its own runbook’s modules. What is left is in the first-task row above: the ' +
+            'modules every runbook shares (api/common.ts, api/policy.ts: their schemas) and the run’s own schema, ' +
+            `still evaluated per run, ${n} runs in a queue on one thread.`,
           '',
           'Worker options do not remove it: the workflow thread is CPU-bound (more workflow task slots or pollers only ' +
             'lengthen its queue, and past 10 s the tasks time out and are retried, which costs a replay); ' +
             '`workflowThreadPoolSize: 2` could at best halve it on 2 cores that Temporal and moto share, so ' +
-            'WORKER_DEFAULTS is unchanged. The fix is in the code the sandbox evaluates: build the input schemas on ' +
-            'first use instead of at import, throughout api/ (a workflow then builds only its own, a lock child ' +
-            'none; a prototype that wrapped only the top-level `const x = z…` declarations saved just a quarter, as ' +
-            'the shape objects and helpers that spread or extend schemas still build them at import). Every workflow ' +
-            'type evaluates the one bundle entry (workflows/index.ts), so the lock workflow cannot simply import ' +
-            'less. Preloading the schema modules into the shared ' +
+            'WORKER_DEFAULTS is unchanged. The rest of the fix is in the code the sandbox evaluates: build the input ' +
+            'schemas on first use instead of at import, throughout api/ (a prototype that wrapped only the top-level ' +
+            '`const x = z…` declarations saved just a quarter, as the shape objects and helpers that spread or ' +
+            'extend schemas still build them at import), or validate the input outside the workflow. Preloading the schema modules into the shared ' +
             'context (bundler `preloadModules`) does not work: the SDK deep-freezes preloaded modules and zod ' +
-            'then fails assigning `lastIndex` on a frozen RegExp. Not done here (production code outside this ' +
-            "benchmark's remit); reported to the lead.",
+            'then fails assigning `lastIndex` on a frozen RegExp.',
         ].join('\n');
       }
       return result;

@@ -304,12 +304,12 @@ async function main(): Promise<void> {
       drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
     },
     {
-      // Reads as local activities, locks taken at once (local-reads-v1, parallel-locks-v1), and the resource lock as
-      // a child: a workflow ID of its own, not the derived one.
-      name: 'regional-failover-local-reads-approved',
+      // Resource locks taken at once (parallel-locks-v1), and the run's own lock as a child: a workflow ID of its
+      // own, not the derived one.
+      name: 'regional-failover-parallel-locks-approved',
       type: 'regionalFailover',
       input: failoverInput,
-      workflowId: 'failover-recorded-local-reads',
+      workflowId: 'failover-recorded-parallel-locks',
       drive: (id) => client.workflow.getHandle(id).signal(approveSignal, { by: 'bob' }),
     },
     {

@@ -12,6 +12,7 @@ import { stopAll } from '../../scripts/lib/processes';
 import { startPostgres } from '../../scripts/lib/postgres';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from '../../scripts/lib/stack';
 import type { BenchStack } from './types';
+import { quietLogger } from '../../scripts/lib/quiet-logger';
 
 export interface StartedStack extends BenchStack {
   stop(): Promise<void>;
@@ -67,12 +68,3 @@ async function retry<T>(start: () => Promise<T>, tries = 3): Promise<T> {
     }
   }
 }
-
-export const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};

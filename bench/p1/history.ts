@@ -13,6 +13,8 @@ export interface Breakdown {
   workflowTasks: number;
   /** Workflow task scheduled → completed, summed. */
   workflowTaskMs: number;
+  /** The first workflow task, scheduled → completed (the worker loads the run's modules in it). */
+  firstTaskMs: number;
   activities: { name: string; count: number; queueMs: number; runMs: number }[];
   localActivities: number;
   childWorkflows: number;
@@ -26,6 +28,7 @@ export function breakdown(events: HistoryEvent[]): Breakdown {
   const acts = new Map<string, { name: string; count: number; queueMs: number; runMs: number }>();
   let workflowTasks = 0;
   let workflowTaskMs = 0;
+  let firstTaskMs = 0;
   let localActivities = 0;
   let childWorkflows = 0;
   let childMs = 0;
@@ -33,7 +36,9 @@ export function breakdown(events: HistoryEvent[]): Breakdown {
   for (const e of events) {
     if (e.workflowTaskCompletedEventAttributes) {
       workflowTasks++;
-      workflowTaskMs += ms(e) - ms(byId.get(String(e.workflowTaskCompletedEventAttributes.scheduledEventId)));
+      const took = ms(e) - ms(byId.get(String(e.workflowTaskCompletedEventAttributes.scheduledEventId)));
+      if (workflowTasks === 1) firstTaskMs = took;
+      workflowTaskMs += took;
     }
     if (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes) {
       const a = (e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes)!;
@@ -59,6 +64,7 @@ export function breakdown(events: HistoryEvent[]): Breakdown {
     events: events.length,
     workflowTasks,
     workflowTaskMs,
+    firstTaskMs,
     activities: [...acts.values()],
     localActivities,
     childWorkflows,

@@ -20,6 +20,7 @@ import { stopAll } from '../../../scripts/lib/processes';
 import { startPostgres } from '../../../scripts/lib/postgres';
 import { repoRoot, startMoto, startTemporal } from '../../../scripts/lib/stack';
 import { startRealisticLayer } from '../../../scripts/realistic/layer';
+import { quietLogger } from '../../../scripts/lib/quiet-logger';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -124,12 +125,3 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log(`project ${project.name || '(root)'}: stopped the stack`);
   };
 }
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};
