@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
+import { format, resolveConfig } from 'prettier';
 import { motoCommand, repoRoot } from '../scripts/lib/stack';
 import { obtainTemporalCli, TEMPORAL_CLI_VERSION, temporalVersion } from '../scripts/lib/temporal-cli';
 import { BENCHMARKS } from './index';
@@ -106,7 +107,8 @@ async function main(): Promise<void> {
     repoRoot,
   });
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, report);
+  // Formatted as the repository's markdown is (npm test checks it).
+  writeFileSync(out, await format(report, { ...(await resolveConfig(out)), filepath: out }));
   // The figures as data too, beside the bench's logs.
   const json = path.join(repoRoot, 'test-results', 'bench', 'results.json');
   mkdirSync(path.dirname(json), { recursive: true });
