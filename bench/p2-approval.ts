@@ -382,19 +382,16 @@ export const p2: Benchmark = {
           'Why: the decision is taken in one workflow task in both (no extra activity, timer or local activity ' +
             'stands between the approval and the next step), so the distance is the weight of that task. (1) The ' +
             'worker: the runbook validates and records the decision, re-renders its status (current details) on ' +
-            'each change, closes the gate and starts the next step; and its workflow instances are far larger ' +
-            "than the bare one's — creating a run evaluates every runbook's input schemas (the bundle's " +
-            'api/runbooks) — so the workflow thread spends much of its time in garbage collection (a CPU profile ' +
-            'of this benchmark showed GC at several times the activations’ own time). (2) The same task also ' +
-            'upserts the run-state search attribute (awaiting-approval → running) and schedules the ' +
-            '"approval-decided" notification beside the next activity, even when no webhook is configured. What ' +
-            'was tried: announcing the approval only after the next ' +
-            "step's activity is scheduled (so that it is recorded and dispatched first) made no measurable " +
-            'difference on the loaded development machine and was reverted. What is left belongs to the frame ' +
-            '(runbook.ts, notify.ts, tracker.ts, api/runbooks): no notify activity when no webhook is configured, ' +
-            "and building the runbooks' schemas lazily (only the running runbook's) to shrink every workflow " +
-            'instance. At these magnitudes (tens of ms on a shared 2-core machine) a few ms of scheduling noise ' +
-            'move the ratio by tenths.',
+            'each change, closes the gate and starts the next step; and its workflow instances are larger than the ' +
+            "bare one's (its own runbook's input schemas and the shared api/common.ts and api/policy.ts are " +
+            'evaluated per run), so the workflow thread spends more of its time in garbage collection. (2) The same ' +
+            'task also upserts the run-state search attribute (awaiting-approval → running). Done: no ' +
+            '"approval-decided" notification activity when the worker has no webhook; a run loads only its own ' +
+            "runbook's modules. Tried: announcing the approval only after the next step's activity is scheduled " +
+            'made no measurable difference and was reverted. Left: render the status once per activation instead ' +
+            'of on each change (tracker.ts), and build the schemas lazily. At these magnitudes (tens of ms on a ' +
+            '2-core machine) a few ms of scheduling noise move the ratio by tenths: the signal row met its goal in ' +
+            'the same run.',
         ].join('\n')
       : undefined;
     return { rows, details, ...(missed ? { missed } : {}) };
