@@ -16,6 +16,7 @@ import { quietLogger } from '../scripts/lib/quiet-logger';
 import { fmtNumber, ratioStat, stat } from './lib/stats';
 import type { Benchmark, BenchContext, BenchRow } from './lib/types';
 import { benchId, startBenchWorker } from './lib/worker';
+import { eventMs } from './lib/history';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const EventType = temporal.api.enums.v1.EventType;
@@ -50,13 +51,6 @@ function eventName(e: HistoryEvent): string {
     .replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 }
 
-/** An event's time in ms (its seconds are a Long from the server, a number in a hand-made history). */
-function eventMs(e: HistoryEvent): number {
-  const seconds = e.eventTime?.seconds ?? 0;
-  return (
-    (typeof seconds === 'number' ? seconds : seconds.toNumber()) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)
-  );
-}
 const idOf = (e: HistoryEvent) => Number(e.eventId);
 
 /**

@@ -1,11 +1,11 @@
 // Where a run's time goes, read from its history (server times): activities (queue wait and execution), local
 // activities, child workflows, timers, and the workflow-task round trips between them.
 import type { temporal } from '@temporalio/proto';
+import { eventMs } from '../lib/history';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-const ms = (e: HistoryEvent | undefined) =>
-  e?.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + Math.round((e.eventTime.nanos ?? 0) / 1e6) : 0;
+const ms = eventMs;
 
 export interface Breakdown {
   totalMs: number;

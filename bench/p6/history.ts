@@ -2,6 +2,7 @@
 // the task queue for the worker (scheduled → started), how long the worker took with them (started → completed),
 // and how long its lock child took to start.
 import type { temporal } from '@temporalio/proto';
+import { eventMs } from '../lib/history';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
@@ -24,11 +25,7 @@ export interface RunBreakdown {
   childStartMs: number;
 }
 
-const ms = (e: Event | undefined): number => {
-  const t = e?.eventTime;
-  if (!t) return NaN;
-  return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
-};
+const ms = eventMs;
 
 export function breakdown(events: Event[]): RunBreakdown {
   const byId = new Map<number, Event>();
