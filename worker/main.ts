@@ -15,6 +15,7 @@ import {
   temporalConnectConfig,
   workflowSource,
 } from './config';
+import { workerExtras } from './extras';
 import { describeWorkerPolicy, workerPolicy } from './policy-file';
 import type * as ActivitiesModule from '../activities';
 import type * as AwsClientsModule from '../activities/aws-clients';
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
       namespace,
       taskQueue: taskQueue(),
       ...workflowSource(),
+      ...workerExtras({ bundling: !workflowSource().workflowBundle }),
       activities: createActivities({
         aws,
         temporal,

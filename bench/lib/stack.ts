@@ -13,6 +13,7 @@ import { startPostgres } from '../../scripts/lib/postgres';
 import { emulatorEnv, repoRoot, startMoto, startTemporal } from '../../scripts/lib/stack';
 import type { BenchStack } from './types';
 import { quietLogger } from '../../scripts/lib/quiet-logger';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/extras';
 
 export interface StartedStack extends BenchStack {
   stop(): Promise<void>;
@@ -25,7 +26,11 @@ export async function startBenchStack(log: (line: string) => void): Promise<Star
   const [temporal, moto, bundle, pg] = await Promise.all([
     retry(() => startTemporal({ logDir, log: quiet, headless: true })),
     startMoto({ logDir, log: quiet }),
-    bundleWorkflowCode({ workflowsPath: path.join(repoRoot, 'workflows', 'index.ts'), logger: quietLogger }),
+    bundleWorkflowCode({
+      workflowsPath: path.join(repoRoot, 'workflows', 'index.ts'),
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      logger: quietLogger,
+    }),
     startPostgres({ logDir, log: quiet }),
   ]);
   Object.assign(process.env, emulatorEnv(moto.endpoint));

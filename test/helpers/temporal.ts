@@ -10,6 +10,7 @@ import { createAwsClients, type AwsClients } from '../../activities/aws-clients'
 import { statusQuery } from '../../api/definitions';
 import type { RunbookReport, RunbookStatus } from '../../api/status';
 import { WORKER_DEFAULTS } from '../../worker/config';
+import { workerExtras } from '../../worker/extras';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -75,6 +76,7 @@ export async function withWorker<T>(
     workflowBundle: { codePath: inject('workflowBundlePath') },
     activities: opts.activities ? opts.activities(real) : real,
     shutdownGraceTime: '2s',
+    ...workerExtras(),
     ...WORKER_DEFAULTS,
   });
   return worker.runUntil(fn({ client: c.client, taskQueue, aws: c.aws }));

@@ -8,6 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
 import { WORKER_DEFAULTS, dbEndpointOverrides } from '../../worker/config';
+import { workerExtras } from '../../worker/extras';
 
 async function main(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS;
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     identity: `worker-process-${process.pid}`,
     workflowBundle: { codePath },
     activities,
+    ...workerExtras(),
     // TEST_WORKER_NO_CACHE=1: no sticky cache, every workflow task replays the history — after a SIGKILL the next
     // worker gets the run's tasks at once instead of after the dead worker's sticky queue times out.
     ...WORKER_DEFAULTS,

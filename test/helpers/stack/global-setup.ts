@@ -21,6 +21,7 @@ import { startPostgres } from '../../../scripts/lib/postgres';
 import { repoRoot, startMoto, startTemporal } from '../../../scripts/lib/stack';
 import { startRealisticLayer } from '../../../scripts/realistic/layer';
 import { quietLogger } from '../../../scripts/lib/quiet-logger';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../../worker/extras';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -62,7 +63,11 @@ async function startStack(): Promise<Stack> {
     process.env.TEST_AWS_ENDPOINT
       ? Promise.resolve({ endpoint: process.env.TEST_AWS_ENDPOINT })
       : startMoto({ logDir, log }),
-    bundleWorkflowCode({ workflowsPath: path.join(repoRoot, 'workflows', 'index.ts'), logger: quietLogger }),
+    bundleWorkflowCode({
+      workflowsPath: path.join(repoRoot, 'workflows', 'index.ts'),
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      logger: quietLogger,
+    }),
     startPostgres({ logDir, log }),
   ]);
   // One AWS minute: 100 ms (TEST_CODEDEPLOY_MINUTE_MS); a CodeDeploy ECS deployment takes about 0.6 s.
