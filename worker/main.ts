@@ -16,6 +16,8 @@ import {
   workflowSource,
 } from './config';
 import { workerExtras } from './extras';
+import { runtimeLogger } from './logging';
+import { telemetryOptions } from './telemetry';
 import { describeWorkerPolicy, workerPolicy } from './policy-file';
 import type * as ActivitiesModule from '../activities';
 import type * as AwsClientsModule from '../activities/aws-clients';
@@ -31,8 +33,17 @@ function loadActivities() {
   return { createActivities, createAwsClients, ensureSearchAttributes };
 }
 
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
 async function main(): Promise<void> {
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    ...optional('logger', runtimeLogger()),
+    ...optional('telemetryOptions', telemetryOptions()),
+  });
   // The organisation policy, before anything connects: a file that does not read stops the worker here.
   const policy = workerPolicy();
   console.log(`runbooks worker: ${describeWorkerPolicy(policy)}`);
