@@ -1,5 +1,8 @@
 // Chat notifications: a Slack-compatible incoming webhook (RUNBOOKS_SLACK_WEBHOOK_URL; off when unset). A notifier
-// failure never fails a runbook: this activity reports what happened instead of throwing.
+// failure never fails a runbook: this activity reports what happened instead of throwing, and logs it (a warning
+// with the event, the HTTP status or error and the run's workflowId/runId/runbook, worker/logging.ts).
+import { activityContext } from './poll';
+
 export interface NotifierConfig {
   webhookUrl?: string;
   /** Base URL of the Temporal Web UI for links (e.g. http://127.0.0.1:8233). */
@@ -30,12 +33,19 @@ export function createNotifyActivities(config: NotifierConfig = {}, fetchImpl: t
           signal: AbortSignal.timeout(10_000),
         });
         await res.body?.cancel();
+        if (!res.ok) warnNotSent(n, { status: res.status, error: `webhook answered ${res.status}` });
         return res.ok
           ? { sent: true, status: res.status }
           : { sent: false, status: res.status, error: `webhook answered ${res.status}` };
       } catch (err) {
+        warnNotSent(n, { error: (err as Error).message });
         return { sent: false, error: (err as Error).message };
       }
     },
   };
+}
+
+/** The activity logger's warning for a message that did not go out (nothing to log to outside an activity). */
+function warnNotSent(n: Notification, why: { status?: number; error: string }): void {
+  activityContext()?.log.warn(`chat notification not sent: ${why.error}`, { event: n.event, ...why });
 }

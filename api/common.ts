@@ -1,5 +1,6 @@
 // Pieces every runbook input shares: approval policy, health check, who started the run and why.
 import { z } from 'zod';
+import { ACCOUNT_REF, ACCOUNT_REF_MESSAGE } from './accounts';
 import { durationString } from './duration';
 import { awsProof } from './identity';
 
@@ -113,6 +114,15 @@ export const runbookCommon = {
   initiatorProof: awsProof
     .optional()
     .describe('Proof of who started the run: a signed sts:GetCallerIdentity request (CLI start --aws)'),
+  // Carried to every activity in a header (workflows/interceptors/account.ts); the worker assumes the account's role.
+  account: z
+    .string()
+    .regex(ACCOUNT_REF, { message: ACCOUNT_REF_MESSAGE })
+    .optional()
+    .describe(
+      "The AWS account the target lives in: a 12-digit account ID or a name from the organisation policy's " +
+        "accounts; the worker acts there through an assumed role (docs/accounts.md). Absent: the worker's own account",
+    ),
 };
 
 /** The initiator must be known when the second-person rule is to be enforced. */

@@ -3,6 +3,7 @@
 // An input can only tighten it: for each rule the run uses the stricter of the two (effectiveApproval) and says which
 // came from where. Pure code: the workflows use it.
 import { z } from 'zod';
+import { ACCOUNT_ID, ACCOUNT_NAME } from './accounts';
 import type { ApprovalPolicy } from './common';
 import { durationString, formatDuration, parseDuration } from './duration';
 import { arnMatches, isArnPattern, type VerifiedPrincipal } from './identity';
@@ -71,8 +72,62 @@ export type RunbookPolicy = z.infer<typeof runbookPolicy>;
 export const POLICY_RUNBOOKS = Object.keys(RUNBOOK) as (keyof typeof RUNBOOK)[];
 export type PolicyRunbook = (typeof POLICY_RUNBOOKS)[number];
 
+/**
+ * A named AWS account the runs may act in (input `account: <name>`): its ID, and optionally the role the worker
+ * assumes there (else RUNBOOKS_ACCOUNT_ROLE's name in that account) and the external ID its trust policy asks for
+ * (else RUNBOOKS_ACCOUNT_EXTERNAL_ID). See docs/accounts.md.
+ */
+export const accountEntry = z
+  .object({
+    id: z.string().regex(ACCOUNT_ID, { message: 'expected a 12-digit AWS account ID' }),
+    roleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+        message: 'expected an IAM role ARN such as arn:aws:iam::111122223333:role/runbooks-target',
+      })
+      .optional()
+      .describe("The role the worker assumes in this account (default: RUNBOOKS_ACCOUNT_ROLE's name there)"),
+    // AWS's own limits on an external ID: 2 to 1224 characters of [\w+=,.@:/-].
+    externalId: z
+      .string()
+      .regex(/^[\w+=,.@:/-]{2,1224}$/, { message: 'expected 2 to 1224 characters of letters, digits and +=,.@:/-' })
+      .optional()
+      .describe("The sts:ExternalId the role's trust policy requires (default: RUNBOOKS_ACCOUNT_EXTERNAL_ID)"),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    // A role of another account would act somewhere the name does not say.
+    const roleAccount = a.roleArn?.split(':')[4];
+    if (roleAccount !== undefined && roleAccount !== a.id) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['roleArn'],
+        message: `the role is in account ${roleAccount}, not in this account (${a.id})`,
+      });
+    }
+  });
+export type AccountEntry = z.infer<typeof accountEntry>;
+
 export const policyFile = z
   .object({
+    accounts: z
+      .record(z.string(), accountEntry)
+      .superRefine((accounts, ctx) => {
+        // (A key check of its own: zod's record reports a bad key only as "Invalid key in record".)
+        for (const name of Object.keys(accounts)) {
+          if (!ACCOUNT_NAME.test(name)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message:
+                'expected an account name: a letter, then letters, digits, _ . - (up to 63 characters), so that ' +
+                'it cannot be mistaken for an account ID',
+            });
+          }
+        }
+      })
+      .optional()
+      .describe('Named AWS accounts an input may give as `account` (name → id, roleArn, externalId)'),
     default: runbookPolicy.optional().describe('Rules for every runbook, where its own entry does not say'),
     runbooks: z
       .object(

@@ -93,7 +93,16 @@ export const p5: Benchmark = {
 
     // From the lines each start printed: the first (after the requires and the policy) and the "task queue" line
     // (after Worker.create), on the parent's clock.
-    const at = (r: StartResult, match: (t: string) => boolean) => r.lines.find((l) => match(l.text))?.atMs;
+    // The worker logs JSON lines (worker/logging.ts): match on their message.
+    const message = (text: string) => {
+      try {
+        const parsed = JSON.parse(text) as { message?: unknown };
+        return typeof parsed.message === 'string' ? parsed.message : text;
+      } catch {
+        return text;
+      }
+    };
+    const at = (r: StartResult, match: (t: string) => boolean) => r.lines.find((l) => match(message(l.text)))?.atMs;
     const phases = (k: Kind) => {
       const firstLine = runs[k].map((r) => at(r, (t) => t.startsWith('runbooks worker: ')));
       const created = runs[k].map((r) => at(r, (t) => t.startsWith('runbooks worker: task queue')));

@@ -3,6 +3,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import net from 'node:net';
+import { codecDataConverter } from '../worker/codec';
+import { clientTracingInterceptors, flushTracing } from '../worker/tracing';
 import { UserError } from './errors';
 
 export interface Connected {
@@ -14,6 +16,12 @@ export interface Connected {
 
 export async function connect(): Promise<Connected> {
   const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
+  // RUNBOOKS_CODEC_KEYS: the same payload codec as the worker's (docs/encryption.md), so the CLI writes encrypted
+  // inputs and signals and reads results, statuses and failure messages back in clear. Bad keys stop here.
+  const dataConverter = clientDataConverter();
+  // OTEL_EXPORTER_OTLP_ENDPOINT: the start, signals and queries are traced and the run joins the same trace
+  // (worker/tracing.ts); unset, no interceptor. A bad endpoint stops here too.
+  const tracing = clientTracing();
   const address = connectionOptions.address ?? 'localhost:7233';
   // A server that is down answers a TCP connect at once (refused) — say so now, not after gRPC's reconnect
   // backoff; a server that is up gets the full deadline for TLS and the first call (Temporal Cloud far away).
@@ -22,7 +30,34 @@ export async function connect(): Promise<Connected> {
     ...(connectionOptions as Parameters<typeof Connection.connect>[0]),
     connectTimeout: '10s',
   });
-  return { client: new Client({ connection, namespace }), namespace, address, close: () => connection.close() };
+  const client = new Client({
+    connection,
+    namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+    ...(tracing.length ? { interceptors: { workflow: tracing } } : {}),
+  });
+  const close = async () => {
+    await connection.close();
+    // The CLI exits right after: its spans leave now or never.
+    await flushTracing();
+  };
+  return { client, namespace, address, close };
+}
+
+function clientTracing() {
+  try {
+    return clientTracingInterceptors();
+  } catch (err) {
+    throw new UserError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function clientDataConverter() {
+  try {
+    return codecDataConverter();
+  } catch (err) {
+    throw new UserError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** Connects, runs `use` with the connection and closes it again, also when `use` throws. */

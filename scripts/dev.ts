@@ -63,6 +63,9 @@ async function main(): Promise<void> {
     const pgPort = num('PG_PORT', 5433);
     const base = num('DEMO_APP_PORT', 8081);
     const names = ['primary', 'secondary', 'blue', 'green', 'public'] as const;
+    // The worker's metrics and health endpoints (worker/telemetry.ts validates the variable; `off` disables them).
+    const metricsAt = process.env.RUNBOOKS_METRICS_ADDRESS?.trim() || '127.0.0.1:9464';
+    const metricsPort = metricsAt === 'off' ? undefined : Number(metricsAt.split(':').pop());
     // Every port at once, with who holds it and how to stop them (an earlier stack killed with -9, say).
     await assertPortsFree(
       [
@@ -74,6 +77,7 @@ async function main(): Promise<void> {
           : [{ port: num('CODEDEPLOY_PORT', motoPort + 1), what: 'CodeDeploy layer', env: 'CODEDEPLOY_PORT' }]),
         { port: pgPort, what: 'PostgreSQL', env: 'PG_PORT' },
         ...names.map((n, i) => ({ port: base + i, what: `demo app ${n}`, env: 'DEMO_APP_PORT' })),
+        ...(metricsPort ? [{ port: metricsPort, what: 'worker metrics', env: 'RUNBOOKS_METRICS_ADDRESS' }] : []),
       ],
       leftFromEarlierStack(),
     );
@@ -205,6 +209,7 @@ async function main(): Promise<void> {
         : {}),
       apps: appUrls,
       zoneId: demo.hostedZone.id,
+      ...(metricsPort ? { metrics: `http://${metricsAt}/metrics` } : {}),
     });
     worker.child.on('exit', (code) => {
       if (!stopping) {
@@ -287,6 +292,7 @@ function printReady(s: {
   codeDeploy?: { endpoint: string; minuteMs: number };
   apps: Record<string, string>;
   zoneId: string;
+  metrics?: string;
 }): void {
   const lines = [
     '',
@@ -297,6 +303,9 @@ function printReady(s: {
     ` Temporal Web UI   ${s.ui}`,
     ` Temporal address  ${s.address} (namespace "default")`,
     ` Task queue        ${TASK_QUEUE}`,
+    ...(s.metrics
+      ? [` Worker metrics    ${s.metrics}  (and /healthz, /readyz; RUNBOOKS_METRICS_ADDRESS, docs/observability.md)`]
+      : []),
     ` AWS emulator      ${s.moto}  (AWS_ENDPOINT_URL; credentials test/test)`,
     ...(s.codeDeploy
       ? [

@@ -3,7 +3,9 @@
 // Runs before `npm test` (pretest) and in .ci/run.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { kubeValidateCommand } from './lib/kube-validate';
 import { postgresBinDir } from './lib/postgres';
+import { ensurePrometheus } from './lib/prometheus';
 import { motoCommand } from './lib/stack';
 import { obtainTemporalCli, temporalVersion } from './lib/temporal-cli';
 
@@ -34,6 +36,13 @@ async function main(): Promise<void> {
   console.log(
     `Chromium: ${existsSync(chromium) ? chromium : 'not installed (the browser test will fail: apt-get install chromium)'}`,
   );
+  // The metrics tests scrape the worker with a real Prometheus and check the alert rules with promtool.
+  const prom = ensurePrometheus((line) => console.log(line));
+  console.log(
+    `Prometheus: ${prom.prometheus && prom.promtool ? `${prom.prometheus}, ${prom.promtool}` : 'not installed (the metrics tests will fail: apt-get install prometheus)'}`,
+  );
+  // The Kubernetes manifests' schema check (test/unit/deploy-manifests.test.ts): kubernetes-validate from PyPI.
+  console.log(`Kubernetes schemas: ${kubeValidateCommand((line) => console.log(line))}`);
 }
 
 main().catch((err: unknown) => {

@@ -11,14 +11,18 @@ import {
   WORKER_DEFAULTS,
   dbEndpointOverrides,
   notifierConfig,
+  shutdownOptions,
   taskQueue,
   temporalConnectConfig,
   workflowSource,
 } from './config';
 import { workerExtras } from './extras';
-import { runtimeLogger } from './logging';
-import { telemetryOptions } from './telemetry';
-import { describeWorkerPolicy, workerPolicy } from './policy-file';
+import { coreLogging, runtimeLogger } from './logging';
+import { startTelemetry } from './telemetry';
+import { codecDataConverter } from './codec';
+import { describeWorkerPolicy, workerAccounts, workerPolicy } from './policy-file';
+import { shutdownTracing } from './tracing';
+import { describeVersioning, workerDeploymentOptions } from './versioning';
 import type * as ActivitiesModule from '../activities';
 import type * as AwsClientsModule from '../activities/aws-clients';
 import type * as SearchAttributesModule from '../client/search-attributes';
@@ -39,14 +43,25 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
 }
 
 async function main(): Promise<void> {
-  Runtime.install({
+  // The metrics and health endpoints first: /healthz answers while the worker starts (worker/telemetry.ts).
+  const telemetry = await startTelemetry();
+  // Every line the worker prints is JSON through this logger, Core's own lines included (worker/logging.ts).
+  const { logger } = Runtime.install({
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     ...optional('logger', runtimeLogger()),
-    ...optional('telemetryOptions', telemetryOptions()),
+    telemetryOptions: { ...telemetry.options, logging: coreLogging() },
   });
   // The organisation policy, before anything connects: a file that does not read stops the worker here.
   const policy = workerPolicy();
-  console.log(`runbooks worker: ${describeWorkerPolicy(policy)}`);
+  logger.info(`runbooks worker: ${describeWorkerPolicy(policy)}`);
+  // Like the policy: a bad deployment name, build ID or grace period stops the worker before it connects.
+  const versioning = workerDeploymentOptions();
+  const shutdown = shutdownOptions();
+  // The payload codec (RUNBOOKS_CODEC_KEYS) and the target accounts' settings: bad values stop the worker here too.
+  const dataConverter = codecDataConverter();
+  workerAccounts();
+  const source = workflowSource({ codecOn: dataConverter !== undefined });
+  logger.info(`runbooks worker: ${describeVersioning(versioning)}`);
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connecting = NativeConnection.connect(connectionOptions);
   // Awaited below; this only keeps a refusal that arrives while the modules load from counting as unhandled.
@@ -54,20 +69,21 @@ async function main(): Promise<void> {
   const { createActivities, createAwsClients, ensureSearchAttributes } = loadActivities();
   const connection = await connecting;
   // The activities' client (naming the run that holds a resource) shares the worker's connection.
-  const temporal = new Client({ connection, namespace });
+  // With the codec on it reads and writes payloads as the runs do (e.g. a failback reading its failover's result).
+  const temporal = new Client({ connection, namespace, ...optional('dataConverter', dataConverter) });
   const aws = createAwsClients();
   try {
     // Without the runbooks' search attributes every run would hang in Running: register them, or refuse to start.
     await ensureSearchAttributes(temporal, namespace, {
       register: process.env.RUNBOOKS_REGISTER_SEARCH_ATTRIBUTES !== 'false',
-      log: (line) => console.log(`runbooks worker: ${line}`),
+      log: (line) => logger.info(`runbooks worker: ${line}`),
     });
     const worker = await Worker.create({
       connection,
       namespace,
       taskQueue: taskQueue(),
-      ...workflowSource(),
-      ...workerExtras({ bundling: !workflowSource().workflowBundle }),
+      ...source,
+      ...workerExtras({ bundling: !source.workflowBundle }),
       activities: createActivities({
         aws,
         temporal,
@@ -75,22 +91,36 @@ async function main(): Promise<void> {
         notifier: notifierConfig(namespace),
         policy,
       }),
-      shutdownGraceTime: '10s',
+      // SIGTERM: stop polling, give running activities the grace period, then cancel them (worker/config.ts).
+      ...shutdown,
+      ...versioning,
       ...WORKER_DEFAULTS,
     });
-    console.log(
+    logger.info(
       `runbooks worker: task queue "${taskQueue()}", namespace "${namespace}", Temporal ${connectionOptions.address ?? 'localhost:7233'}` +
         (process.env.AWS_ENDPOINT_URL ? `, AWS endpoint ${process.env.AWS_ENDPOINT_URL}` : ''),
     );
+    // Ready (/readyz) while the worker polls; it is not once shutdown begins.
+    telemetry.readiness(() => worker.getState() === 'RUNNING');
+    telemetry.watchRuns(temporal, taskQueue());
+    if (telemetry.url) logger.info(`runbooks worker: metrics on ${telemetry.url} (/healthz, /readyz beside it)`);
     await worker.run();
-    console.log('runbooks worker: stopped');
+    logger.info('runbooks worker: stopped');
   } finally {
+    await telemetry.close();
     aws.destroy();
     await connection.close();
+    // The spans still batched (the last activities', the runs that just ended) go out before the process exits.
+    await shutdownTracing();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`runbooks worker failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+main().then(
+  // A clean stop exits 0 at once, whatever handle (an HTTP listener, a timer) would otherwise keep the process up
+  // past the grace period a supervisor gives it.
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`runbooks worker failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { BUILT_IN_FLOORS, policyFile, type PolicyFile } from '../api/policy';
+import { accountsConfig, type AccountsConfig } from '../activities/accounts';
 
 export class PolicyFileError extends Error {
   override readonly name = 'PolicyFileError';
@@ -56,7 +57,7 @@ function suggestion(parentPath: PropertyKey[]): string {
   if (parentPath.length === 1 && parentPath[0] === 'runbooks') {
     return ' (runbooks are named by workflow type: regionalFailover, emergencyScale, …)';
   }
-  return parentPath.length === 0 ? ' (expected "default" and "runbooks")' : '';
+  return parentPath.length === 0 ? ' (expected "default", "runbooks" and "accounts")' : '';
 }
 
 /** Read the file at `file` (relative to the working directory). */
@@ -75,6 +76,15 @@ export function workerPolicy(env: NodeJS.ProcessEnv = process.env): WorkerPolicy
   const file = env.RUNBOOKS_POLICY_FILE?.trim();
   if (!file) return { file: BUILT_IN_FLOORS, source: 'built-in floors' };
   return { file: readPolicyFile(file), source: `file ${path.resolve(file)}` };
+}
+
+/**
+ * The accounts the worker may act in besides its own (docs/accounts.md): the policy file's named `accounts`, and
+ * RUNBOOKS_ACCOUNT_ROLE / RUNBOOKS_ACCOUNT_EXTERNAL_ID for the rest. A bad value stops the worker, naming it.
+ */
+export function workerAccounts(env: NodeJS.ProcessEnv = process.env): AccountsConfig {
+  const file = env.RUNBOOKS_POLICY_FILE?.trim();
+  return accountsConfig(file ? readPolicyFile(file).accounts : undefined, env);
 }
 
 /** What the worker says at start about the policy it applies. */

@@ -37,6 +37,7 @@ export const emergencyScaleInput = z
     initiatedBy: runbookCommon.initiatedBy,
     initiatorProof: runbookCommon.initiatorProof,
     dryRun: runbookCommon.dryRun,
+    account: runbookCommon.account,
   })
   .strict()
   .superRefine((value, ctx) => {

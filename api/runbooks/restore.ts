@@ -284,6 +284,7 @@ export const backupVerificationInput = z
     initiatorProof: runbookCommon.initiatorProof,
     reason: runbookCommon.reason,
     dryRun: runbookCommon.dryRun,
+    account: runbookCommon.account,
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -73,6 +73,7 @@ export const triageInput = z
     initiatedBy: runbookCommon.initiatedBy,
     initiatorProof: runbookCommon.initiatorProof,
     dryRun: runbookCommon.dryRun.describe('Accepted for symmetry: triage only reads, with or without it'),
+    account: runbookCommon.account,
   })
   .strict();
 export type TriageInput = z.input<typeof triageInput>;

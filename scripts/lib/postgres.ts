@@ -186,9 +186,12 @@ export function removeStaleDataDirs(log?: (l: string) => void): void {
       if (existsSync(pidFile)) {
         const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
         if (pid > 0 && processExists(pid)) continue;
-      } else if (Date.now() - statSync(dir).mtimeMs < 10 * 60_000) {
-        continue; // no server yet: maybe a stack starting at this moment
       }
+      // Touched in the last 10 minutes: maybe a stack starting at this moment. initdb's bootstrap backends leave a
+      // postmaster.pid naming a process that has already exited, so a dead PID alone does not make a directory stale.
+      const data = path.join(dir, 'data');
+      const touched = Math.max(statSync(dir).mtimeMs, existsSync(data) ? statSync(data).mtimeMs : 0);
+      if (Date.now() - touched < 10 * 60_000) continue;
       rmSync(dir, { recursive: true, force: true });
       log?.(`removed ${dir}, left by an earlier run`);
     } catch {

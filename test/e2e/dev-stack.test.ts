@@ -160,6 +160,17 @@ describe('npm run dev stops cleanly', () => {
       expect(description.type).toBe('emergencyScale');
       expect(description.status.name).toBe('RUNNING');
 
+      // The stack's worker serves its metrics: the SDK's series and the runbooks' own, this run counted.
+      const started = /^runbooks_runs_started_total\{[^}]*runbook="emergencyScale"[^}]*\} [1-9]/m;
+      let metrics = '';
+      for (let deadline = Date.now() + 15_000; Date.now() < deadline && !started.test(metrics); ) {
+        metrics = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
+        if (!started.test(metrics)) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(metrics).toMatch(/^temporal_workflow_task_queue_poll_succeed\{[^}]*task_queue="runbooks"[^}]*\} [1-9]/m);
+      expect(metrics).toMatch(started);
+      expect((await fetch(`http://127.0.0.1:${ports.metrics}/readyz`)).status).toBe(200);
+
       // A drill changed the demo environment: a service scaled, a record deleted, a snapshot taken, an app unhealthy.
       const aws = createAwsClients({
         endpoint: `http://127.0.0.1:${ports.moto}`,

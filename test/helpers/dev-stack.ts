@@ -16,10 +16,12 @@ export interface DevPorts {
   pg: number;
   /** First of five consecutive ports (the demo apps). */
   apps: number;
+  /** The worker's metrics and health endpoints (RUNBOOKS_METRICS_ADDRESS). */
+  metrics: number;
 }
 
 /**
- * Ten ports in a row (the last one for a realistic layer, which takes moto's port + 1), below the OS's ephemeral range: a test stops and starts its stack on the same ports, and in
+ * Eleven ports in a row (moto's port + 1 for the CodeDeploy or realistic layer, the last for the worker's metrics), below the OS's ephemeral range: a test stops and starts its stack on the same ports, and in
  * between another process's outgoing connection may take an ephemeral port as its local end (which nothing "listens"
  * on, so no check sees it) — the next start then fails with EADDRINUSE. Ports outside that range are never handed out
  * that way.
@@ -36,9 +38,9 @@ export async function devPorts(): Promise<DevPorts> {
   const high = Math.max(low + 100, ephemeralLow) - 10;
   for (;;) {
     const base = low + Math.floor(Math.random() * (high - low));
-    const taken = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => portOpen(base + i)));
+    const taken = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => portOpen(base + i)));
     if (!taken.some(Boolean)) {
-      return { apps: base, temporal: base + 5, ui: base + 6, pg: base + 7, moto: base + 8 };
+      return { apps: base, temporal: base + 5, ui: base + 6, pg: base + 7, moto: base + 8, metrics: base + 10 };
     }
   }
 }
@@ -51,6 +53,7 @@ export const allPorts = (p: DevPorts) => [
   p.moto + 1,
   p.pg,
   ...[0, 1, 2, 3, 4].map((i) => p.apps + i),
+  p.metrics,
 ];
 
 export interface DevSession {
@@ -79,6 +82,7 @@ export function startDev(
     MOTO_PORT: String(ports.moto),
     PG_PORT: String(ports.pg),
     DEMO_APP_PORT: String(ports.apps),
+    RUNBOOKS_METRICS_ADDRESS: `127.0.0.1:${ports.metrics}`,
     RUNBOOKS_STATE_DIR: stateDir,
     RUNBOOKS_DEV_TEST_TAG: tag,
     TERM: 'xterm',

@@ -9,6 +9,8 @@ import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws-clients';
 import { WORKER_DEFAULTS, dbEndpointOverrides } from '../../worker/config';
 import { workerExtras } from '../../worker/extras';
+import { startTelemetry } from '../../worker/telemetry';
+import { workerDeploymentOptions } from '../../worker/versioning';
 
 async function main(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS;
@@ -17,7 +19,12 @@ async function main(): Promise<void> {
   if (!address || !taskQueue || !codePath) {
     throw new Error('TEMPORAL_ADDRESS, RUNBOOKS_TASK_QUEUE and WORKFLOW_BUNDLE_PATH are required');
   }
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // RUNBOOKS_METRICS_ADDRESS set: the production worker's metrics and health endpoints (test/e2e/metrics.test.ts).
+  const telemetry = process.env.RUNBOOKS_METRICS_ADDRESS ? await startTelemetry() : undefined;
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    ...(telemetry?.options ? { telemetryOptions: telemetry.options } : {}),
+  });
   const native = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const activities: Record<string, unknown> = createActivities({
@@ -41,11 +48,15 @@ async function main(): Promise<void> {
     workflowBundle: { codePath },
     activities,
     ...workerExtras(),
+    // RUNBOOKS_DEPLOYMENT_NAME + RUNBOOKS_BUILD_ID: a Worker Deployment version, as in worker/main.ts (unset: none).
+    ...workerDeploymentOptions(),
     // TEST_WORKER_NO_CACHE=1: no sticky cache, every workflow task replays the history — after a SIGKILL the next
     // worker gets the run's tasks at once instead of after the dead worker's sticky queue times out.
     ...WORKER_DEFAULTS,
     ...(process.env.TEST_WORKER_NO_CACHE === '1' ? { maxCachedWorkflows: 0 } : {}),
   });
+  telemetry?.readiness(() => worker.getState() === 'RUNNING');
+  telemetry?.watchRuns(new Client({ connection }), taskQueue);
   console.log('worker ready');
   await worker.run();
 }

@@ -13,6 +13,7 @@ import type { ApprovalDecisionRecord, PendingApproval, PlannedAction } from '../
 import { judgeDecision, outstanding, senderKey, VERIFIED_IDENTITY_REQUIRED, type GateView } from './approval-policy';
 import { verifiedSender, type Governance } from './governance';
 import { fail } from './errors';
+import { approvalWaited } from './metrics';
 import type { Notifier } from './notify';
 import type { Tracker } from './tracker';
 import { must } from './must';
@@ -150,6 +151,18 @@ export class ApprovalGate {
           decided = await condition(waitingOver, timeoutMs);
         }
         const interrupted = this.gate.phase === 'open' ? interrupt?.() : undefined;
+        approvalWaited(
+          this.tracker.status.runbook,
+          gateName,
+          interrupted
+            ? 'interrupted'
+            : !decided
+              ? 'timed-out'
+              : this.gate.phase === 'rejected'
+                ? 'rejected'
+                : 'approved',
+          (Date.now() - openedAt.getTime()) / 1000,
+        );
         if (interrupted) {
           delete this.tracker.status.pendingApproval;
           this.tracker.setState('running');

@@ -9,6 +9,7 @@ import { parseDuration } from '../../api/duration';
 import { breaches, judgeBurnRate, judgeWindow } from '../../api/gate-eval';
 import type { GateReading } from '../../api/status';
 import { describeHealth, verifyHealth } from './health';
+import { gateEvaluated } from './metrics';
 import { aws } from './proxies';
 
 export interface Gates {
@@ -220,6 +221,7 @@ export async function checkGates(gates: Gates, step: number, windowMs: number): 
           : {}),
     });
   }
+  for (const r of readings) gateEvaluated(r.kind, r.verdict);
   return readings;
 }
 

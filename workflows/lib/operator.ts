@@ -6,6 +6,7 @@ import { byPayload, byReasonPayload } from '../../api/common';
 import { abandonSignal, retryStepSignal } from '../../api/definitions';
 import { errorMessage, fail } from './errors';
 import type { Notifier } from './notify';
+import { needsOperator } from './metrics';
 import { onSignal } from './signals';
 import type { StepOptions, Tracker } from './tracker';
 
@@ -103,6 +104,7 @@ export class OperatorGate {
           attempts: attempt,
         };
         this.tracker.setState('needs-operator');
+        needsOperator(this.tracker.status.runbook, name);
         this.notifier?.send(
           'needs-operator',
           `needs-operator:${name}:${attempt}`,

@@ -23,6 +23,7 @@ import { runbookReport, type IncidentFacts } from './report';
 import { formatDuration, parseDuration } from '../../api/duration';
 import { Tracker, type StepOptions } from './tracker';
 import { describeRto } from './rto';
+import * as metrics from './metrics';
 
 interface CommonParams {
   dryRun: boolean;
@@ -125,6 +126,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
   def: RunbookDefinition<S, R, C>,
 ): Promise<RunbookReport<R>> {
   const tracker = new Tracker(entry.type);
+  metrics.runStarted(entry.type);
   // The rules the run follows: every operator message waits for them (approval.ts, signals.ts). Runs recorded before
   // organisation policies follow their input alone, settled at once below.
   const governance = new Governance();
@@ -137,6 +139,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     const message = `invalid input: ${describeZodError(parsed.error)}. Nothing was changed.`;
     tracker.status.error = message;
     tracker.setState('failed');
+    metrics.runFinished(entry.type, 'invalid-input');
     throw fail('InvalidInput', message);
   }
   const params = parsed.data as z.output<S> & CommonParams;
@@ -191,6 +194,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     alert: (key, text) => notifier.send('alert', key, `${text}\nRun: ${headline()}`),
     incident: (f) => {
       facts = f;
+      metrics.incidentFacts(entry.type, f);
       if (f.rtoSeconds !== undefined && f.rtoTargetSeconds !== undefined) {
         const rto = describeRto(f.rtoSeconds * 1000, f.rtoTargetSeconds * 1000);
         if (rto.met === false) tracker.warn(`RTO ${rto.text}`);
@@ -234,8 +238,12 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     const result = await def.execute(ctx);
     tracker.status.currentStep = undefined;
     tracker.setState('succeeded');
-    if (result === DRY_RUN) return report('dry-run', { plan });
+    if (result === DRY_RUN) {
+      metrics.runFinished(entry.type, 'dry-run');
+      return report('dry-run', { plan });
+    }
     const done = report(tracker.status.warnings.length ? 'succeeded-with-warnings' : 'succeeded', { result });
+    metrics.runFinished(entry.type, done.warnings.length ? 'succeeded-with-warnings' : 'succeeded');
     const rto = facts?.rtoSeconds;
     const rtoTarget = facts?.rtoTargetSeconds;
     notifier.send(
@@ -257,6 +265,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     if (compensations.size) {
       tracker.setState('compensating');
       const records = await compensations.unwind();
+      for (const r of records) metrics.compensationRan(entry.type, r.outcome);
       const failed = records.filter((r) => r.outcome === 'failed');
       undone = failed.length
         ? ` Compensation: ${records.length - failed.length} of ${records.length} undone; FAILED: ${failed
@@ -271,6 +280,7 @@ export async function runRunbook<S extends z.ZodType, R, C = undefined>(
     tracker.status.error = message;
     tracker.status.currentStep = undefined;
     tracker.setState('failed');
+    metrics.runFinished(entry.type, metrics.failedOutcome(cancelled, cause.type));
     notifier.send(
       'failed',
       'failed',

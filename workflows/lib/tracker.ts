@@ -1,6 +1,6 @@
 // Step tracker: the run's timeline and state, answered by the `status` query, mirrored into the Temporal UI's
 // current details (short markdown) and into search attributes so the UI and `runbook list` can filter.
-import { setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { statusQuery } from '../../api/definitions';
 import { formatDuration } from '../../api/duration';
 import { RunbookInitiatorKey, RunbookNameKey, RunbookStatusKey, RunbookTargetKey } from '../../api/search-attributes';
@@ -13,6 +13,7 @@ import {
   type StepRecord,
 } from '../../api/status';
 import { errorMessage } from './errors';
+import { stepFinished } from './metrics';
 
 export interface StepOptions<T> {
   /** The step changes something in AWS. */
@@ -101,6 +102,8 @@ export class Tracker {
     this.status.steps.push(record);
     this.status.currentStep = name;
     this.refresh();
+    // One line per step start and end in the worker's log (replay-safe: `log` is silent while replaying).
+    log.info(`step started: ${name}`, { runbook: this.status.runbook, step: name });
     try {
       const result = await fn();
       record.outcome = opts.outcome ? opts.outcome(result) : 'succeeded';
@@ -117,6 +120,21 @@ export class Tracker {
       throw err;
     } finally {
       record.endedAt = nowIso();
+      stepFinished(
+        this.status.runbook,
+        name,
+        record.outcome,
+        (Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000,
+      );
+      const ended = {
+        runbook: this.status.runbook,
+        step: name,
+        outcome: record.outcome,
+        durationMs: Date.parse(record.endedAt) - Date.parse(record.startedAt),
+        ...(record.error ? { error: record.error } : {}),
+      };
+      if (record.outcome === 'failed') log.warn(`step failed: ${name}`, ended);
+      else log.info(`step finished: ${name}`, ended);
       this.refresh();
     }
   }
