@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     );
     // Ready (/readyz) while the worker polls; it is not once shutdown begins.
     telemetry.readiness(() => worker.getState() === 'RUNNING');
-    telemetry.watchRuns(temporal, taskQueue());
+    telemetry.watchRuns(temporal, taskQueue(), (line) => logger.warn(line));
     if (telemetry.url) logger.info(`runbooks worker: metrics on ${telemetry.url} (/healthz, /readyz beside it)`);
     await worker.run();
     logger.info('runbooks worker: stopped');

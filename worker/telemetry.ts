@@ -141,7 +141,7 @@ export interface Telemetry {
   /** /readyz answers 200 while `probe` says the worker polls (e.g. worker.getState() === 'RUNNING'). */
   readiness(probe: () => boolean): void;
   /** Start the visibility scan (open runs, approval waits) for `taskQueue` through `client`. */
-  watchRuns(client: Client, taskQueue: string): void;
+  watchRuns(client: Client, taskQueue: string, warn?: (line: string) => void): void;
   /** Stop the scan and the server. */
   close(): Promise<void>;
 }
@@ -192,7 +192,7 @@ export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Prom
     readiness(probe) {
       ready = probe;
     },
-    watchRuns(client, taskQueue) {
+    watchRuns(client, taskQueue, warn = (line) => console.error(line)) {
       if (scanMs === undefined || timer) return;
       const scanner = new RunScanner(client, taskQueue);
       // Unref'd: the scan never keeps a stopping worker alive.
@@ -202,7 +202,7 @@ export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Prom
           () => next(scanMs),
           (err: unknown) => {
             // Visibility may be briefly unreachable (a restarting server): say so, keep trying.
-            console.error(`runbooks worker: metrics scan of open runs failed: ${errorText(err)}`);
+            warn(`runbooks worker: metrics scan of open runs failed: ${errorText(err)}`);
             next(scanMs);
           },
         );
