@@ -1,8 +1,9 @@
 // A runbook acting in a second AWS account: real dev server, real worker, moto with two account IDs. moto keys its
 // state by the account of the credentials a call is signed with, and credentials from sts:AssumeRole on a role ARN
 // belong to that role's account — so a service changed through the assumed role is the second account's, and the
-// same-named service of the worker's own account must stay as it was. moto keeps every AssumeRole it answered
-// (/moto-api/data.json): the session name shows which run assumed the role, and with which external ID.
+// same-named service of the worker's own account must stay as it was. STS calls go through a recording proxy in
+// front of moto (AWS_ENDPOINT_URL_STS): the session name shows which run assumed the role, and with which external
+// ID. (moto's own record, /moto-api/data.json, cannot serve: with the whole suite's state in moto it answers 500.)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import type { EmergencyScaleInput, EmergencyScaleResult } from '../../api/runboo
 import type { RunbookReport } from '../../api/status';
 import { ensureCluster, ensureService, ensureTaskDefinitions } from '../../scripts/lib/fixtures';
 import { serviceState } from '../helpers/env/aws-fixtures';
+import { callParam, startAwsProxy, type AwsProxy } from '../helpers/proxies/aws-proxy';
 import { closeConnections, expectFailure, uid, withWorker } from '../helpers/temporal';
 
 const OTHER = '222233334444';
@@ -25,9 +27,28 @@ const EXTERNAL_ID = 'runbooks-e2e-external';
 let dir: string;
 let other: AwsClients & { destroy(): void };
 let otherCredentials: StaticCredentials;
-const saved = { policy: process.env.RUNBOOKS_POLICY_FILE, role: process.env.RUNBOOKS_ACCOUNT_ROLE };
+const saved = {
+  policy: process.env.RUNBOOKS_POLICY_FILE,
+  role: process.env.RUNBOOKS_ACCOUNT_ROLE,
+  sts: process.env.AWS_ENDPOINT_URL_STS,
+};
+/** Every AssumeRole the STS proxy forwarded: role, session name, external ID. */
+const assumeRoleCalls: { role: string; session: string; externalId: string | undefined }[] = [];
+let stsProxy: AwsProxy | undefined;
 
 beforeAll(async () => {
+  // Before any STS client exists (the worker's are built at their first AssumeRole): STS through the recorder.
+  stsProxy = await startAwsProxy(inject('awsEndpoint'), (call) => {
+    if (call.operation === 'AssumeRole') {
+      assumeRoleCalls.push({
+        role: String(callParam(call, 'RoleArn')),
+        session: String(callParam(call, 'RoleSessionName')),
+        externalId: callParam(call, 'ExternalId') as string | undefined,
+      });
+    }
+    return undefined;
+  });
+  process.env.AWS_ENDPOINT_URL_STS = stsProxy.endpoint;
   // The test's own way into the second account (a setup role; moto assumes any role ARN).
   const sts = new STSClient({});
   const out = await sts.send(
@@ -77,11 +98,13 @@ afterAll(async () => {
   for (const [key, value] of [
     ['RUNBOOKS_POLICY_FILE', saved.policy],
     ['RUNBOOKS_ACCOUNT_ROLE', saved.role],
+    ['AWS_ENDPOINT_URL_STS', saved.sts],
   ] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
   if (dir) rmSync(dir, { recursive: true, force: true });
+  await stsProxy?.close();
   await closeConnections();
 });
 
@@ -103,17 +126,11 @@ async function sameServiceInBoth(own: AwsClients) {
   return ref;
 }
 
-/** The AssumeRole calls moto answered for `session`. */
-async function assumedRoles(session: string) {
-  const res = await fetch(`${inject('awsEndpoint')}/moto-api/data.json`);
-  const data = (await res.json()) as {
-    sts?: {
-      AssumedRole?: { session_name: string; role_arn: string; external_id: string | null; account_id: string }[];
-    };
-  };
-  return (data.sts?.AssumedRole ?? [])
-    .filter((r) => r.session_name === session)
-    .map((r) => ({ role: r.role_arn, externalId: r.external_id, account: r.account_id }));
+/** The AssumeRole calls made for `session`. */
+function assumedRoles(session: string) {
+  return assumeRoleCalls
+    .filter((c) => c.session === session)
+    .map((c) => ({ role: c.role, externalId: c.externalId ?? null, account: c.role.split(':')[4] }));
 }
 
 describe('a runbook in another account', () => {
@@ -132,7 +149,7 @@ describe('a runbook in another account', () => {
       expect((await serviceState(other, ref)).desiredCount).toBe(4);
       expect((await serviceState(aws, ref)).desiredCount).toBe(2);
       // The role was assumed by this run (its workflow ID as the session name), with the external ID.
-      const assumed = await assumedRoles(sessionName(workflowId));
+      const assumed = assumedRoles(sessionName(workflowId));
       expect(assumed.length).toBeGreaterThan(0);
       expect(new Set(assumed.map((a) => JSON.stringify(a)))).toEqual(
         new Set([JSON.stringify({ role: ROLE, externalId: EXTERNAL_ID, account: OTHER })]),
@@ -156,7 +173,7 @@ describe('a runbook in another account', () => {
       expect(failure.report?.timeline.filter((s) => s.mutating)).toEqual([]);
       expect((await serviceState(other, ref)).desiredCount).toBe(2);
       expect((await serviceState(aws, ref)).desiredCount).toBe(2);
-      expect(await assumedRoles(sessionName(workflowId))).toEqual([]);
+      expect(assumedRoles(sessionName(workflowId))).toEqual([]);
     });
   });
 });
