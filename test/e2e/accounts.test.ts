@@ -3,7 +3,8 @@
 // belong to that role's account — so a service changed through the assumed role is the second account's, and the
 // same-named service of the worker's own account must stay as it was. STS calls go through a recording proxy in
 // front of moto (AWS_ENDPOINT_URL_STS): the session name shows which run assumed the role, and with which external
-// ID. (moto's own record, /moto-api/data.json, cannot serve: with the whole suite's state in moto it answers 500.)
+// ID. (moto's own record, /moto-api/data.json, did not serve: with the whole suite's state in moto it answered an
+// HTML error page in CI instead of JSON.)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
