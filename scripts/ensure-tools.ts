@@ -1,8 +1,8 @@
 // Makes sure the tools the stack and the tests need are here before anything starts: the Temporal CLI (built once
 // per machine into the per-user cache if missing — minutes the first time) and moto (pip-installed if missing).
 // Runs before `npm test` (pretest) and in .ci/run.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { aptInstall, canAptInstall } from './lib/apt';
 import { kubeValidateCommand } from './lib/kube-validate';
 import { postgresBinDir } from './lib/postgres';
 import { ensurePrometheus } from './lib/prometheus';
@@ -15,11 +15,9 @@ async function main(): Promise<void> {
   const moto = motoCommand((line) => console.log(line));
   console.log(`AWS emulator: ${moto.command} ${moto.args.join(' ')}`);
   let pg = postgresBinDir();
-  if (!pg && process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
+  if (!pg && canAptInstall()) {
     console.log("PostgreSQL server not found: installing Debian's postgresql package …");
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    spawnSync('apt-get', ['install', '-y', '-qq', 'postgresql'], { stdio: 'inherit', env });
+    aptInstall(['postgresql']);
     pg = postgresBinDir();
   }
   if (!pg)
@@ -27,11 +25,9 @@ async function main(): Promise<void> {
   console.log(`PostgreSQL: ${pg}`);
   // The browser test drives the real Temporal Web UI with Debian's Chromium (no browser downloads work here).
   const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-  if (!existsSync(chromium) && process.getuid?.() === 0 && spawnSync('which', ['apt-get']).status === 0) {
+  if (!existsSync(chromium) && canAptInstall()) {
     console.log("Chromium not found: installing Debian's chromium package (for the browser test) …");
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
+    aptInstall(['chromium']);
   }
   console.log(
     `Chromium: ${existsSync(chromium) ? chromium : 'not installed (the browser test will fail: apt-get install chromium)'}`,

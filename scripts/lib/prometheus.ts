@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { aptInstall, canAptInstall } from './apt';
 
 function onPath(name: string): string | undefined {
   const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
@@ -28,12 +29,10 @@ export function prometheusBins(env: NodeJS.ProcessEnv = process.env): { promethe
 /** Install Debian's prometheus package when the binaries are missing and we may (root, apt-get). */
 export function ensurePrometheus(log: (line: string) => void): { prometheus?: string; promtool?: string } {
   let bins = prometheusBins();
-  if ((!bins.prometheus || !bins.promtool) && process.getuid?.() === 0 && onPath('apt-get')) {
+  if ((!bins.prometheus || !bins.promtool) && canAptInstall()) {
     log("Prometheus not found: installing Debian's prometheus package (for the metrics tests) …");
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
     // --no-install-recommends: the server and promtool only, not the node exporter and friends.
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'prometheus'], { stdio: 'inherit', env });
+    aptInstall(['prometheus'], { noRecommends: true });
     bins = prometheusBins();
   }
   return bins;

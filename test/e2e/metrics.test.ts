@@ -2,25 +2,17 @@
 // (Debian's package: scripts/ensure-tools.ts installs it) scrapes it every second, one emergencyScale run goes
 // through approval to the end, and Prometheus' query API must show the SDK's series and the runbooks' series with
 // their labels — what a team's dashboard and alert rules read (deploy/observability).
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveSignal } from '../../api/definitions';
 import type { RunbookReport } from '../../api/status';
 import { startDemoApp, type DemoApp } from '../../scripts/lib/demo-apps';
+import { freePort } from '../../scripts/lib/processes';
 import { prometheusBins, startPrometheus, type RunningPrometheus } from '../../scripts/lib/prometheus';
 import { RUNBOOK_METRICS, stepLabel } from '../../workflows/lib/metrics';
 import { SCAN_METRICS } from '../../worker/telemetry';
 import { makeService } from '../helpers/env/aws-fixtures';
 import { closeConnections, testClients, uid, waitForStatus } from '../helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /** Poll `fn` until it returns something truthy (or fail after `ms`, saying what was awaited). */
 async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
