@@ -608,8 +608,9 @@ describe.concurrent('blueGreenDeploy: pause, resume, promote', () => {
   it('pause holds the step past bakeTime while the gates are still checked; resume goes on', async () => {
     await withWorker(({ client, taskQueue, aws }) =>
       withBlueGreenEnv(aws, { router: 'route53' }, async (env) => {
-        // 6s: the operator's `pause` (a CLI process) must land inside the bake even on a loaded CI machine (2s did not).
-        const input = env.input({ steps: [50, 100], bakeTime: '6s' });
+        // 15s: the bake must still be on when the status poll sees it and the operator's pause lands, even while a CPU-heavy
+        // test beside this one (a production build) slows this worker's queries by seconds (2s and 6s were missed in CI).
+        const input = env.input({ steps: [50, 100], bakeTime: '15s' });
         const { workflowId, handle } = await start(client, taskQueue, input);
         await waitForStatus(client, workflowId, baking(50), 30_000);
         const pause = await cli('pause', workflowId, '--by', 'frank', '--json'); // the CLI, as an operator does it
@@ -619,10 +620,10 @@ describe.concurrent('blueGreenDeploy: pause, resume, promote', () => {
         const at50 = (s: RunbookStatus) => (s.readings ?? []).filter((r: GateReading) => r.step === 50).length;
         const readingsAtPause = at50(paused);
 
-        await new Promise((r) => setTimeout(r, 7_500)); // well past the 6s bake
+        await new Promise((r) => setTimeout(r, 16_500)); // well past the 15s bake
         const held = await handle.query(statusQuery);
         expect(held.traffic).toMatchObject({ step: 50, paused: true, green: 50 });
-        expect(held.currentStep).toBe('Bake 50% for 6s');
+        expect(held.currentStep).toBe('Bake 50% for 15s');
         expect(at50(held)).toBeGreaterThanOrEqual(readingsAtPause + 2 * 2); // two gates, checked every 1s
         expect(await env.weights()).toEqual({ blue: 50, green: 50 });
 
@@ -631,17 +632,17 @@ describe.concurrent('blueGreenDeploy: pause, resume, promote', () => {
         expect(report.outcome).toBe('succeeded');
         const late = await cli('promote', workflowId, '--by', 'frank');
         expect(late).toMatchObject({ code: 1, err: `error: refused: ${workflowId} has already succeeded` });
-        const bake = report.timeline.find((s) => s.name === 'Bake 50% for 6s')!;
-        expect(Date.parse(bake.endedAt!) - Date.parse(bake.startedAt)).toBeGreaterThanOrEqual(7_500);
+        const bake = report.timeline.find((s) => s.name === 'Bake 50% for 15s')!;
+        expect(Date.parse(bake.endedAt!) - Date.parse(bake.startedAt)).toBeGreaterThanOrEqual(16_500);
         expect(bake.details).toMatchObject({ promoted: false });
         expect(bake.details?.checks).toBeGreaterThanOrEqual(4);
         const pausedAt = names(report).indexOf('paused by frank');
-        expect(pausedAt).toBeGreaterThan(names(report).indexOf('Bake 50% for 6s'));
+        expect(pausedAt).toBeGreaterThan(names(report).indexOf('Bake 50% for 15s'));
         expect(names(report).indexOf('resumed by frank')).toBeGreaterThan(pausedAt);
         expect(await env.weights()).toEqual({ blue: 0, green: 100 });
       }),
     );
-  });
+  }, 120_000);
 
   it('promote skips the rest of a 1h bake at each step', async () => {
     await withWorker(({ client, taskQueue, aws }) =>
